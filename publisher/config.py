@@ -1,0 +1,146 @@
+"""Settings shared by the CLI and the web app: one table, one precedence order.
+
+Precedence (DESIGN.md, "Conventions"): a command flag, then the ``PUBLISHER_*``
+environment variable, then the TOML file given by ``--config`` (or
+``PUBLISHER_CONFIG``), then the default below.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from publisher.errors import ConfigError
+from publisher.namespaces import OGL_V3
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "PUBLISHER_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "base_url",
+        "http://127.0.0.1:8000",
+        "Base URL that IRIs are minted from and the site is served at; may carry a "
+        "path prefix such as https://example.org/stats.",
+    ),
+    Setting(
+        "site_name", "Release calendar", "Name of the site, for pages and og:site_name."
+    ),
+    Setting(
+        "organization_name",
+        "Example Statistics Office",
+        "Publisher of the releases when the input does not name one.",
+    ),
+    Setting(
+        "organization_url",
+        "",
+        "Home page of the publishing organisation (default: the base URL).",
+    ),
+    Setting("organization_logo", "", "Absolute URL of the organisation's logo."),
+    Setting(
+        "default_license",
+        OGL_V3,
+        "Licence IRI for releases whose input names none (default: OGL v3.0).",
+    ),
+    Setting(
+        "timezone",
+        "Europe/London",
+        "Time zone that times are written in and shown in; input times without an "
+        "offset are read in it.",
+    ),
+    Setting("language", "en", "Default language of releases (BCP 47 tag)."),
+    Setting("store", "./data/store", "Path of the embedded store."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    base_url: str = "http://127.0.0.1:8000"
+    site_name: str = "Release calendar"
+    organization_name: str = "Example Statistics Office"
+    organization_url: str = ""
+    organization_logo: str = ""
+    default_license: str = OGL_V3
+    timezone: str = "Europe/London"
+    language: str = "en"
+    store: str = "./data/store"
+
+    def __post_init__(self) -> None:
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"base_url must be an absolute http(s) URL, not {self.base_url!r}"
+            )
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(
+                f"timezone {self.timezone!r} is not a known zone"
+            ) from exc
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def publisher_url(self) -> str:
+        return self.organization_url or self.base_url + "/"
+
+
+assert {f.name for f in fields(Settings)} == set(_BY_NAME), "SETTINGS out of step"  # noqa: S101
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None,
+    *,
+    config_file: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve every setting: flag, then environment, then TOML file, then default."""
+    env = os.environ if environ is None else environ
+    path = config_file or env.get("PUBLISHER_CONFIG")
+    from_file: dict[str, Any] = {}
+    if path:
+        try:
+            with Path(path).open("rb") as fh:
+                from_file = tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read config file {path}: {exc.strerror}"
+            ) from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+        unknown = sorted(set(from_file) - set(_BY_NAME))
+        if unknown:
+            raise ConfigError(
+                f"config file {path}: unknown setting(s) {', '.join(unknown)}; "
+                f"known: {', '.join(_BY_NAME)}"
+            )
+    values: dict[str, str] = {}
+    for setting in SETTINGS:
+        value: Any = None
+        if flags and flags.get(setting.name) is not None:
+            value = flags[setting.name]
+        elif setting.env in env:
+            value = env[setting.env]
+        elif setting.name in from_file:
+            value = from_file[setting.name]
+        if value is not None:
+            values[setting.name] = str(value)
+    return Settings(**values)

@@ -1,0 +1,51 @@
+"""Exceptions raised for people to read: each names the file, record and field."""
+
+from __future__ import annotations
+
+
+class PublisherError(Exception):
+    """Base class of every error Release Publisher reports to a person."""
+
+
+class InputError(PublisherError):
+    """Input that cannot be read: names the file, the record and the field.
+
+    ``record`` is the position of the record in its file (1-based, as people count)
+    and, when known, its id.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        record: int | None = None,
+        record_id: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.record = record
+        self.record_id = record_id
+        self.field = field
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        parts: list[str] = []
+        if self.file:
+            parts.append(self.file)
+        if self.record is not None:
+            rec = f"record {self.record}"
+            if self.record_id:
+                rec += f" ({self.record_id})"
+            parts.append(rec)
+        elif self.record_id:
+            parts.append(f"record {self.record_id}")
+        if self.field:
+            parts.append(f"field '{self.field}'")
+        where = ", ".join(parts)
+        return f"{where}: {self.message}" if where else self.message
+
+
+class ConfigError(PublisherError):
+    """A setting has a value that cannot be used."""

@@ -1,0 +1,196 @@
+"""Read release metadata in every supported format into :class:`Release` objects.
+
+Formats (``--from``): ``native`` (JSON, JSON Lines, YAML, CSV: docs/native-format.md),
+``ons-api`` (ONS release-calendar API ``/v1/search/releases``), ``ons-legacy``
+(zebedee/babbage ``data.json`` of type ``release`` and the ``/releasecalendar/data``
+list), ``govuk`` (GOV.UK ``statistics_announcement`` content items). ``auto`` looks at
+each document's shape. docs/formats.md maps every source field to its RDF term.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from publisher.config import Settings
+from publisher.errors import InputError
+from publisher.importers import govuk, native, ons_api, ons_legacy
+from publisher.model import Release
+
+Importer = Callable[..., list[Release]]
+
+#: name -> (recogniser, importer); ``auto`` tries them in this order.
+FORMATS: dict[str, tuple[Callable[[Any], bool], Importer]] = {
+    "ons-api": (ons_api.looks_like, ons_api.releases_from_document),
+    "ons-legacy": (ons_legacy.looks_like, ons_legacy.releases_from_document),
+    "govuk": (govuk.looks_like, govuk.releases_from_document),
+    "native": (native.looks_like, native.releases_from_document),
+}
+FORMAT_NAMES = ("auto", "native", "ons-api", "ons-legacy", "govuk")
+
+
+def read_text(path: str) -> str:
+    """The text of ``path`` (``-`` is standard input), or an InputError."""
+    if path == "-":
+        text = sys.stdin.read()
+    else:
+        p = Path(path)
+        if p.is_dir():
+            raise InputError("is a directory, not a file", file=path)
+        try:
+            text = p.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise InputError("no such file", file=path) from None
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"is not UTF-8 text (byte {exc.start})", file=path
+            ) from None
+        except OSError as exc:
+            raise InputError(f"cannot be read: {exc.strerror}", file=path) from None
+    if not text.strip():
+        raise InputError("is empty: no releases to read", file=path)
+    return text
+
+
+def parse_document(text: str, path: str) -> tuple[Any, str]:
+    """Parse text as JSON, JSON Lines, YAML or CSV; return (data, syntax)."""
+    suffix = Path(path).suffix.lower() if path != "-" else ""
+    stripped = text.lstrip()
+    if suffix == ".csv" or (suffix == "" and _looks_like_csv(stripped)):
+        return _parse_csv(text, path), "csv"
+    if suffix in {".yaml", ".yml"}:
+        return _parse_yaml(text, path), "yaml"
+    if suffix in {".jsonl", ".ndjson"}:
+        return _parse_jsonl(text, path), "jsonl"
+    if suffix in {".json", ".jsonld"} or stripped[:1] in "[{":
+        try:
+            return json.loads(text), "json"
+        except json.JSONDecodeError as exc:
+            if stripped[:1] == "{" and suffix != ".json":
+                # Several objects, one per line: JSON Lines without the suffix.
+                try:
+                    return _parse_jsonl(text, path), "jsonl"
+                except InputError:
+                    pass
+            raise InputError(
+                f"is not valid JSON: {exc.msg} at line {exc.lineno}, "
+                f"column {exc.colno}",
+                file=path,
+            ) from None
+    return _parse_yaml(text, path), "yaml"
+
+
+def _looks_like_csv(text: str) -> bool:
+    first = text.splitlines()[0] if text else ""
+    return "," in first and first.split(",")[0].strip().strip('"') == "id"
+
+
+def _parse_jsonl(text: str, path: str) -> list[Any]:
+    records: list[Any] = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"line {n} is not valid JSON: {exc.msg} at column {exc.colno}",
+                file=path,
+                record=len(records) + 1,
+            ) from None
+    return records
+
+
+def _parse_yaml(text: str, path: str) -> Any:
+    try:
+        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "cannot be parsed"
+        raise InputError(f"is not valid YAML: {problem}{where}", file=path) from None
+    if not docs:
+        raise InputError("is empty: no releases to read", file=path)
+    if len(docs) == 1:
+        return docs[0]
+    return docs
+
+
+def _parse_csv(text: str, path: str) -> list[dict[str, str]]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        rows = list(reader)
+    except csv.Error as exc:
+        raise InputError(
+            f"is not valid CSV: {exc} (line {reader.line_num})", file=path
+        ) from None
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if not rows:
+        raise InputError("is empty: no releases to read", file=path)
+    header = [h.strip() for h in rows[0]]
+    dupes = sorted({h for h in header if header.count(h) > 1 and h})
+    if dupes:
+        raise InputError(f"CSV header repeats column(s) {', '.join(dupes)}", file=path)
+    out: list[dict[str, str]] = []
+    for n, row in enumerate(rows[1:], start=1):
+        if len(row) > len(header):
+            raise InputError(
+                f"has {len(row)} cells but the header has {len(header)} columns",
+                file=path,
+                record=n,
+            )
+        out.append({h: v for h, v in zip(header, row, strict=False) if h})
+    if not out:
+        raise InputError("has a header but no releases", file=path)
+    return out
+
+
+def detect_format(data: Any, path: str) -> str:
+    for name, (looks_like, _) in FORMATS.items():
+        if looks_like(data):
+            return name
+    raise InputError(
+        "unknown format: not native release records, an ONS release-calendar API "
+        "response, ONS legacy release JSON or a GOV.UK statistics announcement "
+        "(give --from to say which)",
+        file=path,
+    )
+
+
+def read_releases(
+    paths: Sequence[str], settings: Settings, fmt: str = "auto"
+) -> list[Release]:
+    """Every release of every input, in input order; InputError on the first problem."""
+    releases: list[Release] = []
+    for path in paths:
+        releases.extend(read_file(path, settings, fmt))
+    return releases
+
+
+def read_file(path: str, settings: Settings, fmt: str = "auto") -> list[Release]:
+    if fmt not in FORMAT_NAMES:
+        raise InputError(
+            f"unknown format {fmt!r}; use one of {', '.join(FORMAT_NAMES)}"
+        )
+    text = read_text(path)
+    data, syntax = parse_document(text, path)
+    name = detect_format(data, path) if fmt == "auto" else fmt
+    if syntax == "csv" and name != "native":
+        raise InputError(
+            f"CSV input is only read as the native format, not {name}", file=path
+        )
+    looks_like, importer = FORMATS[name]
+    if fmt != "auto" and not looks_like(data):
+        raise InputError(f"does not look like {name} input", file=path)
+    return importer(data, file=path, settings=settings, csv=syntax == "csv")
+
+
+def iter_paths(paths: Iterable[str]) -> list[str]:
+    return list(paths)

@@ -1,0 +1,145 @@
+"""Helpers every importer shares: typed field access and date parsing.
+
+Each helper raises :class:`InputError` naming the file, record and field, so an
+importer never lets a ``KeyError`` or ``ValueError`` reach a person.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from publisher.errors import InputError
+
+
+@dataclass(frozen=True)
+class Where:
+    """The place of a record, for error messages."""
+
+    file: str
+    record: int  # 1-based
+    record_id: str | None = None
+
+    def error(self, message: str, field: str | None = None) -> InputError:
+        return InputError(
+            message,
+            file=self.file,
+            record=self.record,
+            record_id=self.record_id,
+            field=field,
+        )
+
+    def with_id(self, record_id: str | None) -> Where:
+        return Where(self.file, self.record, record_id)
+
+
+def get_str(obj: Mapping[str, Any], key: str, where: Where, name: str) -> str | None:
+    """A text field, or None when absent, null or blank."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise where.error(f"expected text, got {type(value).__name__}", name)
+    text = str(value).strip()
+    return text or None
+
+
+def get_bool(obj: Mapping[str, Any], key: str, where: Where, name: str) -> bool | None:
+    value = obj.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"true", "yes", "1"}:
+        return True
+    if isinstance(value, str) and value.strip().lower() in {"false", "no", "0"}:
+        return False
+    raise where.error(f"expected true or false, got {value!r}", name)
+
+
+def get_list(obj: Mapping[str, Any], key: str, where: Where, name: str) -> list[Any]:
+    value = obj.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise where.error(f"expected a list, got {type(value).__name__}", name)
+    return value
+
+
+def get_obj(
+    obj: Mapping[str, Any], key: str, where: Where, name: str
+) -> Mapping[str, Any] | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise where.error(f"expected an object, got {type(value).__name__}", name)
+    return value
+
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_datetime(
+    value: Any, zone: ZoneInfo, where: Where, name: str, *, allow_date: bool = False
+) -> datetime | None:
+    """An ISO 8601 date-time made timezone-aware and written in ``zone``.
+
+    A value with an offset (``08:30:00.000Z``) keeps its instant: the ONS API gives
+    true UTC, so ``2018-06-25T08:30:00.000Z`` is 09:30 in London. A value without
+    one is read as local time in ``zone``. A date alone is refused unless
+    ``allow_date``, when it means midnight in ``zone``.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        if not allow_date:
+            raise where.error(
+                f"{value.isoformat()} has no time; give a date and time such as "
+                f"{value.isoformat()}T09:30:00+00:00, or use provisional text",
+                name,
+            )
+        parsed = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        text = value.strip()
+        if _DATE_ONLY.match(text) and not allow_date:
+            raise where.error(
+                f"{text!r} has no time; give a date and time such as "
+                f"{text}T09:30:00+00:00, or use provisional text",
+                name,
+            )
+        try:
+            parsed = datetime.fromisoformat(text.replace("z", "Z"))
+        except ValueError:
+            raise where.error(
+                f"{text!r} is not a valid ISO 8601 date and time "
+                "(expected e.g. 2027-01-20T07:00:00Z)",
+                name,
+            ) from None
+    else:
+        raise where.error(f"expected a date and time, got {type(value).__name__}", name)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    return parsed.astimezone(zone)
+
+
+def parse_date_or_datetime(
+    value: Any, zone: ZoneInfo, where: Where, name: str
+) -> datetime | date | None:
+    """A calendar date (kept as a date) or a date and time (made aware)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _DATE_ONLY.match(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise where.error(f"{value!r} is not a real calendar date", name) from None
+    return parse_datetime(value, zone, where, name)

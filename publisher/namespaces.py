@@ -1,0 +1,150 @@
+"""RDF namespaces and the IRIs Release Publisher mints.
+
+schema.org is used as ``http://schema.org/``: that is what the official JSON-LD
+context (``"@vocab": "http://schema.org/"``) expands to. rdflib's built-in ``SDO``
+namespace is ``https://schema.org/`` and must not be used for data (a test checks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rdflib import Namespace
+from rdflib.namespace import DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, XSD
+
+SCHEMA = Namespace("http://schema.org/")
+#: DCAT 3 (rdflib's closed DCAT namespace is DCAT 2: no inSeries, prev, DatasetSeries)
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
+DCT = DCTERMS
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+IANA_MEDIA = Namespace("https://www.iana.org/assignments/media-types/")
+#: The project vocabulary: one fixed IRI, the same for every site (docs/vocabulary.md).
+PUB = Namespace("https://w3id.org/release-publisher/ns#")
+PUB_ONTOLOGY = "https://w3id.org/release-publisher/ns"
+
+OGL_V3 = "http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
+
+PREFIXES: dict[str, Namespace] = {
+    "schema": SCHEMA,
+    "dcat": DCAT,
+    "dcterms": Namespace(str(DCTERMS)),
+    "skos": Namespace(str(SKOS)),
+    "prov": Namespace(str(PROV)),
+    "foaf": Namespace(str(FOAF)),
+    "vcard": VCARD,
+    "owl": Namespace(str(OWL)),
+    "rdfs": Namespace(str(RDFS)),
+    "xsd": Namespace(str(XSD)),
+    "pub": PUB,
+}
+
+__all__ = [
+    "DCAT",
+    "DCT",
+    "FOAF",
+    "IANA_MEDIA",
+    "OGL_V3",
+    "OWL",
+    "PREFIXES",
+    "PROV",
+    "PUB",
+    "PUB_ONTOLOGY",
+    "RDF",
+    "RDFS",
+    "SCHEMA",
+    "SKOS",
+    "VCARD",
+    "XSD",
+    "Iris",
+]
+
+
+@dataclass(frozen=True)
+class Iris:
+    """Deterministic IRIs minted from the site's base URL (DESIGN.md, "Vocabulary").
+
+    The base may carry a path prefix (``https://example.org/stats``); it never ends
+    with a slash here.
+    """
+
+    base: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base", self.base.rstrip("/"))
+
+    # Site-wide nodes
+    @property
+    def organization(self) -> str:
+        return f"{self.base}/#organization"
+
+    @property
+    def website(self) -> str:
+        return f"{self.base}/#website"
+
+    @property
+    def home(self) -> str:
+        return f"{self.base}/"
+
+    @property
+    def catalog(self) -> str:
+        return f"{self.base}/catalog#catalog"
+
+    @property
+    def topic_scheme(self) -> str:
+        return f"{self.base}/topics#scheme"
+
+    @property
+    def releases_page(self) -> str:
+        return f"{self.base}/releases"
+
+    # Graphs
+    def release_graph(self, slug: str) -> str:
+        return f"{self.base}/graphs/releases/{slug}"
+
+    @property
+    def catalog_graph(self) -> str:
+        return f"{self.base}/graphs/catalog"
+
+    @property
+    def history_graph(self) -> str:
+        return f"{self.base}/graphs/history"
+
+    # One release
+    def page(self, slug: str) -> str:
+        return f"{self.base}/releases/{slug}"
+
+    def release(self, slug: str) -> str:
+        return f"{self.page(slug)}#release"
+
+    def publication(self, slug: str) -> str:
+        return f"{self.page(slug)}#publication"
+
+    def breadcrumb(self, slug: str) -> str:
+        return f"{self.page(slug)}#breadcrumb"
+
+    def breadcrumb_item(self, slug: str, n: int) -> str:
+        return f"{self.page(slug)}#breadcrumb-{n}"
+
+    def change(self, slug: str, n: int) -> str:
+        return f"{self.page(slug)}#change-{n}"
+
+    def contact(self, slug: str, n: int) -> str:
+        return f"{self.page(slug)}#contact-{n}"
+
+    def dataset(self, slug: str, n: int) -> str:
+        return f"{self.page(slug)}#dataset-{n}"
+
+    def download(self, slug: str, dataset: int, n: int) -> str:
+        return f"{self.page(slug)}#dataset-{dataset}-download-{n}"
+
+    def document(self, slug: str, n: int) -> str:
+        return f"{self.page(slug)}#document-{n}"
+
+    def topic(self, slug: str) -> str:
+        return f"{self.base}/topics/{slug}#topic"
+
+    def series(self, slug: str) -> str:
+        return f"{self.base}/series/{slug}#series"
+
+    def organization_other(self, slug: str) -> str:
+        return f"{self.base}/organisations/{slug}#organization"

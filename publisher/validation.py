@@ -1,0 +1,267 @@
+"""pySHACL against shapes/*.ttl: a report people can act on (DESIGN.md, "Reports").
+
+Each SHACL result is traced back to its record (file, position, id) and to the
+field as the input named it: the focus node's IRI gives the release and the part
+(``#dataset-1-download-2``), the shape's ``sh:name`` gives the field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from pyshacl import validate as shacl_validate
+from rdflib import Graph, URIRef
+from rdflib.namespace import SH
+from rdflib.term import Node
+
+from publisher.config import Settings
+from publisher.model import Release
+from publisher.namespaces import SCHEMA
+from publisher.rdf import new_graph, release_to_triples
+from publisher.resources import shapes_files
+
+SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
+
+#: focus-node fragment -> model path of that part of the release
+_PARTS = (
+    (re.compile(r"^dataset-(\d+)-download-(\d+)$"), "datasets[{0}].downloads[{1}]"),
+    (re.compile(r"^dataset-(\d+)$"), "datasets[{0}]"),
+    (re.compile(r"^contact-(\d+)$"), "contacts[{0}]"),
+    (re.compile(r"^change-(\d+)$"), "date_changes[{0}]"),
+    (re.compile(r"^document-(\d+)$"), "related_documents[{0}]"),
+)
+#: a node outside the release's page, reached from the release by this property
+_LINKED = {SCHEMA.publisher: "publisher"}
+
+
+@dataclass(frozen=True)
+class Result:
+    """One finding, named as the person who wrote the input would name it."""
+
+    severity: str
+    message: str
+    field: str
+    record_id: str | None
+    record: int | None  # 1-based position in its file
+    file: str | None
+    focus: str
+    path: str | None = None
+    value: str | None = None
+    shape: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "severity": self.severity,
+            "message": self.message,
+            "value": self.value,
+            "focus_node": self.focus,
+            "result_path": self.path,
+            "source_shape": self.shape,
+        }
+
+
+@dataclass
+class ValidationReport:
+    """Results of validating a batch; ``conforms`` means no violation."""
+
+    results: list[Result] = field(default_factory=list)
+    checked: int = 0
+    graphs: list[Graph] = field(default_factory=list, repr=False)
+
+    @property
+    def violations(self) -> list[Result]:
+        return [r for r in self.results if r.severity == "Violation"]
+
+    @property
+    def warnings(self) -> list[Result]:
+        return [r for r in self.results if r.severity == "Warning"]
+
+    @property
+    def conforms(self) -> bool:
+        return not self.violations
+
+    def failing_ids(self) -> set[str | None]:
+        return {r.record_id for r in self.violations}
+
+    def extend(self, other: ValidationReport) -> None:
+        self.results.extend(other.results)
+        self.checked += other.checked
+        self.graphs.extend(other.graphs)
+
+    def sorted_results(self) -> list[Result]:
+        return sorted(
+            self.results,
+            key=lambda r: (
+                r.file or "",
+                r.record or 0,
+                r.severity != "Violation",
+                r.field,
+                r.message,
+            ),
+        )
+
+    def to_json(self, skipped: Sequence[str] = ()) -> dict[str, Any]:
+        """The schema shared with the API's 422 body (docs/validation.md)."""
+        records: dict[tuple[str | None, int | None, str | None], list[Result]] = {}
+        for r in self.sorted_results():
+            records.setdefault((r.file, r.record, r.record_id), []).append(r)
+        return {
+            "conforms": self.conforms,
+            "checked": self.checked,
+            "violations": len(self.violations),
+            "warnings": len(self.warnings),
+            "skipped": list(skipped),
+            "records": [
+                {
+                    "file": file,
+                    "record": index,
+                    "id": rid,
+                    "results": [r.to_json() for r in results],
+                }
+                for (file, index, rid), results in records.items()
+            ],
+        }
+
+    def to_text(self) -> str:
+        lines = []
+        for r in self.sorted_results():
+            where = ", ".join(
+                p
+                for p in (
+                    r.file,
+                    f"record {r.record}" if r.record is not None else None,
+                    f"id {r.record_id}" if r.record_id else None,
+                    f"field '{r.field}'" if r.field else None,
+                )
+                if p
+            )
+            lines.append(f"{r.severity}: {where}: {r.message}")
+        lines.append(
+            f"{self.checked} release(s) checked: {len(self.violations)} violation(s), "
+            f"{len(self.warnings)} warning(s)"
+        )
+        return "\n".join(lines) + "\n"
+
+    def to_turtle(self) -> str:
+        merged = Graph()
+        merged.bind("sh", SH)
+        for g in self.graphs:
+            for triple in g:
+                merged.add(triple)
+        return merged.serialize(format="turtle")
+
+
+@cache
+def shapes_graph() -> Graph:
+    graph = Graph()
+    for path in shapes_files():
+        graph.parse(path, format="turtle")
+    return graph
+
+
+@cache
+def _shape_names() -> dict[Node, str]:
+    g = shapes_graph()
+    return {s: str(o) for s, o in g.subject_objects(SH.name)}
+
+
+def validate_graph(graph: Graph) -> tuple[bool, Graph]:
+    """Run pySHACL (no inference) on one data graph; returns (no violation, results)."""
+    _, results, _ = shacl_validate(
+        graph,
+        shacl_graph=shapes_graph(),
+        inference="none",
+        abort_on_first=False,
+        allow_warnings=True,
+        advanced=False,
+        meta_shacl=False,
+        iterate_rules=False,
+    )
+    assert isinstance(results, Graph)  # noqa: S101 - pySHACL's documented return
+    violations = any(True for _ in results.subjects(SH.resultSeverity, SH.Violation))
+    return not violations, results
+
+
+def validate_releases(
+    releases: Sequence[Release],
+    settings: Settings,
+    *,
+    batch_size: int = 250,
+    keep_graphs: bool = False,
+) -> ValidationReport:
+    """Validate releases in batches (pySHACL has a fixed cost per call)."""
+    report = ValidationReport()
+    for start in range(0, len(releases), batch_size):
+        chunk = releases[start : start + batch_size]
+        data = new_graph()
+        for release in chunk:
+            data.addN(
+                (s, p, o, data) for s, p, o in release_to_triples(release, settings)
+            )
+        _, results = validate_graph(data)
+        report.results.extend(results_from_graph(results, data, chunk, settings))
+        report.checked += len(chunk)
+        if keep_graphs:
+            report.graphs.append(results)
+    return report
+
+
+def results_from_graph(
+    results: Graph, data: Graph, releases: Iterable[Release], settings: Settings
+) -> Iterable[Result]:
+    by_slug = {r.slug: r for r in releases}
+    prefix = settings.base_url + "/releases/"
+    names = _shape_names()
+    for node in results.subjects(SH.resultSeverity, None):
+        focus = results.value(node, SH.focusNode)
+        severity = SEVERITIES.get(results.value(node, SH.resultSeverity), "Info")  # type: ignore[arg-type]
+        shape = results.value(node, SH.sourceShape)
+        path = results.value(node, SH.resultPath)
+        message = results.value(node, SH.resultMessage)
+        value = results.value(node, SH.value)
+        slug, part = _locate(focus, data, prefix)
+        release = by_slug.get(slug) if slug else None
+        leaf = names.get(shape, "") if shape is not None else ""
+        model_path = ".".join(p for p in (part, leaf) if p)
+        src = release.source if release else None
+        yield Result(
+            severity=severity,
+            message=str(message) if message else "does not conform",
+            field=src.field_name(model_path) if src else model_path,
+            record_id=(src.record_id if src and src.record_id else slug),
+            record=src.index if src else None,
+            file=src.file if src else None,
+            focus=str(focus),
+            path=str(path) if isinstance(path, URIRef) else None,
+            value=str(value) if value is not None else None,
+            shape=str(shape) if isinstance(shape, URIRef) else None,
+        )
+
+
+def _locate(focus: Node | None, data: Graph, prefix: str) -> tuple[str | None, str]:
+    """(slug, model path of the part) for a focus node."""
+    text = str(focus) if focus is not None else ""
+    if text.startswith(prefix):
+        slug, _, fragment = text[len(prefix) :].partition("#")
+        for pattern, template in _PARTS:
+            m = pattern.match(fragment)
+            if m:
+                return slug, template.format(*(int(g) - 1 for g in m.groups()))
+        return slug, ""
+    if focus is not None:
+        for subject, predicate in data.subject_predicates(focus):
+            name = _LINKED.get(predicate)  # type: ignore[call-overload]
+            if name and str(subject).startswith(prefix):
+                slug, _, _ = str(subject)[len(prefix) :].partition("#")
+                return slug, name
+    return None, ""
+
+
+def report_to_json_text(report: ValidationReport, skipped: Sequence[str] = ()) -> str:
+    return json.dumps(report.to_json(skipped), indent=2, ensure_ascii=False) + "\n"
