@@ -148,12 +148,14 @@ def triples_to_expanded(
                     continue
             elif not str(p).startswith(schema):
                 continue
-        node = nodes.setdefault(str(s), {})
+        props = nodes.setdefault(str(s), {})
         if p == RDF.type:
-            node.setdefault("@type", []).append(str(o))
+            props.setdefault("@type", []).append(str(o))
         else:
             date_as_schema = schema_only and str(p) in DATE_PROPERTIES
-            node.setdefault(str(p), []).append(_value(o, date_as_schema=date_as_schema))
+            props.setdefault(str(p), []).append(
+                _value(o, date_as_schema=date_as_schema)
+            )
     out: list[dict[str, Any]] = []
     for iri in sorted(nodes):
         props = nodes[iri]
@@ -200,6 +202,12 @@ def _types(node: Mapping[str, Any]) -> list[str]:
     return [t] if isinstance(t, str) else list(t)
 
 
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
 def _nest(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     by_id = {n["@id"]: n for n in nodes}
     refs: dict[str, int] = {}
@@ -219,11 +227,26 @@ def _nest(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if key != "@id":
                 count(value)
 
+    # The site's Organization is the one the WebSite names as publisher; any other
+    # organisation (a release's own publisher) follows the main pieces.
+    site_orgs = {
+        ref.get("@id") if isinstance(ref, dict) else ref
+        for n in nodes
+        if "WebSite" in _types(n)
+        for ref in _as_list(n.get("publisher"))
+    }
+
     def top_rank(node: Mapping[str, Any]) -> int | None:
         types = _types(node)
         for rank, name in enumerate(TOP_TYPES):
             if name in types:
                 if name == "Dataset" and not str(node["@id"]).endswith("#release"):
+                    continue
+                if (
+                    name == "Organization"
+                    and site_orgs
+                    and node["@id"] not in site_orgs
+                ):
                     continue
                 return rank
         return None
@@ -237,7 +260,8 @@ def _nest(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if isinstance(value, dict):
             ref = value.get("@id")
             if (
-                set(value) == {"@id"}
+                isinstance(ref, str)
+                and set(value) == {"@id"}
                 and ref in by_id
                 and ref not in top_ids
                 and refs.get(ref) == 1

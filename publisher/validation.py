@@ -184,7 +184,10 @@ def validate_graph(graph: Graph) -> tuple[bool, Graph]:
         iterate_rules=False,
     )
     assert isinstance(results, Graph)  # noqa: S101 - pySHACL's documented return
-    violations = any(True for _ in results.subjects(SH.resultSeverity, SH.Violation))
+    violations = any(
+        (None, SH.detail, node) not in results
+        for node in results.subjects(SH.resultSeverity, SH.Violation)
+    )
     return not violations, results
 
 
@@ -219,13 +222,21 @@ def results_from_graph(
     prefix = settings.base_url + "/releases/"
     names = _shape_names()
     for node in results.subjects(SH.resultSeverity, None):
+        if (None, SH.detail, node) in results:
+            continue  # the inner finding of a conditional shape, already reported
         focus = results.value(node, SH.focusNode)
-        severity = SEVERITIES.get(results.value(node, SH.resultSeverity), "Info")  # type: ignore[arg-type]
+        level = results.value(node, SH.resultSeverity)
+        severity = (
+            SEVERITIES.get(level, "Info") if isinstance(level, URIRef) else "Info"
+        )
         shape = results.value(node, SH.sourceShape)
         path = results.value(node, SH.resultPath)
         message = results.value(node, SH.resultMessage)
         value = results.value(node, SH.value)
         slug, part = _locate(focus, data, prefix)
+        if slug is None and value is not None:
+            # Conditional shapes focus on a status concept; the value is the release.
+            slug, part = _locate(value, data, prefix)
         release = by_slug.get(slug) if slug else None
         leaf = names.get(shape, "") if shape is not None else ""
         model_path = ".".join(p for p in (part, leaf) if p)

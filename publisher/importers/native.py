@@ -79,8 +79,13 @@ _RENAMED = (
 
 def looks_like(data: Any) -> bool:
     records = _records(data)
-    return bool(records) and all(
-        isinstance(r, Mapping) and "id" in r and "description" not in r for r in records
+    return (
+        records is not None
+        and len(records) > 0
+        and all(
+            isinstance(r, Mapping) and "id" in r and "description" not in r
+            for r in records
+        )
     )
 
 

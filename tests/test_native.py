@@ -1,0 +1,218 @@
+"""The native input format: JSON, JSON Lines, YAML, CSV, and clear input errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from publisher.config import Settings
+from publisher.errors import InputError
+from publisher.importers import read_file
+from publisher.model import Designation, Status
+
+from .conftest import FIXTURES
+
+NATIVE = FIXTURES / "native"
+
+
+def _offset(dt: datetime | None) -> timedelta | None:
+    assert dt is not None
+    return dt.utcoffset()
+
+
+def test_json_calendar(settings: Settings) -> None:
+    releases = read_file(str(NATIVE / "calendar.json"), settings)
+    assert [r.slug for r in releases] == [
+        "index-of-production-uk-march-2027",
+        "house-price-index-uk-january-2027",
+    ]
+    iop, hpi = releases
+    assert iop.status is Status.CONFIRMED
+    assert iop.designation is Designation.ACCREDITED
+    assert [t.slug for t in iop.topics] == ["economy", "business-industry"]
+    assert iop.contacts[0].email == "production@example.org"
+    # 07:00 in May is BST: the offset is kept as given
+    assert iop.release_date is not None
+    assert iop.release_date.hour == 7
+    assert _offset(iop.release_date) == timedelta(hours=1)
+    # 09:30Z in March (before the clocks change) is 09:30 GMT
+    assert hpi.release_date is not None
+    assert (hpi.release_date.hour, hpi.release_date.minute) == (9, 30)
+    assert _offset(hpi.release_date) == timedelta(0)
+    download = hpi.datasets[0].downloads[1]
+    assert download.size == 987654
+    assert download.format is not None
+    assert download.format.endswith("spreadsheetml.sheet")
+    assert hpi.related_documents[0].title == "House price index bulletin"
+    assert hpi.source is not None
+    assert hpi.source.index == 2
+    assert hpi.source.field_name("datasets[0].downloads[1].url") == (
+        "datasets[0].downloads[1].url"
+    )
+
+
+def test_json_lines(settings: Settings) -> None:
+    releases = read_file(str(NATIVE / "calendar.jsonl"), settings)
+    assert [r.status for r in releases] == [Status.PROVISIONAL, Status.CANCELLED]
+    assert releases[0].provisional_date == "May 2027"
+    assert releases[0].release_date is None
+    assert releases[1].cancellation_notice is not None
+
+
+def test_yaml_documents_and_local_times(settings: Settings) -> None:
+    postponed, population = read_file(str(NATIVE / "calendar.yaml"), settings)
+    assert postponed.status is Status.POSTPONED
+    change = postponed.date_changes[0]
+    assert isinstance(change.previous_date, datetime)
+    assert change.reason == "Late delivery of survey data."
+    assert change.changed_at is not None
+    # A time without an offset is read in the site's zone: June is BST.
+    assert population.release_date is not None
+    assert population.release_date.isoformat() == "2027-06-25T09:30:00+01:00"
+    assert population.census is True
+
+
+def test_csv_with_date_changes_and_downloads(settings: Settings) -> None:
+    gdp, trade, census = read_file(str(NATIVE / "calendar.csv"), settings)
+    assert [t.label for t in gdp.topics] == ["Economy", "GDP"]
+    assert gdp.keywords == ("gdp", "growth")
+    assert len(gdp.datasets) == 1
+    assert [d.url for d in gdp.datasets[0].downloads] == [
+        "https://www.example.org/files/gdp-2027-03.csv",
+        "https://www.example.org/files/gdp-2027-03.xlsx",
+    ]
+    assert gdp.datasets[0].downloads[0].size == 34567
+    assert trade.date_changes[0].reason == "Aligned with GDP publication."
+    assert trade.census is False
+    assert census.census is True
+    assert census.provisional_date == "Summer 2027"
+    # CSV reports name the 1-based column
+    assert gdp.source is not None
+    assert gdp.source.field_name("datasets[0].downloads[1].format") == (
+        "datasets.1.downloads.2.format"
+    )
+
+
+def test_date_only_previous_date_is_a_date(tmp_path: Path, settings: Settings) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(
+        json.dumps(
+            {
+                "id": "x-release",
+                "title": "X",
+                "status": "postponed",
+                "release_date": "2027-01-20T09:30:00Z",
+                "date_changes": [{"previous_date": "2027-01-13", "reason": "r"}],
+            }
+        )
+    )
+    (release,) = read_file(str(path), settings)
+    assert release.date_changes[0].previous_date == date(2027, 1, 13)
+
+
+def _write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def _record(**fields: object) -> dict[str, object]:
+    base: dict[str, object] = {"id": "a-release", "title": "A", "status": "confirmed"}
+    base.update(fields)
+    return base
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        (
+            "bad.json",
+            '{"releases": [ {"id": "a"',
+            ["bad.json", "not valid JSON", "line 1"],
+        ),
+        (
+            "bad.csv",
+            "id,title,status\na-release,A,confirmed,extra\n",
+            ["bad.csv", "record 1", "4 cells"],
+        ),
+        (
+            "odd.json",
+            json.dumps({"kind": "something else"}),
+            ["odd.json", "unknown format"],
+        ),
+        (
+            "impossible.json",
+            json.dumps([_record(release_date="2027-02-30T09:30:00Z")]),
+            ["impossible.json", "record 1 (a-release)", "field 'release_date'"],
+        ),
+        (
+            "no-time.json",
+            json.dumps([_record(release_date="2027-02-03")]),
+            ["record 1 (a-release)", "field 'release_date'", "has no time"],
+        ),
+        (
+            "typo.json",
+            json.dumps([_record(sumary="x")]),
+            ["field 'sumary'", "did you mean 'summary'"],
+        ),
+        (
+            "status.json",
+            json.dumps([_record(status="tentative")]),
+            ["field 'status'", "provisional, confirmed"],
+        ),
+        (
+            "slug.json",
+            json.dumps([_record(id="Not A Slug")]),
+            ["field 'id'", "not a slug"],
+        ),
+        (
+            "size.json",
+            json.dumps(
+                [
+                    _record(
+                        datasets=[
+                            {"title": "T", "downloads": [{"url": "u", "size": "big"}]}
+                        ]
+                    )
+                ]
+            ),
+            ["field 'datasets[0].downloads[0].size'", "whole number of bytes"],
+        ),
+        ("empty.json", "   \n", ["empty.json", "is empty"]),
+        ("header-only.csv", "id,title,status\n", ["header-only.csv", "no releases"]),
+        ("bad.yaml", "id: [unclosed\n", ["bad.yaml", "not valid YAML", "line"]),
+        (
+            "bad.jsonl",
+            '{"id": "a-release", "title": "A", "status": "confirmed"}\n{"id": \n',
+            ["bad.jsonl", "line 2", "record 2"],
+        ),
+    ],
+)
+def test_input_errors_name_file_record_and_field(
+    tmp_path: Path, settings: Settings, name: str, text: str, expected: list[str]
+) -> None:
+    path = _write(tmp_path, name, text)
+    with pytest.raises(InputError) as info:
+        read_file(path, settings)
+    message = str(info.value)
+    assert "\n" not in message
+    for part in expected:
+        assert part in message, message
+
+
+def test_missing_file(tmp_path: Path, settings: Settings) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        read_file(str(tmp_path / "nope.json"), settings)
+
+
+def test_forced_format_must_match(settings: Settings) -> None:
+    with pytest.raises(InputError, match="does not look like ons-api"):
+        read_file(str(NATIVE / "calendar.json"), settings, "ons-api")
+
+
+def test_unknown_format_name(settings: Settings) -> None:
+    with pytest.raises(InputError, match="unknown format 'xml'"):
+        read_file(str(NATIVE / "calendar.json"), settings, "xml")
