@@ -268,6 +268,13 @@ def test_api_source_ref_names_the_source_fields() -> None:
         "date_changes": "date_changes",
         "status": "date_changes",
         "language": "description.language",
+        # named even when empty, so reports use ONS's names
+        "published_date": "description.release_date",
+        "provisional_date": "description.provisional_date",
+        "cancellation_notice": "description.cancellation_notice",
+        "designation": "description.national_statistic",
+        "next_release": "description.next_release",
+        "contacts": "description.contact",
     }
     assert (
         postponed.source.field_name("date_changes[1].previous_date")

@@ -321,7 +321,18 @@ def _read_item(raw: Any, index: int, file: str, settings: Settings) -> _Item:
         raise where.error(
             "missing: the announcement's base_path gives its slug", "base_path"
         )
-    fields: dict[str, str] = {"slug": "base_path", "same_as": "base_path"}
+    fields: dict[str, str] = {
+        "slug": "base_path",
+        "same_as": "base_path",
+        # Reports use the source's names even for fields the record leaves empty.
+        "title": "title",
+        "summary": "description",
+        "release_date": "details.display_date",
+        "published_date": "details.display_date",
+        "provisional_date": "details.display_date",
+        "cancellation_notice": "details.cancellation_reason",
+        "date_changes": "details.previous_display_date",
+    }
     if content_id is not None:
         fields["identifier"] = "content_id"
 

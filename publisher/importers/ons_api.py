@@ -382,6 +382,23 @@ def release_from_record(
     def d(key: str) -> str:
         return f"description.{key}"
 
+    # Where the source spells a field, reports use that name even when the record
+    # leaves it empty ("description.summary", not "summary").
+    fields.update(
+        {
+            "title": d("title"),
+            "summary": d("summary"),
+            "release_date": d(names.release_date),
+            "published_date": d(names.release_date),
+            "provisional_date": d(names.provisional_date),
+            "cancellation_notice": d(names.cancellation_notice),
+            "date_changes": names.date_changes,
+            "designation": d(names.national_statistic),
+            "next_release": d(names.next_release),
+            "contacts": d("contact"),
+        }
+    )
+
     title = get_str(desc, "title", where, d("title"))
     if title is not None:
         fields["title"] = d("title")
