@@ -7,13 +7,15 @@ traceback for a person's mistake.
 
 from __future__ import annotations
 
+import io
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import click
 
@@ -98,6 +100,7 @@ def _run(
     releases: list[Any],
     settings: Settings,
     to: str,
+    out: IO[str],
     *,
     skip_invalid: bool,
     jobs: int | None,
@@ -108,6 +111,7 @@ def _run(
                 releases,
                 settings,
                 to,
+                out,
                 skip_invalid=skip_invalid,
                 jobs=jobs,
                 progress=progress,
@@ -116,20 +120,45 @@ def _run(
             raise Failure(str(exc)) from None
 
 
-def _write_atomically(text: str, output: str) -> None:
-    """Write all of ``text`` or nothing: a temporary file renamed into place."""
-    if output == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    target = Path(output)
+@contextmanager
+def _pending_output(output: str) -> Iterator[tuple[IO[str], Callable[[], None]]]:
+    """A temporary file and a ``commit`` that moves it into place (or to stdout).
+
+    Without ``commit`` nothing is written: a batch is all or nothing, and an
+    interrupted run leaves no half-written file.
+    """
+    target = None if output == "-" else Path(output)
     try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
+        fd, tmp = tempfile.mkstemp(
+            dir=target.parent if target is not None else None,
+            prefix=f".{target.name}." if target is not None else "publisher-",
+        )
     except OSError as exc:
         raise Failure(f"{output}: cannot write: {exc.strerror}") from None
+    done = False
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+
+            def commit() -> None:
+                nonlocal done
+                fh.flush()
+                if target is None:
+                    with open(tmp, encoding="utf-8", newline="") as src:
+                        shutil.copyfileobj(src, sys.stdout)
+                    sys.stdout.flush()
+                else:
+                    try:
+                        os.replace(tmp, target)
+                    except OSError as exc:
+                        raise Failure(
+                            f"{output}: cannot write: {exc.strerror}"
+                        ) from None
+                done = True
+
+            yield fh, commit
+    finally:
+        if os.path.exists(tmp) and (target is None or not done):
+            os.unlink(tmp)
 
 
 jobs_option = click.option(
@@ -177,28 +206,34 @@ def convert(
     """
     settings = _settings(ctx, base_url=base_url)
     releases = _load(inputs, settings, source_format)
-    outcome = _run(releases, settings, to, skip_invalid=skip_invalid, jobs=jobs)
-    report = outcome.report
-    if report.results:
-        click.echo(report.to_text(), err=True, nl=False)
-    if outcome.skipped:
-        ids = ", ".join(r.slug for r in outcome.skipped)
-        if skip_invalid:
+    with _pending_output(output) as (out, commit):
+        outcome = _run(
+            releases, settings, to, out, skip_invalid=skip_invalid, jobs=jobs
+        )
+        report = outcome.report
+        if report.results:
+            click.echo(report.to_text(), err=True, nl=False)
+        if outcome.skipped:
+            ids = ", ".join(outcome.skipped)
+            if skip_invalid:
+                click.echo(
+                    f"Skipped {len(outcome.skipped)} invalid release(s): {ids}",
+                    err=True,
+                )
+            else:
+                click.echo(
+                    "Nothing written: the batch has invalid releases "
+                    "(fix them, or use --skip-invalid to write the valid ones).",
+                    err=True,
+                )
+        if not outcome.written:
+            ctx.exit(EXIT_INVALID)
+        if strict and report.warnings:
             click.echo(
-                f"Skipped {len(outcome.skipped)} invalid release(s): {ids}", err=True
+                "Nothing written: --strict and the batch has warnings.", err=True
             )
-        else:
-            click.echo(
-                "Nothing written: the batch has invalid releases "
-                "(fix them, or use --skip-invalid to write the valid ones).",
-                err=True,
-            )
-    if outcome.text is None:
-        ctx.exit(EXIT_INVALID)
-    if strict and report.warnings:
-        click.echo("Nothing written: --strict and the batch has warnings.", err=True)
-        ctx.exit(EXIT_INVALID)
-    _write_atomically(outcome.text, output)
+            ctx.exit(EXIT_INVALID)
+        commit()
     ctx.exit(EXIT_OK)
 
 
@@ -235,7 +270,7 @@ def validate(
         )
     else:
         report = _run(
-            releases, settings, "ntriples", skip_invalid=True, jobs=jobs
+            releases, settings, "ntriples", io.StringIO(), skip_invalid=True, jobs=jobs
         ).report
     if report_format == "json":
         click.echo(report_to_json_text(report), nl=False)
@@ -270,11 +305,12 @@ def demo(ctx: click.Context, out: str) -> None:
         ("nquads", "sample.nq"),
         ("jsonld-embed", "sample-embed.jsonl"),
     ):
-        outcome = _run(releases, settings, to, skip_invalid=False, jobs=1)
-        if outcome.text is None:
-            click.echo(outcome.report.to_text(), err=True, nl=False)
-            ctx.exit(EXIT_INVALID)
-        _write_atomically(outcome.text, str(folder / name))
+        with _pending_output(str(folder / name)) as (fh, commit):
+            outcome = _run(releases, settings, to, fh, skip_invalid=False, jobs=1)
+            if not outcome.written:
+                click.echo(outcome.report.to_text(), err=True, nl=False)
+                ctx.exit(EXIT_INVALID)
+            commit()
         written.append(folder / name)
     report = outcome.report
     click.echo(

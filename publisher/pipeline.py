@@ -1,17 +1,21 @@
 """Convert -> validate -> output: the one path every caller uses (CLI, later web/API).
 
-A batch is all or nothing: output is assembled in memory or a temporary file and
-only handed over when no record violates the shapes (or ``skip_invalid`` drops the
-invalid ones). Large batches are split into chunks that worker processes convert and
-validate (pySHACL has a fixed cost per call; both cores are used).
+A batch is all or nothing: output goes to a stream the caller provides (a temporary
+file the CLI renames into place) and the caller keeps it only when no record
+violates the shapes, or when ``skip_invalid`` drops the invalid ones. Large batches
+are split into chunks that worker processes convert and validate (pySHACL has a
+fixed cost per call; both cores are used), with a bounded number of chunks in
+flight so memory stays flat.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -24,35 +28,37 @@ from publisher.importers import read_releases
 from publisher.jsonld import dumps_for_html, graph_to_embed, graph_to_jsonld
 from publisher.model import Release
 from publisher.namespaces import Iris
-from publisher.rdf import bind_prefixes, new_graph, release_to_triples
+from publisher.rdf import bind_prefixes, release_to_triples
 from publisher.validation import (
     Result,
     ValidationReport,
     results_from_graph,
     validate_graph,
+    validation_graph,
 )
 
 OUTPUT_FORMATS = ("turtle", "ntriples", "nquads", "rdfxml", "jsonld", "jsonld-embed")
-#: formats written release by release (streamable); the others need one graph
+#: formats written release by release (streamed); the others need one whole graph
 LINE_FORMATS = ("ntriples", "nquads", "jsonld-embed")
-CHUNK = 200
+CHUNK = 500
 
 
 @dataclass
 class ChunkResult:
     results: list[Result]
     outputs: list[str]  # per release, in the chunk's order
-    shared: list[str] = field(default_factory=list)  # ntriples lines of site nodes
+    shared: list[str] = field(default_factory=list)  # N-Triples of site-wide nodes
 
 
 @dataclass
 class BatchOutcome:
-    """What a batch produced: the report, the releases kept, their output."""
+    """What a batch produced: the report, and which releases were written."""
 
     report: ValidationReport
-    releases: list[Release]
-    skipped: list[Release]
-    text: str | None  # None when nothing may be written
+    kept: list[str]  # slugs written
+    skipped: list[str]  # slugs left out as invalid
+    written: bool  # False: nothing may be written (the caller discards the output)
+    text: str | None = None  # the output, for run_batch_text
 
 
 def load(paths: Sequence[str], settings: Settings, fmt: str = "auto") -> list[Release]:
@@ -78,14 +84,11 @@ def load(paths: Sequence[str], settings: Settings, fmt: str = "auto") -> list[Re
     return releases
 
 
-def _process_chunk(args: tuple[list[Release], Settings, str]) -> ChunkResult:
+def process_chunk(args: tuple[list[Release], Settings, str]) -> ChunkResult:
+    """Convert and validate one chunk (runs in a worker process)."""
     releases, settings, fmt = args
-    data = new_graph()
-    per_release: list[list[tuple[Any, Any, Any]]] = []
-    for release in releases:
-        triples = release_to_triples(release, settings)
-        per_release.append(triples)
-        data.addN((s, p, o, data) for s, p, o in triples)
+    per_release = [release_to_triples(release, settings) for release in releases]
+    data = validation_graph(t for triples in per_release for t in triples)
     _, results_graph = validate_graph(data)
     results = list(results_from_graph(results_graph, data, releases, settings))
     outputs: list[str] = []
@@ -96,21 +99,16 @@ def _process_chunk(args: tuple[list[Release], Settings, str]) -> ChunkResult:
         if fmt == "jsonld-embed":
             g = Graph()
             g.addN((s, p, o, g) for s, p, o in triples)
-            block = graph_to_embed(g)
+            record = {"id": release.slug, "url": page, "jsonld": graph_to_embed(g)}
             outputs.append(
-                json.dumps(
-                    {"id": release.slug, "url": page, "jsonld": block},
-                    ensure_ascii=False,
-                    separators=(",", ":"),
-                )
-                + "\n"
+                json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
             )
             continue
         own: set[str] = set()
         for triple in triples:
             line = _nt_row(triple)
             if fmt != "nquads" and not str(triple[0]).startswith(page):
-                shared.add(line)
+                shared.add(line)  # site nodes repeat in every release's graph
             else:
                 own.add(line)
         if fmt == "nquads":
@@ -132,67 +130,86 @@ def default_jobs(n_releases: int) -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+def _outcomes(
+    chunks: Iterator[list[Release]], settings: Settings, fmt: str, jobs: int
+) -> Iterator[tuple[list[Release], ChunkResult]]:
+    """Chunk results in input order; at most 2 * jobs chunks in flight."""
+    if jobs <= 1:
+        for chunk in chunks:
+            yield chunk, process_chunk((chunk, settings, fmt))
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        window: deque[tuple[list[Release], Future[ChunkResult]]] = deque()
+        for chunk in chunks:
+            window.append((chunk, pool.submit(process_chunk, (chunk, settings, fmt))))
+            if len(window) >= 2 * jobs:
+                done, future = window.popleft()
+                yield done, future.result()
+        while window:
+            done, future = window.popleft()
+            yield done, future.result()
+
+
 def run_batch(
     releases: Sequence[Release],
     settings: Settings,
-    fmt: str = "ntriples",
+    fmt: str,
+    out: IO[str],
     *,
     skip_invalid: bool = False,
     jobs: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> BatchOutcome:
-    """Convert and validate a batch; output only if the batch may be written."""
+    """Convert and validate a batch, writing the output to ``out`` as it goes.
+
+    Returns ``written=False`` when the batch may not be published (a violation and
+    no ``skip_invalid``, or nothing valid): the caller must then discard ``out``.
+    """
     if fmt not in OUTPUT_FORMATS:
         raise InputError(
             f"unknown output format {fmt!r}; use one of {', '.join(OUTPUT_FORMATS)}"
         )
-    line_fmt = fmt if fmt in LINE_FORMATS else "ntriples"
+    streamed = fmt in LINE_FORMATS
+    line_fmt = fmt if streamed else "ntriples"
     jobs = default_jobs(len(releases)) if jobs is None else jobs
-    chunks = list(_chunks(releases, CHUNK))
-    work = [(c, settings, line_fmt) for c in chunks]
-    outcomes: list[ChunkResult] = []
-    if jobs <= 1 or len(chunks) <= 1:
-        for item in work:
-            outcomes.append(_process_chunk(item))
-            if progress:
-                progress(len(item[0]))
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for item, outcome in zip(work, pool.map(_process_chunk, work), strict=True):
-                outcomes.append(outcome)
-                if progress:
-                    progress(len(item[0]))
     report = ValidationReport(checked=len(releases))
-    for outcome in outcomes:
+    kept: list[str] = []
+    skipped: list[str] = []
+    shared: set[str] = set()
+    whole = io.StringIO()  # N-Triples for the formats that need one graph
+    sink = out if streamed else whole
+    for chunk, outcome in _outcomes(_chunks(releases, CHUNK), settings, line_fmt, jobs):
         report.results.extend(outcome.results)
-    bad = {r.record_id for r in report.violations} | {
-        r.focus for r in report.violations
-    }
-    kept: list[Release] = []
-    skipped: list[Release] = []
-    pieces: list[str] = []
-    shared: dict[str, None] = {}
-    for chunk, outcome in zip(chunks, outcomes, strict=True):
+        bad = {r.record_id for r in outcome.results if r.severity == "Violation"}
         for release, text in zip(chunk, outcome.outputs, strict=True):
             rid = release.source.record_id if release.source else release.slug
             if rid in bad or release.slug in bad:
-                skipped.append(release)
+                skipped.append(release.slug)
                 continue
-            kept.append(release)
-            pieces.append(text)
-        for line in outcome.shared:
-            shared.setdefault(line, None)
-    if skipped and not skip_invalid:
-        return BatchOutcome(report, kept, skipped, None)
-    if not kept:
-        return BatchOutcome(report, kept, skipped, None)
-    if fmt == "jsonld-embed" or fmt == "nquads":
-        text = "".join(pieces)
-    elif fmt == "ntriples":
-        text = "".join(sorted(shared)) + "".join(pieces)
-    else:
-        text = _serialize_whole(fmt, "".join(sorted(shared)) + "".join(pieces))
-    return BatchOutcome(report, kept, skipped, text)
+            kept.append(release.slug)
+            if skip_invalid or not skipped:
+                sink.write(text)
+        shared.update(outcome.shared)
+        if progress:
+            progress(len(chunk))
+    if (skipped and not skip_invalid) or not kept:
+        return BatchOutcome(report, kept, skipped, written=False)
+    if line_fmt == "ntriples":
+        sink.write("".join(sorted(shared)))
+    if not streamed:
+        out.write(_serialize_whole(fmt, whole.getvalue()))
+    return BatchOutcome(report, kept, skipped, written=True)
+
+
+def run_batch_text(
+    releases: Sequence[Release], settings: Settings, fmt: str, **options: Any
+) -> BatchOutcome:
+    """run_batch into memory: for small batches and tests."""
+    buffer = io.StringIO()
+    outcome = run_batch(releases, settings, fmt, buffer, **options)
+    if outcome.written:
+        outcome.text = buffer.getvalue()
+    return outcome
 
 
 def _serialize_whole(fmt: str, ntriples: str) -> str:
@@ -213,7 +230,3 @@ def release_embed_html(release: Release, settings: Settings) -> str:
         + dumps_for_html(graph_to_embed(g))
         + "\n</script>\n"
     )
-
-
-def write_text(text: str, out: IO[str]) -> None:
-    out.write(text)

@@ -15,7 +15,7 @@ from publisher.config import Settings
 from publisher.importers import read_file
 from publisher.model import Release, Status
 from publisher.namespaces import DCAT, DCT, PUB, SCHEMA
-from publisher.pipeline import run_batch
+from publisher.pipeline import run_batch_text
 from publisher.rdf import graph_to_nquads, graph_to_ntriples, release_to_graph
 
 from .conftest import FIXTURES
@@ -198,12 +198,12 @@ def test_serialisations_agree(sample_releases: list[Release]) -> None:
         ("rdfxml", "xml"),
         ("jsonld", "json-ld"),
     ):
-        outcome = run_batch(batch, settings, fmt, jobs=1)
+        outcome = run_batch_text(batch, settings, fmt, jobs=1)
         assert outcome.text is not None
         graphs[fmt] = Graph().parse(data=outcome.text, format=parser)
     for fmt in ("turtle", "rdfxml", "jsonld"):
         assert isomorphic(graphs["ntriples"], graphs[fmt]), fmt
-    nq = run_batch(batch, settings, "nquads", jobs=1).text
+    nq = run_batch_text(batch, settings, "nquads", jobs=1).text
     assert nq is not None
     names = {line.rsplit(" ", 2)[1].strip("<>") for line in nq.splitlines()}
     assert names == {f"{settings.base_url}/graphs/releases/{r.slug}" for r in batch}
