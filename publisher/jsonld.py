@@ -17,8 +17,11 @@ from pyld import jsonld
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
+from publisher.config import Settings
 from publisher.errors import PublisherError
+from publisher.model import Release
 from publisher.namespaces import PREFIXES, RDF, SCHEMA, XSD
+from publisher.rdf import release_to_triples
 from publisher.resources import schemaorg_context_text
 
 SCHEMA_ORG_URLS = frozenset(
@@ -195,6 +198,19 @@ def graph_to_embed(graph: Graph) -> dict[str, Any]:
     )
     nodes: list[dict[str, Any]] = compacted.get("@graph", [])
     return {"@context": "https://schema.org", "@graph": _nest(nodes)}
+
+
+def release_to_embed(release: Release, settings: Settings) -> dict[str, Any]:
+    """The embeddable schema.org block of one release (for publishing pipelines)."""
+    graph = Graph()
+    graph.addN((s, p, o, graph) for s, p, o in release_to_triples(release, settings))
+    return graph_to_embed(graph)
+
+
+def release_to_script_tag(release: Release, settings: Settings) -> str:
+    """The ``<script type="application/ld+json">`` element for one release."""
+    block = dumps_for_html(release_to_embed(release, settings))
+    return f'<script type="application/ld+json">\n{block}\n</script>\n'
 
 
 def _types(node: Mapping[str, Any]) -> list[str]:

@@ -25,7 +25,7 @@ from rdflib.plugins.serializers.nt import _nt_row
 from publisher.config import Settings
 from publisher.errors import InputError
 from publisher.importers import read_releases
-from publisher.jsonld import dumps_for_html, graph_to_embed, graph_to_jsonld
+from publisher.jsonld import graph_to_embed, graph_to_jsonld
 from publisher.model import Release
 from publisher.namespaces import Iris
 from publisher.rdf import bind_prefixes, release_to_triples
@@ -219,14 +219,3 @@ def _serialize_whole(fmt: str, ntriples: str) -> str:
         return json.dumps(graph_to_jsonld(graph), indent=2, ensure_ascii=False) + "\n"
     rdflib_name = {"turtle": "turtle", "rdfxml": "pretty-xml"}[fmt]
     return graph.serialize(format=rdflib_name)
-
-
-def release_embed_html(release: Release, settings: Settings) -> str:
-    """The ``<script type="application/ld+json">`` element for one release."""
-    g = Graph()
-    g.addN((s, p, o, g) for s, p, o in release_to_triples(release, settings))
-    return (
-        '<script type="application/ld+json">\n'
-        + dumps_for_html(graph_to_embed(g))
-        + "\n</script>\n"
-    )

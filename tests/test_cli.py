@@ -260,3 +260,42 @@ def test_console_script_runs_as_a_process(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["conforms"] is True
     assert proc.stderr == ""
+
+
+def test_progress_shows_on_a_terminal_and_not_when_piped(tmp_path: Path) -> None:
+    """Long work shows a progress bar on a terminal (a real pty) and none piped."""
+    import os
+    import pty
+
+    records = [
+        {**GOOD, "id": f"release-{n}", "title": f"Release {n}"} for n in range(600)
+    ]
+    path = _write(tmp_path, records)
+    out = tmp_path / "out.nt"
+    args = [sys.executable, "-m", "publisher", "convert", path, "--to", "ntriples"]
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [*args, "-o", str(out), "--jobs", "1"],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        close_fds=True,
+    )
+    os.close(secondary)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert proc.wait() == 0
+    os.close(primary)
+    assert b"Converting" in seen
+    piped = subprocess.run(
+        [*args, "-o", str(out)], capture_output=True, text=True, check=True
+    )
+    assert piped.stderr == ""
+    assert out.read_text().count("#release>") >= 600

@@ -552,3 +552,23 @@ def test_cli_writes_one_json_line_per_release(
         assert row["jsonld"]["@context"] == "https://schema.org"
         assert is_absolute_iri(row["url"])
     assert [row["id"] for row in rows] == [s.slug for s in samples]
+
+
+def test_python_api_for_pipelines() -> None:
+    """release_to_embed / release_to_script_tag, as docs/jsonld.md shows them."""
+    from publisher.jsonld import release_to_embed, release_to_script_tag
+
+    settings = Settings(base_url="https://www.example.org/stats")
+    releases = read_file(str(sample_calendar()), settings)
+    tricky = next(r for r in releases if r.title and "&" in r.title)
+    block = release_to_embed(tricky, settings)
+    assert block == graph_to_embed(release_to_graph(tricky, settings))
+    tag = release_to_script_tag(tricky, settings)
+    assert tag.startswith('<script type="application/ld+json">')
+    inner = tag.split(">", 1)[1].rsplit("</script>", 1)[0]
+    assert "<" not in inner
+    assert "&" not in inner
+    assert json.loads(inner) == block
+    assert block["@graph"][4]["@id"] == (
+        f"https://www.example.org/stats/releases/{tricky.slug}#release"
+    )
