@@ -8,12 +8,15 @@ traceback for a person's mistake.
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -24,6 +27,8 @@ from publisher.config import Settings, load_settings
 from publisher.errors import PublisherError
 from publisher.importers import FORMAT_NAMES
 from publisher.resources import sample_calendar
+from publisher.store import Store, catalog, open_store
+from publisher.store.index import ListingIndex
 from publisher.validation import ValidationReport, report_to_json_text
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -319,6 +324,324 @@ def demo(ctx: click.Context, out: str) -> None:
     )
     for path in written:
         click.echo(f"  wrote {path}")
+    ctx.exit(EXIT_OK)
+
+
+# Store commands (issue 3) -------------------------------------------------
+
+
+def store_options(func: F) -> F:
+    """--store PATH | --endpoint URL (+ update and GSP endpoints)."""
+    func = click.option(
+        "--gsp-endpoint",
+        default=None,
+        help="Graph Store HTTP Protocol endpoint [env PUBLISHER_GSP_ENDPOINT].",
+    )(func)
+    func = click.option(
+        "--update-endpoint",
+        default=None,
+        help="SPARQL Update endpoint [env PUBLISHER_UPDATE_ENDPOINT].",
+    )(func)
+    func = click.option(
+        "--endpoint",
+        default=None,
+        help="SPARQL Query endpoint of a remote store [env PUBLISHER_ENDPOINT].",
+    )(func)
+    func = click.option(
+        "--store",
+        "store_path",
+        default=None,
+        help="Embedded store folder (default ./data/store) [env PUBLISHER_STORE].",
+    )(func)
+    return func
+
+
+def _store_settings(ctx: click.Context, **flags: Any) -> Settings:
+    return _settings(
+        ctx,
+        store=flags.pop("store_path", None),
+        endpoint=flags.pop("endpoint", None),
+        update_endpoint=flags.pop("update_endpoint", None),
+        gsp_endpoint=flags.pop("gsp_endpoint", None),
+        **flags,
+    )
+
+
+@contextmanager
+def _open(settings: Settings) -> Iterator[Store]:
+    try:
+        store = open_store(settings)
+    except PublisherError as exc:
+        raise Failure(str(exc)) from None
+    try:
+        yield store
+    except PublisherError as exc:
+        raise Failure(str(exc)) from None
+    finally:
+        store.close()
+
+
+def _refresh_index(store: Store, settings: Settings) -> None:
+    """Bring the listing index up to date; a failure is reported, not fatal."""
+    try:
+        index = ListingIndex.for_settings(settings)
+        try:
+            index.ensure_current(store, settings)
+        finally:
+            index.close()
+    except (PublisherError, OSError, sqlite3.Error) as exc:
+        click.echo(
+            f"Warning: the listing index {settings.index_path} was not updated "
+            f"({exc}); run publisher reindex",
+            err=True,
+        )
+
+
+@cli.command("import")
+@input_options
+@store_options
+@jobs_option
+@click.pass_context
+def import_(
+    ctx: click.Context,
+    /,
+    inputs: tuple[str, ...],
+    source_format: str,
+    base_url: str | None,
+    jobs: int | None,
+    **store_flags: Any,
+) -> None:
+    """Validate and publish releases into the store, atomically.
+
+    Every release of the batch replaces its named graph and the catalogue is
+    updated in the same transaction; a batch that violates the shapes changes
+    nothing (exit 1). Unchanged releases are not rewritten.
+    """
+    settings = _store_settings(ctx, base_url=base_url, **store_flags)
+    releases = _load(inputs, settings, source_format)
+    with _open(settings) as store:
+        catalog.check_base_url(store, settings)  # before the work, not after
+        with _progress(len(releases), "Validating") as progress:
+            outcome = pipeline.import_batch(
+                releases, settings, store, jobs=jobs, progress=progress
+            )
+        report = outcome.batch.report
+        if report.results:
+            click.echo(report.to_text(), err=True, nl=False)
+        if outcome.published is None:
+            click.echo(f"Nothing published: {store.location} is unchanged.", err=True)
+            ctx.exit(EXIT_INVALID)
+        result = outcome.published
+        _refresh_index(store, settings)
+        click.echo(
+            f"{catalog.describe_publish(result)} in {store.location} "
+            f"(data version {result.data_version})."
+        )
+    ctx.exit(EXIT_OK)
+
+
+@cli.command()
+@click.argument("slugs", nargs=-1, required=True, metavar="SLUG...")
+@click.option("--reason", required=True, help="Why: shown on the release's 410 page.")
+@click.option("--base-url", default=None, help="Base URL [env PUBLISHER_BASE_URL].")
+@store_options
+@click.pass_context
+def delete(
+    ctx: click.Context,
+    /,
+    slugs: tuple[str, ...],
+    reason: str,
+    base_url: str | None,
+    **store_flags: Any,
+) -> None:
+    """Delete releases, leaving a tombstone (slug, title, when, why)."""
+    settings = _store_settings(ctx, base_url=base_url, **store_flags)
+    with _open(settings) as store:
+        result = catalog.delete(store, slugs, reason, settings)
+        _refresh_index(store, settings)
+        click.echo(
+            f"{catalog.describe_publish(result)} in {store.location} "
+            f"(data version {result.data_version})."
+        )
+    ctx.exit(EXIT_OK)
+
+
+@cli.command()
+@click.option(
+    "--to",
+    "fmt",
+    type=click.Choice(["nquads", "trig"]),
+    default="nquads",
+    show_default=True,
+    help="Dump format.",
+)
+@click.option("-o", "--output", default="-", help="Output file (default: stdout).")
+@store_options
+@click.pass_context
+def dump(ctx: click.Context, /, fmt: str, output: str, **store_flags: Any) -> None:
+    """Write every quad of the store (a whole-store backup)."""
+    settings = _store_settings(ctx, **store_flags)
+    with _open(settings) as store:
+        if output == "-":
+            store.dump(sys.stdout.buffer, fmt)
+            sys.stdout.buffer.flush()
+        else:
+            target = Path(output)
+            tmp = target.with_name(f".{target.name}.partial")
+            try:
+                with open(tmp, "wb") as fh:
+                    store.dump(fh, fmt)
+                os.replace(tmp, target)
+            except OSError as exc:
+                raise Failure(f"{output}: cannot write: {exc.strerror}") from None
+            finally:
+                tmp.unlink(missing_ok=True)
+    ctx.exit(EXIT_OK)
+
+
+@cli.command()
+@click.argument("dump_file", metavar="FILE", type=click.Path(dir_okay=False))
+@click.option(
+    "--from",
+    "fmt",
+    type=click.Choice(["auto", "nquads", "trig"]),
+    default="auto",
+    show_default=True,
+    help="Dump format; auto goes by the file name (.nq, .trig).",
+)
+@store_options
+@click.pass_context
+def restore(
+    ctx: click.Context, /, dump_file: str, fmt: str, **store_flags: Any
+) -> None:
+    """Load a dump into an empty store; restore(dump) gives back the same quads."""
+    if fmt == "auto":
+        fmt = "trig" if dump_file.endswith(".trig") else "nquads"
+    if not Path(dump_file).is_file():
+        raise Failure(f"{dump_file}: no such file")
+    settings = _store_settings(ctx, **store_flags)
+    with _open(settings) as store:
+        if not catalog.is_empty(store):
+            raise Failure(
+                f"{store.location} is not empty: restore needs an empty store "
+                "(use a new --store path, or clear this one)"
+            )
+        store.load_dump(dump_file, fmt)
+        base = catalog.recorded_base_url(store)
+        if base is not None and base != settings.base_url:
+            settings = replace(settings, base_url=base)
+        _refresh_index(store, settings)
+        click.echo(f"Restored {store.count_quads()} quads into {store.location}.")
+    ctx.exit(EXIT_OK)
+
+
+@cli.command()
+@click.argument("sparql")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv", "tsv", "xml", "turtle", "ntriples"]),
+    default="table",
+    show_default=True,
+    help="json is SPARQL 1.1 Query Results JSON; turtle/ntriples for CONSTRUCT.",
+)
+@store_options
+@click.pass_context
+def query(ctx: click.Context, /, sparql: str, fmt: str, **store_flags: Any) -> None:
+    """Run a SPARQL query against the store (default graph: all graphs)."""
+    settings = _store_settings(ctx, **store_flags)
+    if sparql == "-":
+        sparql = sys.stdin.read()
+    with _open(settings) as store:
+        wanted = "json" if fmt == "table" else fmt
+        try:
+            kind, payload = store.query_results(sparql, wanted)
+        except PublisherError:
+            if fmt != "table":
+                raise
+            kind, payload = store.query_results(sparql, "turtle")
+        if fmt == "table" and kind in ("select", "ask"):
+            click.echo(_results_table(payload), nl=False)
+        else:
+            sys.stdout.buffer.write(payload)
+            sys.stdout.buffer.flush()
+    ctx.exit(EXIT_OK)
+
+
+def _results_table(payload: bytes) -> str:
+    data = json.loads(payload)
+    if "boolean" in data:
+        return ("true" if data["boolean"] else "false") + "\n"
+    names = data["head"]["vars"]
+    rows = [
+        [b.get(n, {}).get("value", "") for n in names]
+        for b in data["results"]["bindings"]
+    ]
+    widths = [
+        min(60, max([len(n)] + [len(r[i]) for r in rows])) for i, n in enumerate(names)
+    ]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            (c if len(c) <= w else c[: w - 1] + "…").ljust(w)
+            for c, w in zip(cells, widths, strict=True)
+        ).rstrip()
+
+    out = [line(names), line(["-" * w for w in widths])]
+    out += [line(r) for r in rows]
+    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(out) + "\n"
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@store_options
+@click.pass_context
+def stats(ctx: click.Context, /, fmt: str, **store_flags: Any) -> None:
+    """Releases by status, graphs, triples, tombstones, data version."""
+    settings = _store_settings(ctx, **store_flags)
+    with _open(settings) as store:
+        figures = catalog.stats(store, settings)
+    if fmt == "json":
+        click.echo(json.dumps(asdict(figures), indent=2))
+    else:
+        click.echo(f"Store:        {store.location}")
+        click.echo(f"Base URL:     {figures.base_url or '(nothing published yet)'}")
+        click.echo(f"Data version: {figures.data_version or '-'}")
+        click.echo(f"Releases:     {figures.releases}")
+        for status, n in figures.releases_by_status.items():
+            click.echo(f"  {status:<12}{n}")
+        click.echo(f"Tombstones:   {figures.tombstones}")
+        click.echo(f"Graphs:       {figures.graphs}")
+        click.echo(f"Triples:      {figures.triples}")
+    ctx.exit(EXIT_OK)
+
+
+@cli.command()
+@store_options
+@click.pass_context
+def reindex(ctx: click.Context, /, **store_flags: Any) -> None:
+    """Rebuild the listing index from the store (it is derived, never the source)."""
+    settings = _store_settings(ctx, **store_flags)
+    with _open(settings) as store:
+        base = catalog.recorded_base_url(store)
+        if base is not None:
+            settings = replace(settings, base_url=base)
+        index = ListingIndex.for_settings(settings)
+        try:
+            result = index.rebuild(store, settings)
+        finally:
+            index.close()
+    click.echo(
+        f"Indexed {result.updated} release(s) from {store.location} into "
+        f"{settings.index_path} (data version {result.data_version})."
+    )
     ctx.exit(EXIT_OK)
 
 

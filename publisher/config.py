@@ -64,6 +64,38 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("language", "en", "Default language of releases (BCP 47 tag)."),
     Setting("store", "./data/store", "Path of the embedded store."),
+    Setting(
+        "endpoint",
+        "",
+        "SPARQL 1.1 Query endpoint of a remote store; when set, it is used instead "
+        "of the embedded store.",
+    ),
+    Setting(
+        "update_endpoint",
+        "",
+        "SPARQL 1.1 Update endpoint of the remote store (default: the query endpoint).",
+    ),
+    Setting(
+        "gsp_endpoint",
+        "",
+        "Graph Store HTTP Protocol endpoint of the remote store, used for dumps, "
+        "restores and reading one graph (optional: SPARQL is used without it).",
+    ),
+    Setting("store_user", "", "User name for HTTP basic authentication to the store."),
+    Setting("store_password", "", "Password for HTTP basic authentication."),
+    Setting("store_token", "", "Bearer token for the store (instead of basic auth)."),
+    Setting("store_timeout", "30", "Seconds to wait for the remote store."),
+    Setting(
+        "store_retries",
+        "3",
+        "Retries (with backoff) of reads from the remote store; writes never retry.",
+    ),
+    Setting(
+        "index",
+        "",
+        "Path of the listing index (SQLite), rebuilt from the store on demand "
+        "(default: <store>.index.sqlite, or ./data/index.sqlite for a remote store).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -80,6 +112,15 @@ class Settings:
     timezone: str = "Europe/London"
     language: str = "en"
     store: str = "./data/store"
+    endpoint: str = ""
+    update_endpoint: str = ""
+    gsp_endpoint: str = ""
+    store_user: str = ""
+    store_password: str = ""
+    store_token: str = ""
+    store_timeout: str = "30"
+    store_retries: str = "3"
+    index: str = ""
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
@@ -87,12 +128,30 @@ class Settings:
                 f"base_url must be an absolute http(s) URL, not {self.base_url!r}"
             )
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        self.timeout_seconds  # noqa: B018 - validates the setting
+        self.retries  # noqa: B018
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ConfigError(
                 f"timezone {self.timezone!r} is not a known zone"
             ) from exc
+
+    @property
+    def timeout_seconds(self) -> float:
+        return _positive(self.store_timeout, "store_timeout")
+
+    @property
+    def retries(self) -> int:
+        return int(_positive(self.store_retries, "store_retries", allow_zero=True))
+
+    @property
+    def index_path(self) -> str:
+        if self.index:
+            return self.index
+        if self.endpoint:
+            return "./data/index.sqlite"
+        return self.store.rstrip("/") + ".index.sqlite"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -104,6 +163,16 @@ class Settings:
 
 
 assert {f.name for f in fields(Settings)} == set(_BY_NAME), "SETTINGS out of step"  # noqa: S101
+
+
+def _positive(value: str, name: str, *, allow_zero: bool = False) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {value!r}") from None
+    if number < 0 or (number == 0 and not allow_zero):
+        raise ConfigError(f"{name} must be positive, not {value!r}")
+    return number
 
 
 def load_settings(

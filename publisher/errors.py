@@ -49,3 +49,15 @@ class InputError(PublisherError):
 
 class ConfigError(PublisherError):
     """A setting has a value that cannot be used."""
+
+
+class StoreError(PublisherError):
+    """The store cannot do what was asked: unreachable, refused, timed out."""
+
+
+class StoreLockedError(StoreError):
+    """An embedded store is already open for writing in another process."""
+
+
+class StoreConflictError(StoreError):
+    """The store was built for another site, or holds something it should not."""

@@ -115,6 +115,10 @@ class Iris:
     def catalog(self) -> str:
         return f"{self.base}/catalog#catalog"
 
+    def record(self, slug: str) -> str:
+        """The catalogue record of a release (DCAT CatalogRecord; a tombstone later)."""
+        return f"{self.base}/catalog/records/{slug}"
+
     @property
     def topic_scheme(self) -> str:
         return f"{self.base}/topics#scheme"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -29,6 +30,8 @@ from publisher.jsonld import graph_to_embed, graph_to_jsonld
 from publisher.model import Release
 from publisher.namespaces import Iris
 from publisher.rdf import bind_prefixes, release_to_triples
+from publisher.store import Store, catalog
+from publisher.store.catalog import PublishResult, ReleaseEntry, content_hash
 from publisher.validation import (
     Result,
     ValidationReport,
@@ -48,6 +51,7 @@ class ChunkResult:
     results: list[Result]
     outputs: list[str]  # per release, in the chunk's order
     shared: list[str] = field(default_factory=list)  # N-Triples of site-wide nodes
+    hashes: list[str] = field(default_factory=list)  # nquads: each graph's version
 
 
 @dataclass
@@ -59,6 +63,7 @@ class BatchOutcome:
     skipped: list[str]  # slugs left out as invalid
     written: bool  # False: nothing may be written (the caller discards the output)
     text: str | None = None  # the output, for run_batch_text
+    hashes: dict[str, str] = field(default_factory=dict)  # nquads: slug -> version
 
 
 def load(paths: Sequence[str], settings: Settings, fmt: str = "auto") -> list[Release]:
@@ -94,6 +99,7 @@ def process_chunk(args: tuple[list[Release], Settings, str]) -> ChunkResult:
     outputs: list[str] = []
     iris = Iris(settings.base_url)
     shared: set[str] = set()
+    hashes: list[str] = []
     for release, triples in zip(releases, per_release, strict=True):
         page = iris.page(release.slug)
         if fmt == "jsonld-embed":
@@ -112,11 +118,13 @@ def process_chunk(args: tuple[list[Release], Settings, str]) -> ChunkResult:
             else:
                 own.add(line)
         if fmt == "nquads":
+            ntriples = "".join(sorted(own))
+            hashes.append(content_hash(ntriples))
             suffix = f" <{iris.release_graph(release.slug)}> .\n"
             outputs.append("".join(line[:-3] + suffix for line in sorted(own)))
         else:
             outputs.append("".join(sorted(own)))
-    return ChunkResult(results, outputs, sorted(shared))
+    return ChunkResult(results, outputs, sorted(shared), hashes)
 
 
 def _chunks(releases: Sequence[Release], size: int) -> Iterator[list[Release]]:
@@ -175,18 +183,21 @@ def run_batch(
     report = ValidationReport(checked=len(releases))
     kept: list[str] = []
     skipped: list[str] = []
+    hashes: dict[str, str] = {}
     shared: set[str] = set()
     whole = io.StringIO()  # N-Triples for the formats that need one graph
     sink = out if streamed else whole
     for chunk, outcome in _outcomes(_chunks(releases, CHUNK), settings, line_fmt, jobs):
         report.results.extend(outcome.results)
         bad = {r.record_id for r in outcome.results if r.severity == "Violation"}
-        for release, text in zip(chunk, outcome.outputs, strict=True):
+        for n, (release, text) in enumerate(zip(chunk, outcome.outputs, strict=True)):
             rid = release.source.record_id if release.source else release.slug
             if rid in bad or release.slug in bad:
                 skipped.append(release.slug)
                 continue
             kept.append(release.slug)
+            if outcome.hashes:
+                hashes[release.slug] = outcome.hashes[n]
             if skip_invalid or not skipped:
                 sink.write(text)
         shared.update(outcome.shared)
@@ -198,7 +209,7 @@ def run_batch(
         sink.write("".join(sorted(shared)))
     if not streamed:
         out.write(_serialize_whole(fmt, whole.getvalue()))
-    return BatchOutcome(report, kept, skipped, written=True)
+    return BatchOutcome(report, kept, skipped, written=True, hashes=hashes)
 
 
 def run_batch_text(
@@ -219,3 +230,41 @@ def _serialize_whole(fmt: str, ntriples: str) -> str:
         return json.dumps(graph_to_jsonld(graph), indent=2, ensure_ascii=False) + "\n"
     rdflib_name = {"turtle": "turtle", "rdfxml": "pretty-xml"}[fmt]
     return graph.serialize(format=rdflib_name)
+
+
+@dataclass
+class ImportOutcome:
+    """A publish through the store: the batch's report and what was written."""
+
+    batch: BatchOutcome
+    published: PublishResult | None  # None: nothing was written
+
+
+def import_batch(
+    releases: Sequence[Release],
+    settings: Settings,
+    store: Store,
+    *,
+    jobs: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportOutcome:
+    """Validate and publish a batch atomically: all of it, or (a violation) none."""
+    with tempfile.TemporaryDirectory(prefix="publisher-import-") as folder:
+        path = os.path.join(folder, "batch.nq")
+        with open(path, "w", encoding="utf-8") as fh:
+            outcome = run_batch(
+                releases, settings, "nquads", fh, jobs=jobs, progress=progress
+            )
+        if not outcome.written:
+            return ImportOutcome(outcome, None)
+        by_slug = {r.slug: r for r in releases}
+        entries = [
+            ReleaseEntry(
+                slug=slug,
+                title=by_slug[slug].title or slug,
+                content_hash=outcome.hashes[slug],
+                topics=by_slug[slug].topics,
+            )
+            for slug in outcome.kept
+        ]
+        return ImportOutcome(outcome, catalog.publish(store, entries, path, settings))

@@ -1,0 +1,501 @@
+"""What a publish or a delete writes, for every backend (DESIGN.md, "Graphs").
+
+Each release lives in its own named graph ``{base}/graphs/releases/{slug}``. The
+catalogue graph ``{base}/graphs/catalog`` holds the organisation, the topic scheme
+and a DCAT catalogue with one ``dcat:CatalogRecord`` per release: its content hash
+(the release's version, for ETags), when it was first issued and last modified.
+A deleted release's record becomes a ``pub:Tombstone`` (slug, title, when, why).
+The catalogue also records the base URL the store was built for and the data
+version, a new random value on every write.
+
+A batch is one SPARQL Update request: embedded stores apply it in one transaction,
+remote stores apply a request atomically. Releases whose content hash has not
+changed are not rewritten, so importing the same data twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from publisher.config import Settings
+from publisher.errors import StoreConflictError, StoreError
+from publisher.model import Topic
+from publisher.namespaces import Iris
+from publisher.store import Store
+
+PREFIXES = """PREFIX pub: <https://w3id.org/release-publisher/ns#>
+PREFIX dcat: <http://www.w3.org/ns/dcat#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+PREFIX schema: <http://schema.org/>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX foaf: <http://xmlns.com/foaf/0.1/>
+PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
+"""
+
+
+@dataclass(frozen=True)
+class ReleaseEntry:
+    """What the catalogue records of a release: its version is its content hash."""
+
+    slug: str
+    title: str
+    content_hash: str  # sha256 of the graph's sorted N-Triples
+    topics: tuple[Topic, ...] = ()
+
+
+def content_hash(ntriples: str) -> str:
+    return hashlib.sha256(ntriples.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ReleaseState:
+    slug: str
+    version: str  # content hash: the release's ETag
+    issued: str | None
+    modified: str
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    slug: str
+    title: str | None
+    deleted_at: str
+    reason: str
+
+
+@dataclass
+class PublishResult:
+    data_version: str | None
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    releases_by_status: dict[str, int]
+    releases: int
+    tombstones: int
+    graphs: int
+    triples: int
+    data_version: str | None
+    base_url: str | None
+
+
+def _lit(text: str) -> str:
+    """A SPARQL/N-Triples string literal."""
+    escaped = (
+        text.replace("\\", "\\\\")
+        .replace('"', '\\"')
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+        .replace("\t", "\\t")
+    )
+    return f'"{escaped}"'
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_data_version() -> str:
+    return uuid.uuid4().hex
+
+
+def recorded_base_url(store: Store) -> str | None:
+    rows = store.select(
+        PREFIXES
+        + "SELECT ?base WHERE { GRAPH ?g { ?c a dcat:Catalog ; pub:baseUrl ?base } } "
+        "LIMIT 2"
+    )
+    bases = {r["base"] for r in rows if "base" in r}
+    if len(bases) > 1:
+        raise StoreConflictError(
+            f"{store.location} holds catalogues for several base URLs: "
+            + ", ".join(sorted(bases))
+        )
+    return next(iter(bases), None)
+
+
+def check_base_url(store: Store, settings: Settings) -> None:
+    """Refuse to use a store built for another base URL (IRIs would not match)."""
+    recorded = recorded_base_url(store)
+    if recorded is not None and recorded != settings.base_url:
+        raise StoreConflictError(
+            f"{store.location} was built for base URL {recorded}, not "
+            f"{settings.base_url}: its IRIs are minted from {recorded}. Use "
+            f"--base-url {recorded} (or PUBLISHER_BASE_URL), or a new store."
+        )
+
+
+def data_version(store: Store, settings: Settings) -> str | None:
+    iris = Iris(settings.base_url)
+    rows = store.select(
+        PREFIXES + f"SELECT ?v WHERE {{ GRAPH <{iris.catalog_graph}> "
+        f"{{ <{iris.catalog}> pub:dataVersion ?v }} }}"
+    )
+    return rows[0]["v"] if rows else None
+
+
+def release_states(store: Store, settings: Settings) -> dict[str, ReleaseState]:
+    """Every live release's version, first-issued and last-modified times."""
+    iris = Iris(settings.base_url)
+    rows = store.select(
+        PREFIXES
+        + f"""SELECT ?slug ?hash ?issued ?modified ?title WHERE {{
+  GRAPH <{iris.catalog_graph}> {{
+    ?rec a dcat:CatalogRecord ; pub:slug ?slug ; pub:contentHash ?hash ;
+         dcterms:modified ?modified .
+    OPTIONAL {{ ?rec dcterms:issued ?issued }}
+    OPTIONAL {{ ?rec dcterms:title ?title }}
+    FILTER NOT EXISTS {{ ?rec a pub:Tombstone }}
+  }}
+}}"""
+    )
+    return {
+        r["slug"]: ReleaseState(
+            r["slug"], r["hash"], r.get("issued"), r["modified"], r.get("title")
+        )
+        for r in rows
+    }
+
+
+def tombstones(store: Store, settings: Settings) -> dict[str, Tombstone]:
+    iris = Iris(settings.base_url)
+    rows = store.select(
+        PREFIXES
+        + f"""SELECT ?slug ?title ?at ?why WHERE {{
+  GRAPH <{iris.catalog_graph}> {{
+    ?rec a pub:Tombstone ; pub:slug ?slug ; pub:deletedAt ?at ;
+         pub:deletionReason ?why .
+    OPTIONAL {{ ?rec dcterms:title ?title }}
+  }}
+}}"""
+    )
+    return {
+        r["slug"]: Tombstone(r["slug"], r.get("title"), r["at"], r["why"]) for r in rows
+    }
+
+
+RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+_NS = {
+    "pub": "https://w3id.org/release-publisher/ns#",
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "schema": "http://schema.org/",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+}
+XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
+
+
+def _iri(name: str) -> str:
+    """``dcat:dataset`` -> ``<http://www.w3.org/ns/dcat#dataset>``; IRIs pass."""
+    if name == "a":
+        return RDF_TYPE
+    if name.startswith("<"):
+        return name
+    prefix, _, local = name.partition(":")
+    return f"<{_NS[prefix]}{local}>"
+
+
+_PREFIXED = re.compile(r"^([a-z]+):[A-Za-z]")
+
+
+def _t(subject: str, predicate: str, obj: str) -> str:
+    """One N-Triples line (full IRIs: usable in INSERT DATA and N-Quads alike).
+
+    Terms are ``<iri>``, literals already written with :func:`_lit`/:func:`_dt`,
+    ``a``, or prefixed names of :data:`_NS`.
+    """
+    m = _PREFIXED.match(obj)
+    if obj == "a" or (m and m.group(1) in _NS):
+        obj = _iri(obj)
+    return f"{_iri(subject)} {_iri(predicate)} {obj} ."
+
+
+def _dt(moment: datetime | str) -> str:
+    text = moment.isoformat() if isinstance(moment, datetime) else moment
+    return f'"{text}"^^<{XSD_DATETIME}>'
+
+
+def catalog_triples(
+    settings: Settings,
+    iris: Iris,
+    version: str,
+    moment: datetime,
+    releases: Sequence[ReleaseEntry],
+    previous: dict[str, ReleaseState],
+) -> list[str]:
+    """The catalogue graph's new triples for a publish of ``releases``."""
+    catalog, org, scheme = (
+        f"<{iris.catalog}>",
+        f"<{iris.organization}>",
+        f"<{iris.topic_scheme}>",
+    )
+    lines = [
+        _t(catalog, "a", "dcat:Catalog"),
+        _t(catalog, "a", "schema:DataCatalog"),
+        _t(catalog, "dcterms:title", _lit(settings.site_name)),
+        _t(catalog, "schema:name", _lit(settings.site_name)),
+        _t(catalog, "dcterms:publisher", org),
+        _t(catalog, "schema:publisher", org),
+        _t(catalog, "foaf:homepage", f"<{iris.home}>"),
+        _t(catalog, "pub:baseUrl", _lit(settings.base_url)),
+        _t(catalog, "pub:dataVersion", _lit(version)),
+        _t(catalog, "dcterms:modified", _dt(moment)),
+        _t(catalog, "dcat:themeTaxonomy", scheme),
+        _t(org, "a", "schema:Organization"),
+        _t(org, "a", "foaf:Agent"),
+        _t(org, "schema:name", _lit(settings.organization_name)),
+        _t(org, "foaf:name", _lit(settings.organization_name)),
+        _t(org, "schema:url", f"<{settings.publisher_url}>"),
+        _t(scheme, "a", "skos:ConceptScheme"),
+        _t(scheme, "a", "schema:DefinedTermSet"),
+        _t(scheme, "skos:prefLabel", _lit("Topics")),
+        _t(scheme, "schema:name", _lit("Topics")),
+    ]
+    if settings.organization_logo:
+        lines.append(_t(org, "schema:logo", f"<{settings.organization_logo}>"))
+    topics: dict[str, str] = {}
+    for release in releases:
+        rec, rel = f"<{iris.record(release.slug)}>", f"<{iris.release(release.slug)}>"
+        before = previous.get(release.slug)
+        issued = _dt(before.issued) if before and before.issued else _dt(moment)
+        lines += [
+            _t(catalog, "dcat:dataset", rel),
+            _t(catalog, "schema:dataset", rel),
+            _t(catalog, "dcat:record", rec),
+            _t(rec, "a", "dcat:CatalogRecord"),
+            _t(rec, "foaf:primaryTopic", rel),
+            _t(rec, "pub:slug", _lit(release.slug)),
+            _t(rec, "dcterms:title", _lit(release.title)),
+            _t(rec, "pub:contentHash", _lit(release.content_hash)),
+            _t(rec, "dcterms:issued", issued),
+            _t(rec, "dcterms:modified", _dt(moment)),
+        ]
+        for topic in release.topics:
+            topics[topic.slug] = topic.label
+    for slug, label in sorted(topics.items()):
+        node = f"<{iris.topic(slug)}>"
+        lines += [
+            _t(node, "a", "skos:Concept"),
+            _t(node, "a", "schema:DefinedTerm"),
+            _t(node, "skos:prefLabel", _lit(label)),
+            _t(node, "schema:name", _lit(label)),
+            _t(node, "skos:inScheme", scheme),
+            _t(node, "skos:topConceptOf", scheme),
+            _t(node, "schema:inDefinedTermSet", scheme),
+            _t(scheme, "skos:hasTopConcept", node),
+        ]
+    return lines
+
+
+def _clear_header(iris: Iris) -> list[str]:
+    cat = f"<{iris.catalog_graph}>"
+    return [
+        f"DELETE {{ GRAPH {cat} {{ <{iris.catalog}> ?p ?o }} }} WHERE {{ GRAPH {cat} "
+        f"{{ <{iris.catalog}> ?p ?o "
+        "FILTER(?p NOT IN (dcat:dataset, dcat:record)) } }",
+        f"DELETE WHERE {{ GRAPH {cat} {{ <{iris.organization}> ?p ?o }} }}",
+        f"DELETE {{ GRAPH {cat} {{ <{iris.topic_scheme}> ?p ?o }} }} WHERE {{ "
+        f"GRAPH {cat} {{ <{iris.topic_scheme}> ?p ?o "
+        "FILTER(?p != skos:hasTopConcept) } }",
+    ]
+
+
+def build_publish_update(
+    releases: Sequence[ReleaseEntry],
+    graphs: dict[str, str],
+    previous: dict[str, ReleaseState],
+    settings: Settings,
+    *,
+    version: str,
+    moment: datetime,
+) -> str:
+    """The one SPARQL Update that publishes ``releases`` (all changed).
+
+    ``graphs`` maps each slug to its graph's N-Triples.
+    """
+    iris = Iris(settings.base_url)
+    cat = f"<{iris.catalog_graph}>"
+    ops: list[str] = _clear_header(iris)
+    topic_slugs: set[str] = set()
+    for release in releases:
+        ops.append(f"DROP SILENT GRAPH <{iris.release_graph(release.slug)}>")
+        ops.append(
+            f"DELETE WHERE {{ GRAPH {cat} {{ <{iris.record(release.slug)}> ?p ?o }} }}"
+        )
+        topic_slugs.update(t.slug for t in release.topics)
+    for slug in sorted(topic_slugs):
+        ops.append(f"DELETE WHERE {{ GRAPH {cat} {{ <{iris.topic(slug)}> ?p ?o }} }}")
+    parts = [
+        f"GRAPH <{iris.release_graph(r.slug)}> {{\n{graphs[r.slug]}}}" for r in releases
+    ]
+    lines = catalog_triples(settings, iris, version, moment, releases, previous)
+    parts.append(f"GRAPH {cat} {{\n" + "\n".join(lines) + "\n}")
+    ops.append("INSERT DATA {\n" + "\n".join(parts) + "\n}")
+    return PREFIXES + " ;\n".join(ops)
+
+
+#: an empty embedded store takes a batch at least this big through pyoxigraph's
+#: bulk loader (5x faster than one transaction), staged and swapped in whole
+BULK_MIN = 1000
+
+
+def publish(
+    store: Store,
+    releases: Sequence[ReleaseEntry],
+    nquads_path: str,
+    settings: Settings,
+) -> PublishResult:
+    """Publish a batch atomically; unchanged releases are left alone.
+
+    ``nquads_path`` holds every release's graph as N-Quads (graph
+    ``{base}/graphs/releases/{slug}``), as pipeline.run_batch writes it.
+    """
+    check_base_url(store, settings)
+    previous = release_states(store, settings)
+    changed = [
+        r
+        for r in releases
+        if r.slug not in previous or previous[r.slug].version != r.content_hash
+    ]
+    changed_slugs = {r.slug for r in changed}
+    unchanged = [r.slug for r in releases if r.slug not in changed_slugs]
+    if not changed:
+        return PublishResult(data_version(store, settings), [], unchanged)
+    version, moment = new_data_version(), now()
+    iris = Iris(settings.base_url)
+    bulk = getattr(store, "bulk_replace_empty", None)
+    if bulk is not None and len(changed) >= BULK_MIN and is_empty(store):
+        lines = catalog_triples(settings, iris, version, moment, changed, previous)
+        suffix = f" <{iris.catalog_graph}> .\n"
+        with open(nquads_path, "a", encoding="utf-8") as fh:
+            fh.writelines(line[:-2] + suffix for line in lines)
+        bulk(nquads_path)
+    else:
+        graphs = _graphs_from_nquads(nquads_path, iris, changed_slugs)
+        store.update(
+            build_publish_update(
+                changed, graphs, previous, settings, version=version, moment=moment
+            )
+        )
+    return PublishResult(version, [r.slug for r in changed], unchanged)
+
+
+def _graphs_from_nquads(path: str, iris: Iris, slugs: set[str]) -> dict[str, str]:
+    """slug -> N-Triples of its graph, read back from our own N-Quads file."""
+    wanted = {f"<{iris.release_graph(slug)}>": slug for slug in slugs}
+    out: dict[str, list[str]] = {slug: [] for slug in slugs}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            head, _, graph = line.rstrip("\n")[:-2].rpartition(" ")
+            slug = wanted.get(graph)
+            if slug is not None:
+                out[slug].append(head + " .\n")
+    return {slug: "".join(lines) for slug, lines in out.items()}
+
+
+def delete(
+    store: Store, slugs: Iterable[str], reason: str, settings: Settings
+) -> PublishResult:
+    """Delete releases, leaving a tombstone each (slug, title, when, why)."""
+    check_base_url(store, settings)
+    wanted = list(dict.fromkeys(slugs))
+    if not reason.strip():
+        raise StoreError(
+            "deleting a release needs a reason (it is shown on its 410 page)"
+        )
+    states = release_states(store, settings)
+    missing = [s for s in wanted if s not in states]
+    if missing:
+        raise StoreError(
+            f"no release {', '.join(repr(s) for s in missing)} in {store.location}"
+        )
+    iris = Iris(settings.base_url)
+    cat = f"<{iris.catalog_graph}>"
+    moment = now()
+    version = new_data_version()
+    ops = _clear_header(iris)
+    lines = catalog_triples(settings, iris, version, moment, [], {})
+    for slug in wanted:
+        rec, rel = f"<{iris.record(slug)}>", f"<{iris.release(slug)}>"
+        ops += [
+            f"DROP SILENT GRAPH <{iris.release_graph(slug)}>",
+            f"DELETE WHERE {{ GRAPH {cat} {{ {rec} ?p ?o }} }}",
+            f"DELETE DATA {{ GRAPH {cat} {{ <{iris.catalog}> dcat:dataset {rel} . "
+            f"<{iris.catalog}> schema:dataset {rel} . "
+            f"<{iris.catalog}> dcat:record {rec} }} }}",
+        ]
+        lines += [
+            _t(rec, "a", "dcat:CatalogRecord"),
+            _t(rec, "a", "pub:Tombstone"),
+            _t(rec, "pub:slug", _lit(slug)),
+            _t(rec, "foaf:primaryTopic", rel),
+            _t(rec, "pub:deletedAt", _dt(moment)),
+            _t(rec, "pub:deletionReason", _lit(reason.strip())),
+            _t(rec, "dcterms:modified", _dt(moment)),
+        ]
+        title = states[slug].title
+        if title:
+            lines.append(_t(rec, "dcterms:title", _lit(title)))
+    ops.append(f"INSERT DATA {{ GRAPH {cat} {{\n" + "\n".join(lines) + "\n} }")
+    store.update(PREFIXES + " ;\n".join(ops))
+    return PublishResult(version, deleted=wanted)
+
+
+def stats(store: Store, settings: Settings) -> StoreStats:
+    rows = store.select(
+        PREFIXES
+        + """SELECT ?status (COUNT(DISTINCT ?r) AS ?n) WHERE {
+  GRAPH ?g { ?r a pub:Release ; pub:status ?status }
+} GROUP BY ?status"""
+    )
+    by_status = {
+        r["status"].rsplit("#", 1)[-1].lower(): int(r["n"])
+        for r in rows
+        if "status" in r
+    }
+    graphs = store.select(
+        "SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+    )
+    return StoreStats(
+        releases_by_status=dict(sorted(by_status.items())),
+        releases=sum(by_status.values()),
+        tombstones=len(tombstones(store, settings)),
+        graphs=int(graphs[0]["n"]) if graphs else 0,
+        triples=store.count_quads(),
+        data_version=data_version(store, settings),
+        base_url=recorded_base_url(store),
+    )
+
+
+def release_graph_ntriples(store: Store, settings: Settings, slug: str) -> str:
+    return store.graph_ntriples(Iris(settings.base_url).release_graph(slug))
+
+
+def is_empty(store: Store) -> bool:
+    return store.count_quads() == 0
+
+
+def site_graph_iris(settings: Settings) -> tuple[str, ...]:
+    iris = Iris(settings.base_url)
+    return (iris.catalog_graph, iris.history_graph)
+
+
+def describe_publish(result: PublishResult) -> str:
+    parts = []
+    if result.changed:
+        parts.append(f"{len(result.changed)} published")
+    if result.unchanged:
+        parts.append(f"{len(result.unchanged)} unchanged")
+    if result.deleted:
+        parts.append(f"{len(result.deleted)} deleted")
+    return ", ".join(parts) or "nothing to do"

@@ -1,0 +1,396 @@
+"""The listing index: a small SQLite side index for the calendar's list queries.
+
+Listing queries (latest published, upcoming in a date range, counts by topic, text
+search) scan and sort every release in a SPARQL store: 0.4 to 2.6 s at 100,000
+releases in Oxigraph. This index answers them in well under a millisecond.
+
+It is derived from the store and never the source of truth: every row comes from
+the store's release graphs and catalogue records, ``publisher reindex`` rebuilds it
+from scratch, and :meth:`ListingIndex.ensure_current` compares the store's data
+version (one tiny query) before answering, re-syncing the releases whose version
+(content hash) differs. So it follows any writer, including another process
+publishing into a shared remote store. docs/stores.md explains the design.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from publisher.config import Settings
+from publisher.namespaces import Iris
+from publisher.store import Store, catalog
+
+SCHEMA_SQL = """
+PRAGMA journal_mode = WAL;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS releases (
+    slug TEXT PRIMARY KEY,
+    version TEXT NOT NULL,
+    modified TEXT,
+    title TEXT,
+    summary TEXT,
+    status TEXT,
+    release_date TEXT,         -- UTC, ISO 8601 with Z: sorts as text
+    release_date_text TEXT,    -- as stored, with its offset
+    provisional_date TEXT,
+    published_date TEXT,       -- UTC
+    designation TEXT,
+    census INTEGER NOT NULL DEFAULT 0,
+    keywords TEXT
+);
+CREATE INDEX IF NOT EXISTS releases_status_date ON releases (status, release_date);
+CREATE INDEX IF NOT EXISTS releases_published ON releases (published_date);
+CREATE TABLE IF NOT EXISTS release_topics (
+    slug TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    label TEXT,
+    PRIMARY KEY (slug, topic)
+);
+CREATE INDEX IF NOT EXISTS release_topics_topic ON release_topics (topic);
+CREATE VIRTUAL TABLE IF NOT EXISTS release_text
+    USING fts5(slug UNINDEXED, title, summary, keywords);
+CREATE TABLE IF NOT EXISTS tombstones (
+    slug TEXT PRIMARY KEY, title TEXT, deleted_at TEXT, reason TEXT
+);
+"""
+
+UPCOMING = ("provisional", "confirmed", "postponed")
+_CHUNK = 400
+
+
+@dataclass(frozen=True)
+class Row:
+    slug: str
+    title: str | None
+    summary: str | None
+    status: str | None
+    release_date: str | None  # UTC
+    release_date_text: str | None
+    provisional_date: str | None
+    published_date: str | None
+    designation: str | None
+    census: bool
+    modified: str | None
+    version: str
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    data_version: str | None
+    updated: int
+    removed: int
+
+
+def _utc(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _local_name(iri: str | None) -> str | None:
+    if not iri:
+        return None
+    return re.split(r"[#/]", iri)[-1]
+
+
+_DESIGNATIONS = {
+    "AccreditedOfficialStatistics": "accredited-official-statistics",
+    "OfficialStatistics": "official-statistics",
+    "OfficialStatisticsInDevelopment": "official-statistics-in-development",
+}
+
+
+class ListingIndex:
+    """SQLite rows for listing; safe to share between threads of one process."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        with self._lock:
+            self._db.executescript(SCHEMA_SQL)
+
+    @classmethod
+    def for_settings(
+        cls, settings: Settings, *, in_memory: bool = False
+    ) -> ListingIndex:
+        return cls(":memory:" if in_memory else settings.index_path)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # Keeping up with the store ---------------------------------------------
+
+    def version(self) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT value FROM meta WHERE key = 'data_version'"
+            ).fetchone()
+        return row[0] if row else None
+
+    def ensure_current(self, store: Store, settings: Settings) -> SyncResult | None:
+        """Sync if the store's data version moved; None when already current."""
+        current = catalog.data_version(store, settings)
+        if current is not None and current == self.version():
+            return None
+        return self.sync(store, settings, current)
+
+    def rebuild(self, store: Store, settings: Settings) -> SyncResult:
+        """Forget everything and read every release back from the store."""
+        with self._transaction() as db:
+            for table in ("releases", "release_topics", "release_text", "tombstones"):
+                db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+            db.execute("DELETE FROM meta")
+        return self.sync(store, settings)
+
+    def sync(
+        self, store: Store, settings: Settings, version: str | None = None
+    ) -> SyncResult:
+        """Bring rows in line with the store, release by release, by version."""
+        # Read the version first: a write during the sync moves it again, and the
+        # next ensure_current re-syncs.
+        if version is None:
+            version = catalog.data_version(store, settings)
+        states = catalog.release_states(store, settings)
+        with self._lock:
+            known = dict(
+                self._db.execute("SELECT slug, version FROM releases").fetchall()
+            )
+        stale = sorted(s for s, st in states.items() if known.get(s) != st.version)
+        gone = sorted(set(known) - set(states))
+        rows: list[tuple[Row, list[tuple[str, str]], str]] = []
+        for start in range(0, len(stale), _CHUNK):
+            rows.extend(
+                self._fetch(store, settings, stale[start : start + _CHUNK], states)
+            )
+        stones = catalog.tombstones(store, settings)
+        with self._transaction() as db:
+            for slug in gone + stale:
+                db.execute("DELETE FROM releases WHERE slug = ?", (slug,))
+                db.execute("DELETE FROM release_topics WHERE slug = ?", (slug,))
+                db.execute("DELETE FROM release_text WHERE slug = ?", (slug,))
+            for row, topics, keywords in rows:
+                db.execute(
+                    "INSERT INTO releases VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        row.slug,
+                        row.version,
+                        row.modified,
+                        row.title,
+                        row.summary,
+                        row.status,
+                        row.release_date,
+                        row.release_date_text,
+                        row.provisional_date,
+                        row.published_date,
+                        row.designation,
+                        int(row.census),
+                        keywords,
+                    ),
+                )
+                db.executemany(
+                    "INSERT OR REPLACE INTO release_topics VALUES (?,?,?)",
+                    [(row.slug, t, label) for t, label in topics],
+                )
+                db.execute(
+                    "INSERT INTO release_text VALUES (?,?,?,?)",
+                    (row.slug, row.title or "", row.summary or "", keywords),
+                )
+            db.execute("DELETE FROM tombstones")
+            db.executemany(
+                "INSERT INTO tombstones VALUES (?,?,?,?)",
+                [(t.slug, t.title, t.deleted_at, t.reason) for t in stones.values()],
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('data_version', ?)", (version,)
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('base_url', ?)",
+                (settings.base_url,),
+            )
+        return SyncResult(version, len(stale), len(gone))
+
+    def _fetch(
+        self,
+        store: Store,
+        settings: Settings,
+        slugs: Sequence[str],
+        states: dict[str, catalog.ReleaseState],
+    ) -> list[tuple[Row, list[tuple[str, str]], str]]:
+        iris = Iris(settings.base_url)
+        values = " ".join(f"<{iris.release_graph(s)}>" for s in slugs)
+        main = store.select(
+            catalog.PREFIXES
+            + f"""SELECT ?slug ?title ?summary ?status ?start ?provisional ?published
+       ?designation ?census WHERE {{
+  VALUES ?g {{ {values} }}
+  GRAPH ?g {{
+    ?r a pub:Release ; pub:slug ?slug .
+    OPTIONAL {{ ?r schema:name ?title }}
+    OPTIONAL {{ ?r schema:description ?summary }}
+    OPTIONAL {{ ?r pub:status ?status }}
+    OPTIONAL {{ ?r schema:publication/schema:startDate ?start }}
+    OPTIONAL {{ ?r pub:provisionalDate ?provisional }}
+    OPTIONAL {{ ?r schema:datePublished ?published }}
+    OPTIONAL {{ ?r pub:designation ?designation }}
+    OPTIONAL {{ ?r pub:census ?census }}
+  }}
+}}"""
+        )
+        extra = store.select(
+            catalog.PREFIXES
+            + f"""SELECT ?slug ?topic ?label ?keyword WHERE {{
+  VALUES ?g {{ {values} }}
+  GRAPH ?g {{
+    ?r a pub:Release ; pub:slug ?slug .
+    {{ ?r schema:about ?topic . OPTIONAL {{ ?topic schema:name ?label }} }}
+    UNION {{ ?r schema:keywords ?keyword }}
+  }}
+}}"""
+        )
+        topics: dict[str, dict[str, str]] = {}
+        keywords: dict[str, list[str]] = {}
+        for r in extra:
+            if "topic" in r:
+                slug_of_topic = r["topic"].rsplit("/topics/", 1)[-1].split("#")[0]
+                topics.setdefault(r["slug"], {})[slug_of_topic] = r.get("label", "")
+            if "keyword" in r:
+                keywords.setdefault(r["slug"], []).append(r["keyword"])
+        out = []
+        for r in main:
+            slug = r["slug"]
+            state = states[slug]
+            row = Row(
+                slug=slug,
+                title=r.get("title"),
+                summary=r.get("summary"),
+                status=(_local_name(r.get("status")) or "").lower() or None,
+                release_date=_utc(r.get("start")),
+                release_date_text=r.get("start"),
+                provisional_date=r.get("provisional"),
+                published_date=_utc(r.get("published")),
+                designation=_DESIGNATIONS.get(_local_name(r.get("designation")) or ""),
+                census=r.get("census") in ("true", "1"),
+                modified=state.modified,
+                version=state.version,
+            )
+            out.append(
+                (
+                    row,
+                    sorted(topics.get(slug, {}).items()),
+                    " ".join(sorted(keywords.get(slug, []))),
+                )
+            )
+        return out
+
+    # Queries ----------------------------------------------------------------
+
+    def _rows(self, sql: str, params: Sequence[object]) -> list[Row]:
+        with self._lock:
+            found = self._db.execute(sql, params).fetchall()
+        return [
+            Row(
+                slug=r["slug"],
+                title=r["title"],
+                summary=r["summary"],
+                status=r["status"],
+                release_date=r["release_date"],
+                release_date_text=r["release_date_text"],
+                provisional_date=r["provisional_date"],
+                published_date=r["published_date"],
+                designation=r["designation"],
+                census=bool(r["census"]),
+                modified=r["modified"],
+                version=r["version"],
+            )
+            for r in found
+        ]
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM releases").fetchone()[0])
+
+    def get(self, slug: str) -> Row | None:
+        rows = self._rows("SELECT * FROM releases WHERE slug = ?", (slug,))
+        return rows[0] if rows else None
+
+    def latest_published(self, limit: int = 20) -> list[Row]:
+        return self._rows(
+            "SELECT * FROM releases WHERE status = 'published' "
+            "ORDER BY published_date DESC, slug LIMIT ?",
+            (limit,),
+        )
+
+    def upcoming(
+        self, start: datetime, end: datetime, limit: int = 20, offset: int = 0
+    ) -> list[Row]:
+        """Upcoming releases with a date in [start, end), soonest first."""
+        return self._rows(
+            "SELECT * FROM releases WHERE status IN ('provisional','confirmed',"
+            "'postponed') AND release_date >= ? AND release_date < ? "
+            "ORDER BY release_date, slug LIMIT ? OFFSET ?",
+            (_utc(start.isoformat()), _utc(end.isoformat()), limit, offset),
+        )
+
+    def count_by_topic(self) -> list[tuple[str, str, int]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT topic, MAX(label), COUNT(*) FROM release_topics "
+                "GROUP BY topic ORDER BY MAX(label), topic"
+            ).fetchall()
+        return [(r[0], r[1], int(r[2])) for r in rows]
+
+    def count_by_status(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT status, COUNT(*) FROM releases GROUP BY status ORDER BY status"
+            ).fetchall()
+        return {r[0]: int(r[1]) for r in rows}
+
+    def search(self, text: str, limit: int = 20) -> list[Row]:
+        """Full-text search of titles, summaries and keywords (all words must match)."""
+        words = re.findall(r"\w+", text.lower())
+        if not words:
+            return []
+        match = " ".join(f'"{w}"*' for w in words)
+        return self._rows(
+            "SELECT r.* FROM release_text t JOIN releases r ON r.slug = t.slug "
+            "WHERE release_text MATCH ? ORDER BY bm25(release_text), r.slug LIMIT ?",
+            (match, limit),
+        )
+
+    def tombstone(self, slug: str) -> catalog.Tombstone | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT slug, title, deleted_at, reason FROM tombstones WHERE slug = ?",
+                (slug,),
+            ).fetchone()
+        return catalog.Tombstone(row[0], row[1], row[2], row[3]) if row else None
