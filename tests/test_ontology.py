@@ -29,7 +29,7 @@ VANN = Namespace("http://purl.org/vocab/vann/")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
 XSD = Namespace("http://www.w3.org/2001/XMLSchema#")
 
-CLASSES = {"Release", "DateChange", "ReleaseStatus", "Designation"}
+CLASSES = {"Release", "DateChange", "ReleaseStatus", "Designation", "Tombstone"}
 OBJECT_PROPERTIES = {"status", "designation", "dateChange", "nextRelease"}
 DATATYPE_PROPERTIES = {
     "provisionalDate",
@@ -41,6 +41,11 @@ DATATYPE_PROPERTIES = {
     "census",
     "slug",
     "formerSlug",
+    "contentHash",
+    "dataVersion",
+    "baseUrl",
+    "deletedAt",
+    "deletionReason",
 }
 SCHEMES = {"ReleaseStatusScheme", "DesignationScheme"}
 STATUSES = {"Provisional", "Confirmed", "Postponed", "Cancelled", "Published"}
