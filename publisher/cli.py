@@ -14,7 +14,7 @@ import shutil
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -26,6 +26,7 @@ from publisher import __version__, pipeline
 from publisher.config import Settings, load_settings
 from publisher.errors import PublisherError
 from publisher.importers import FORMAT_NAMES
+from publisher.model import Release
 from publisher.resources import sample_calendar
 from publisher.store import Store, catalog, open_store
 from publisher.store.index import ListingIndex
@@ -85,24 +86,41 @@ def cli(ctx: click.Context, config: str | None) -> None:
 
 
 @contextmanager
-def _progress(total: int, label: str) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on a terminal; silent when stderr is piped."""
-    if total < 500 or not sys.stderr.isatty():
+def _progress(label: str) -> Iterator[Callable[[int], None] | None]:
+    """A running count on a terminal ("Converting: 12,000 releases"); silent when
+    stderr is piped. Inputs are streamed, so the total is not known up front."""
+    if not sys.stderr.isatty():
         yield None
         return
-    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
-        yield bar.update
+    done = 0
+
+    def update(n: int) -> None:
+        nonlocal done
+        done += n
+        sys.stderr.write(f"\r{label}: {done:,} releases")
+        sys.stderr.flush()
+
+    try:
+        yield update
+    finally:
+        if done:
+            sys.stderr.write("\n")
 
 
-def _load(inputs: Sequence[str], settings: Settings, fmt: str) -> list[Any]:
+def _load(inputs: Sequence[str], settings: Settings, fmt: str) -> list[Release]:
     try:
         return pipeline.load(inputs, settings, fmt)
     except PublisherError as exc:
         raise Failure(str(exc)) from None
 
 
+def _stream(inputs: Sequence[str], settings: Settings, fmt: str) -> Iterator[Release]:
+    """Releases as they are read; errors surface while the batch runs (exit 2)."""
+    return pipeline.iter_inputs(inputs, settings, fmt)
+
+
 def _run(
-    releases: list[Any],
+    releases: Iterable[Release],
     settings: Settings,
     to: str,
     out: IO[str],
@@ -110,7 +128,7 @@ def _run(
     skip_invalid: bool,
     jobs: int | None,
 ) -> pipeline.BatchOutcome:
-    with _progress(len(releases), "Converting") as progress:
+    with _progress("Converting") as progress:
         try:
             return pipeline.run_batch(
                 releases,
@@ -210,7 +228,7 @@ def convert(
     Nothing is written when a record violates the shapes, unless --skip-invalid.
     """
     settings = _settings(ctx, base_url=base_url)
-    releases = _load(inputs, settings, source_format)
+    releases = _stream(inputs, settings, source_format)
     with _pending_output(output) as (out, commit):
         outcome = _run(
             releases, settings, to, out, skip_invalid=skip_invalid, jobs=jobs
@@ -266,12 +284,12 @@ def validate(
 ) -> None:
     """Check release metadata against the publishing shapes (the contract)."""
     settings = _settings(ctx, base_url=base_url)
-    releases = _load(inputs, settings, source_format)
+    releases = _stream(inputs, settings, source_format)
     if report_format == "turtle":
         from publisher.validation import validate_releases
 
         report: ValidationReport = validate_releases(
-            releases, settings, keep_graphs=True
+            _load(inputs, settings, source_format), settings, keep_graphs=True
         )
     else:
         report = _run(
@@ -418,10 +436,10 @@ def import_(
     nothing (exit 1). Unchanged releases are not rewritten.
     """
     settings = _store_settings(ctx, base_url=base_url, **store_flags)
-    releases = _load(inputs, settings, source_format)
+    releases = _stream(inputs, settings, source_format)
     with _open(settings) as store:
         catalog.check_base_url(store, settings)  # before the work, not after
-        with _progress(len(releases), "Validating") as progress:
+        with _progress("Validating") as progress:
             outcome = pipeline.import_batch(
                 releases, settings, store, jobs=jobs, progress=progress
             )

@@ -15,9 +15,10 @@ import json
 import os
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from typing import IO, Any
 
 from rdflib import Graph
@@ -25,9 +26,9 @@ from rdflib.plugins.serializers.nt import _nt_row
 
 from publisher.config import Settings
 from publisher.errors import InputError
-from publisher.importers import read_releases
+from publisher.importers import iter_releases, read_releases
 from publisher.jsonld import graph_to_embed, graph_to_jsonld
-from publisher.model import Release
+from publisher.model import Release, Topic
 from publisher.namespaces import Iris
 from publisher.rdf import bind_prefixes, release_to_triples
 from publisher.store import Store, catalog
@@ -64,19 +65,31 @@ class BatchOutcome:
     written: bool  # False: nothing may be written (the caller discards the output)
     text: str | None = None  # the output, for run_batch_text
     hashes: dict[str, str] = field(default_factory=dict)  # nquads: slug -> version
+    meta: dict[str, tuple[str, tuple[Topic, ...]]] = field(default_factory=dict)
 
 
 def load(paths: Sequence[str], settings: Settings, fmt: str = "auto") -> list[Release]:
-    """Read every input; refuse a batch that names one release twice."""
-    releases = read_releases(paths, settings, fmt)
-    seen: dict[str, Release] = {}
+    """Read every input into a list; refuse a batch that names one release twice."""
+    releases = list(read_releases(paths, settings, fmt))
+    _check_unique(releases, {})
+    return releases
+
+
+def iter_inputs(
+    paths: Sequence[str], settings: Settings, fmt: str = "auto"
+) -> Iterator[Release]:
+    """Every input's releases, streamed (run_batch checks that ids are unique)."""
+    return iter_releases(paths, settings, fmt)
+
+
+def _check_unique(
+    releases: Iterable[Release], seen: dict[str, tuple[str | None, int | None]]
+) -> None:
     for release in releases:
+        src = release.source
         first = seen.get(release.slug)
         if first is not None:
-            src, other = release.source, first.source
-            where = (
-                f"{other.file} record {other.index}" if other else "an earlier record"
-            )
+            where = f"{first[0]} record {first[1]}" if first[0] else "an earlier record"
             raise InputError(
                 f"the id {release.slug!r} is already used by {where}; "
                 "a batch names each release once",
@@ -85,8 +98,7 @@ def load(paths: Sequence[str], settings: Settings, fmt: str = "auto") -> list[Re
                 record_id=release.slug,
                 field=src.field_name("slug") if src else "id",
             )
-        seen[release.slug] = release
-    return releases
+        seen[release.slug] = (src.file, src.index) if src else (None, None)
 
 
 def process_chunk(args: tuple[list[Release], Settings, str]) -> ChunkResult:
@@ -127,15 +139,15 @@ def process_chunk(args: tuple[list[Release], Settings, str]) -> ChunkResult:
     return ChunkResult(results, outputs, sorted(shared), hashes)
 
 
-def _chunks(releases: Sequence[Release], size: int) -> Iterator[list[Release]]:
-    for start in range(0, len(releases), size):
-        yield list(releases[start : start + size])
-
-
-def default_jobs(n_releases: int) -> int:
-    if n_releases < 2 * CHUNK:
-        return 1
-    return max(1, min(os.cpu_count() or 1, 8))
+def _chunks(
+    releases: Iterable[Release],
+    size: int,
+    seen: dict[str, tuple[str | None, int | None]],
+) -> Iterator[list[Release]]:
+    it = iter(releases)
+    while chunk := list(islice(it, size)):
+        _check_unique(chunk, seen)
+        yield chunk
 
 
 def _outcomes(
@@ -159,7 +171,7 @@ def _outcomes(
 
 
 def run_batch(
-    releases: Sequence[Release],
+    releases: Iterable[Release],
     settings: Settings,
     fmt: str,
     out: IO[str],
@@ -179,15 +191,22 @@ def run_batch(
         )
     streamed = fmt in LINE_FORMATS
     line_fmt = fmt if streamed else "ntriples"
-    jobs = default_jobs(len(releases)) if jobs is None else jobs
-    report = ValidationReport(checked=len(releases))
+    chunks = _chunks(releases, CHUNK, {})
+    first = next(chunks, None)
+    second = next(chunks, None) if first is not None else None
+    if jobs is None:
+        jobs = 1 if second is None else max(1, min(os.cpu_count() or 1, 8))
+    head = [c for c in (first, second) if c is not None]
+    report = ValidationReport(checked=0)
     kept: list[str] = []
     skipped: list[str] = []
     hashes: dict[str, str] = {}
     shared: set[str] = set()
     whole = io.StringIO()  # N-Triples for the formats that need one graph
     sink = out if streamed else whole
-    for chunk, outcome in _outcomes(_chunks(releases, CHUNK), settings, line_fmt, jobs):
+    meta: dict[str, tuple[str, tuple[Topic, ...]]] = {}
+    for chunk, outcome in _outcomes(chain(head, chunks), settings, line_fmt, jobs):
+        report.checked += len(chunk)
         report.results.extend(outcome.results)
         bad = {r.record_id for r in outcome.results if r.severity == "Violation"}
         for n, (release, text) in enumerate(zip(chunk, outcome.outputs, strict=True)):
@@ -198,6 +217,7 @@ def run_batch(
             kept.append(release.slug)
             if outcome.hashes:
                 hashes[release.slug] = outcome.hashes[n]
+                meta[release.slug] = (release.title or release.slug, release.topics)
             if skip_invalid or not skipped:
                 sink.write(text)
         shared.update(outcome.shared)
@@ -209,11 +229,11 @@ def run_batch(
         sink.write("".join(sorted(shared)))
     if not streamed:
         out.write(_serialize_whole(fmt, whole.getvalue()))
-    return BatchOutcome(report, kept, skipped, written=True, hashes=hashes)
+    return BatchOutcome(report, kept, skipped, written=True, hashes=hashes, meta=meta)
 
 
 def run_batch_text(
-    releases: Sequence[Release], settings: Settings, fmt: str, **options: Any
+    releases: Iterable[Release], settings: Settings, fmt: str, **options: Any
 ) -> BatchOutcome:
     """run_batch into memory: for small batches and tests."""
     buffer = io.StringIO()
@@ -241,7 +261,7 @@ class ImportOutcome:
 
 
 def import_batch(
-    releases: Sequence[Release],
+    releases: Iterable[Release],
     settings: Settings,
     store: Store,
     *,
@@ -257,13 +277,12 @@ def import_batch(
             )
         if not outcome.written:
             return ImportOutcome(outcome, None)
-        by_slug = {r.slug: r for r in releases}
         entries = [
             ReleaseEntry(
                 slug=slug,
-                title=by_slug[slug].title or slug,
+                title=outcome.meta[slug][0],
                 content_hash=outcome.hashes[slug],
-                topics=by_slug[slug].topics,
+                topics=outcome.meta[slug][1],
             )
             for slug in outcome.kept
         ]

@@ -13,15 +13,16 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
 from publisher.config import Settings
 from publisher.errors import InputError
 from publisher.importers import govuk, native, ons_api, ons_legacy
+from publisher.importers._common import Where
 from publisher.model import Release
 
 Importer = Callable[..., list[Release]]
@@ -168,19 +169,42 @@ def read_releases(
     paths: Sequence[str], settings: Settings, fmt: str = "auto"
 ) -> list[Release]:
     """Every release of every input, in input order; InputError on the first problem."""
-    releases: list[Release] = []
-    for path in paths:
-        releases.extend(read_file(path, settings, fmt))
-    return releases
+    return list(iter_releases(paths, settings, fmt))
 
 
 def read_file(path: str, settings: Settings, fmt: str = "auto") -> list[Release]:
+    return list(iter_file(path, settings, fmt))
+
+
+def iter_releases(
+    paths: Sequence[str], settings: Settings, fmt: str = "auto"
+) -> Iterator[Release]:
+    """Every release of every input, streamed: big inputs never sit in memory whole."""
+    for path in paths:
+        yield from iter_file(path, settings, fmt)
+
+
+def iter_file(path: str, settings: Settings, fmt: str = "auto") -> Iterator[Release]:
+    """The releases of one input, one at a time.
+
+    JSON Lines and CSV in the native format are read a line at a time; other
+    documents are parsed whole, then handed out record by record.
+    """
     if fmt not in FORMAT_NAMES:
         raise InputError(
             f"unknown format {fmt!r}; use one of {', '.join(FORMAT_NAMES)}"
         )
+    suffix = Path(path).suffix.lower() if path != "-" else ""
+    if fmt in ("auto", "native") and suffix in (".jsonl", ".ndjson", ".csv"):
+        streamed = _iter_lines(path, settings, fmt, csv_input=suffix == ".csv")
+        first = next(streamed, None)
+        if first is not None:
+            yield first
+            yield from streamed
+            return
     text = read_text(path)
     data, syntax = parse_document(text, path)
+    del text
     name = detect_format(data, path) if fmt == "auto" else fmt
     if syntax == "csv" and name != "native":
         raise InputError(
@@ -189,8 +213,87 @@ def read_file(path: str, settings: Settings, fmt: str = "auto") -> list[Release]
     looks_like, importer = FORMATS[name]
     if fmt != "auto" and not looks_like(data):
         raise InputError(f"does not look like {name} input", file=path)
-    return importer(data, file=path, settings=settings, csv=syntax == "csv")
+    if name == "native":
+        yield from native.iter_releases(
+            data, file=path, settings=settings, csv=syntax == "csv"
+        )
+        return
+    yield from importer(data, file=path, settings=settings, csv=syntax == "csv")
 
 
-def iter_paths(paths: Iterable[str]) -> list[str]:
-    return list(paths)
+def _iter_lines(
+    path: str, settings: Settings, fmt: str, *, csv_input: bool
+) -> Iterator[Release]:
+    """Native JSON Lines or CSV, a line at a time. Yields nothing (so the caller
+    reads the document whole) when the first record is not native."""
+    try:
+        handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115
+    except FileNotFoundError:
+        raise InputError("no such file", file=path) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not a file", file=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot be read: {exc.strerror}", file=path) from None
+    with handle:
+        try:
+            if csv_input:
+                yield from _csv_rows(handle, path, settings)
+                return
+            n = 0
+            for line_no, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                n += 1
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise InputError(
+                        f"line {line_no} is not valid JSON: {exc.msg} at column "
+                        f"{exc.colno}",
+                        file=path,
+                        record=n,
+                    ) from None
+                if n == 1 and fmt == "auto" and not native.looks_like(record):
+                    return
+                yield native.release_from_line(record, Where(path, n), settings)
+            if n == 0:
+                raise InputError("is empty: no releases to read", file=path)
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"is not UTF-8 text (byte {exc.start})", file=path
+            ) from None
+
+
+def _csv_rows(handle: IO[str], path: str, settings: Settings) -> Iterator[Release]:
+    reader = csv.reader(handle, strict=True)
+    header: list[str] | None = None
+    n = 0
+    try:
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            if header is None:
+                header = [h.strip() for h in row]
+                dupes = sorted({h for h in header if header.count(h) > 1 and h})
+                if dupes:
+                    raise InputError(
+                        f"CSV header repeats column(s) {', '.join(dupes)}", file=path
+                    )
+                continue
+            n += 1
+            if len(row) > len(header):
+                raise InputError(
+                    f"has {len(row)} cells but the header has {len(header)} columns",
+                    file=path,
+                    record=n,
+                )
+            record = {h: v for h, v in zip(header, row, strict=False) if h}
+            yield native.release_from_line(record, Where(path, n), settings, csv=True)
+    except csv.Error as exc:
+        raise InputError(
+            f"is not valid CSV: {exc} (line {reader.line_num})", file=path
+        ) from None
+    if header is None:
+        raise InputError("is empty: no releases to read", file=path)
+    if n == 0:
+        raise InputError("has a header but no releases", file=path)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from publisher.config import Settings
@@ -92,7 +92,7 @@ def looks_like(data: Any) -> bool:
 def _records(data: Any) -> list[Any] | None:
     if isinstance(data, Mapping):
         if "releases" in data and isinstance(data["releases"], list):
-            return list(data["releases"])
+            return data["releases"]
         return [data]
     if isinstance(data, list):
         return data
@@ -102,18 +102,32 @@ def _records(data: Any) -> list[Any] | None:
 def releases_from_document(
     data: Any, *, file: str, settings: Settings, csv: bool = False
 ) -> list[Release]:
+    return list(iter_releases(data, file=file, settings=settings, csv=csv))
+
+
+def iter_releases(
+    data: Any, *, file: str, settings: Settings, csv: bool = False, start: int = 1
+) -> Iterator[Release]:
+    """Releases one at a time; each record is dropped from ``data`` once read, so
+    a big document's memory goes down as its releases go out."""
     records = _records(data)
     if not records:
-        raise Where(file, 1).error("no release records found")
-    releases = []
-    for n, record in enumerate(records, start=1):
-        where = Where(file, n)
-        if not isinstance(record, Mapping):
-            raise where.error(f"expected an object, got {type(record).__name__}")
-        if csv:
-            record = _unflatten_csv_row(record, where)
-        releases.append(release_from_record(record, where, settings, csv=csv))
-    return releases
+        raise Where(file, start).error("no release records found")
+    for n in range(len(records)):
+        record = records[n]
+        records[n] = None
+        yield release_from_line(record, Where(file, n + start), settings, csv=csv)
+
+
+def release_from_line(
+    record: Any, where: Where, settings: Settings, *, csv: bool = False
+) -> Release:
+    """One record (a parsed JSON object or a CSV row) as a Release."""
+    if not isinstance(record, Mapping):
+        raise where.error(f"expected an object, got {type(record).__name__}")
+    if csv:
+        record = _unflatten_csv_row(record, where)
+    return release_from_record(record, where, settings, csv=csv)
 
 
 def release_from_record(
