@@ -33,8 +33,8 @@ For each size N the benchmark
    The first three phases read the whole file, then hand chunks of 500 releases to
    a ``ProcessPoolExecutor`` with at most 2 x jobs chunks in flight (as
    ``publisher.pipeline._outcomes`` does); ``--jobs 1`` runs in one process.
-   Without ``--jobs`` they use ``publisher.pipeline.default_jobs`` (one worker
-   per core) and the CLI its own default.
+   Without ``--jobs`` they use one worker per core (one process for a single
+   chunk), as the CLI does.
 
 **Wall time** is measured in this (parent) process around the subprocess, so it
 includes interpreter start-up and imports. **Peak memory** is the maximum, over
@@ -555,13 +555,12 @@ def _map_bounded(
 def run_phase(phase: str, input_path: str, jobs: int, out_dir: str) -> dict[str, Any]:
     from publisher.config import load_settings
     from publisher.importers import read_file
-    from publisher.pipeline import default_jobs
 
     settings = load_settings()
     started = time.perf_counter()
     releases = read_file(input_path, settings, "native")
     read_s = time.perf_counter() - started
-    jobs = jobs or default_jobs(len(releases))
+    jobs = jobs or (1 if len(releases) <= 500 else min(os.cpu_count() or 1, 8))
     func = WORKERS[phase]
     info: dict[str, Any] = {"releases": len(releases), "jobs": jobs, "read_s": read_s}
     tasks = _chunked(releases, settings)
@@ -665,7 +664,7 @@ def run_measured(cmd: list[str], stdout: Any, stderr: IO[str] | None) -> Measure
     peak_kb = peak_pss_kb = 0
     polls = 0
     started = time.perf_counter()
-    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and script, no shell
+    proc = subprocess.Popen(
         cmd, stdout=stdout, stderr=stderr, start_new_session=True
     )
     try:

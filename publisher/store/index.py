@@ -46,7 +46,11 @@ CREATE TABLE IF NOT EXISTS releases (
     keywords TEXT
 );
 CREATE INDEX IF NOT EXISTS releases_status_date ON releases (status, release_date);
-CREATE INDEX IF NOT EXISTS releases_published ON releases (published_date);
+CREATE INDEX IF NOT EXISTS releases_published
+    ON releases (status, published_date DESC, slug);
+CREATE TABLE IF NOT EXISTS topic_counts (
+    topic TEXT PRIMARY KEY, label TEXT, releases INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS release_topics (
     slug TEXT NOT NULL,
     topic TEXT NOT NULL,
@@ -166,7 +170,13 @@ class ListingIndex:
     def rebuild(self, store: Store, settings: Settings) -> SyncResult:
         """Forget everything and read every release back from the store."""
         with self._transaction() as db:
-            for table in ("releases", "release_topics", "release_text", "tombstones"):
+            for table in (
+                "releases",
+                "release_topics",
+                "release_text",
+                "tombstones",
+                "topic_counts",
+            ):
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
             db.execute("DELETE FROM meta")
         return self.sync(store, settings)
@@ -223,6 +233,13 @@ class ListingIndex:
                 db.execute(
                     "INSERT INTO release_text VALUES (?,?,?,?)",
                     (row.slug, row.title or "", row.summary or "", keywords),
+                )
+            if stale or gone:
+                # Counts by topic are read on every page: keep them, not a GROUP BY.
+                db.execute("DELETE FROM topic_counts")
+                db.execute(
+                    "INSERT INTO topic_counts SELECT topic, MAX(label), COUNT(*) "
+                    "FROM release_topics GROUP BY topic"
                 )
             db.execute("DELETE FROM tombstones")
             db.executemany(
@@ -363,8 +380,7 @@ class ListingIndex:
     def count_by_topic(self) -> list[tuple[str, str, int]]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT topic, MAX(label), COUNT(*) FROM release_topics "
-                "GROUP BY topic ORDER BY MAX(label), topic"
+                "SELECT topic, label, releases FROM topic_counts ORDER BY label, topic"
             ).fetchall()
         return [(r[0], r[1], int(r[2])) for r in rows]
 
