@@ -664,9 +664,7 @@ def run_measured(cmd: list[str], stdout: Any, stderr: IO[str] | None) -> Measure
     peak_kb = peak_pss_kb = 0
     polls = 0
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, stdout=stdout, stderr=stderr, start_new_session=True
-    )
+    proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, start_new_session=True)
     try:
         while proc.poll() is None:
             pids = tree_pids(proc.pid)

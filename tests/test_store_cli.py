@@ -49,7 +49,8 @@ def test_import_stats_query_delete_dump_restore(tmp_path: Path) -> None:
 
     query = (
         "PREFIX pub: <https://w3id.org/release-publisher/ns#> SELECT ?slug WHERE "
-        "{ ?r a pub:Release ; pub:slug ?slug ; pub:status pub:Cancelled } ORDER BY ?slug"
+        "{ ?r a pub:Release ; pub:slug ?slug ; pub:status pub:Cancelled } "
+        "ORDER BY ?slug"
     )
     table = publisher("query", query, "--store", store)
     assert table.returncode == 0, table.stderr
