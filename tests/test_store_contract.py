@@ -270,3 +270,27 @@ def test_csv_and_native_inputs_publish(
     releases = read_file(str(FIXTURES / "native" / "calendar.csv"), store_settings)
     result = _publish(store, store_settings, releases)
     assert len(result.changed) == 3
+
+
+def test_the_index_reads_the_same_rows_by_scan_and_by_graph(
+    backend: tuple[Store, Settings],
+    sample_releases: list[Release],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Big syncs scan every release graph; small ones look up each graph."""
+    from publisher.store import index as index_module
+
+    store, settings = backend
+    _publish(store, settings, sample_releases)
+    by_graph = ListingIndex(":memory:")
+    monkeypatch.setattr(index_module, "FULL_SCAN_MIN", 10**9)
+    by_graph.rebuild(store, settings)
+    by_scan = ListingIndex(":memory:")
+    monkeypatch.setattr(index_module, "FULL_SCAN_MIN", 1)
+    by_scan.rebuild(store, settings)
+    slugs = [r.slug for r in sample_releases]
+    assert [by_scan.get(s) for s in slugs] == [by_graph.get(s) for s in slugs]
+    assert by_scan.count_by_topic() == by_graph.count_by_topic()
+    assert [r.slug for r in by_scan.search("labour market")] == [
+        r.slug for r in by_graph.search("labour market")
+    ]

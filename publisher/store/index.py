@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS tombstones (
 """
 
 UPCOMING = ("provisional", "confirmed", "postponed")
-_CHUNK = 400
+#: from this many stale releases on, a sync scans every release graph at once
+FULL_SCAN_MIN = 500
 
 
 @dataclass(frozen=True)
@@ -197,10 +198,17 @@ class ListingIndex:
         stale = sorted(s for s, st in states.items() if known.get(s) != st.version)
         gone = sorted(set(known) - set(states))
         rows: list[tuple[Row, list[tuple[str, str]], str]] = []
-        for start in range(0, len(stale), _CHUNK):
-            rows.extend(
-                self._fetch(store, settings, stale[start : start + _CHUNK], states)
-            )
+        if len(stale) >= FULL_SCAN_MIN:
+            # Many releases: two scans of every release graph beat per-graph queries.
+            wanted = set(stale)
+            rows = [
+                r
+                for r in self._fetch(store, settings, None, states)
+                if r[0].slug in wanted
+            ]
+        else:
+            for slug in stale:
+                rows.extend(self._fetch(store, settings, slug, states))
         stones = catalog.tombstones(store, settings)
         with self._transaction() as db:
             for slug in gone + stale:
@@ -259,17 +267,17 @@ class ListingIndex:
         self,
         store: Store,
         settings: Settings,
-        slugs: Sequence[str],
+        slug: str | None,
         states: dict[str, catalog.ReleaseState],
     ) -> list[tuple[Row, list[tuple[str, str]], str]]:
+        """Rows of one release (its graph named: a direct lookup), or of all."""
         iris = Iris(settings.base_url)
-        values = " ".join(f"<{iris.release_graph(s)}>" for s in slugs)
+        graph = "?g" if slug is None else f"<{iris.release_graph(slug)}>"
         main = store.select(
             catalog.PREFIXES
             + f"""SELECT ?slug ?title ?summary ?status ?start ?provisional ?published
        ?designation ?census WHERE {{
-  VALUES ?g {{ {values} }}
-  GRAPH ?g {{
+  GRAPH {graph} {{
     ?r a pub:Release ; pub:slug ?slug .
     OPTIONAL {{ ?r schema:name ?title }}
     OPTIONAL {{ ?r schema:description ?summary }}
@@ -285,8 +293,7 @@ class ListingIndex:
         extra = store.select(
             catalog.PREFIXES
             + f"""SELECT ?slug ?topic ?label ?keyword WHERE {{
-  VALUES ?g {{ {values} }}
-  GRAPH ?g {{
+  GRAPH {graph} {{
     ?r a pub:Release ; pub:slug ?slug .
     {{ ?r schema:about ?topic . OPTIONAL {{ ?topic schema:name ?label }} }}
     UNION {{ ?r schema:keywords ?keyword }}
@@ -304,7 +311,9 @@ class ListingIndex:
         out = []
         for r in main:
             slug = r["slug"]
-            state = states[slug]
+            state = states.get(slug)
+            if state is None:
+                continue  # a graph without a live catalogue record
             row = Row(
                 slug=slug,
                 title=r.get("title"),
