@@ -27,6 +27,7 @@ from publisher.config import Settings, load_settings
 from publisher.errors import PublisherError
 from publisher.importers import FORMAT_NAMES
 from publisher.model import Release
+from publisher.queries import check_query
 from publisher.resources import sample_calendar
 from publisher.store import Store, catalog, open_store
 from publisher.store.index import ListingIndex
@@ -566,10 +567,17 @@ def restore(
 @store_options
 @click.pass_context
 def query(ctx: click.Context, /, sparql: str, fmt: str, **store_flags: Any) -> None:
-    """Run a SPARQL query against the store (default graph: all graphs)."""
+    """Run a SPARQL query against the store (default graph: all graphs).
+
+    SERVICE is refused: the store would fetch from another server.
+    """
     settings = _store_settings(ctx, **store_flags)
     if sparql == "-":
         sparql = sys.stdin.read()
+    try:
+        check_query(sparql)  # parses; refuses SERVICE, which would fetch
+    except PublisherError as exc:
+        raise Failure(str(exc)) from None
     with _open(settings) as store:
         wanted = "json" if fmt == "table" else fmt
         try:

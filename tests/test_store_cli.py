@@ -183,3 +183,47 @@ def test_store_usage_errors_exit_2(
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_query_never_fetches_from_elsewhere(tmp_path: Path) -> None:
+    """SERVICE would make the store call out: refused, and nothing connects."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    port = listener.getsockname()[1]
+    connections: list[object] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+                connections.append(conn)
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    try:
+        store = str(tmp_path / "store")
+        for query in (
+            f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}",
+            f"select * {{ {{ ?a ?b ?c }} UNION {{ service silent "
+            f"<http://127.0.0.1:{port}/> {{ ?s ?p ?o }} }} }}",
+            f"PREFIX x: <http://127.0.0.1:{port}/> "
+            "SELECT * { SeRvIcE x:q { ?s ?p ?o } }",
+        ):
+            result = publisher("query", query, "--store", store)
+            assert result.returncode == 2, result.stdout
+            assert "SERVICE is not allowed" in result.stderr
+        ok = publisher(
+            "query", "SELECT ?service WHERE { ?service ?p ?o }", "--store", store
+        )
+        assert ok.returncode == 0, ok.stderr
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+    assert connections == []
