@@ -209,7 +209,8 @@ def test_query_never_fetches_from_elsewhere(tmp_path: Path) -> None:
     try:
         store = str(tmp_path / "store")
         for query in (
-            f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}",
+            f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> "
+            "{ ?s ?p ?o } }",
             f"select * {{ {{ ?a ?b ?c }} UNION {{ service silent "
             f"<http://127.0.0.1:{port}/> {{ ?s ?p ?o }} }} }}",
             f"PREFIX x: <http://127.0.0.1:{port}/> "
