@@ -73,8 +73,8 @@ class EmbeddedStore:
             lock.close()
             raise StoreLockedError(
                 f"the {location} is in use by {holder}. Only one process may open "
-                "it: publish through that server (publisher push, or its API) or "
-                "stop it first."
+                "it: if that is a server, publish through the server; otherwise "
+                "wait for it to finish, or stop it first."
             ) from None
         lock.seek(0)
         lock.truncate()
