@@ -294,3 +294,27 @@ def test_the_index_reads_the_same_rows_by_scan_and_by_graph(
     assert [r.slug for r in by_scan.search("labour market")] == [
         r.slug for r in by_graph.search("labour market")
     ]
+
+
+def test_publishing_in_batches_equals_publishing_at_once(
+    backend: tuple[Store, Settings], sample_releases: list[Release]
+) -> None:
+    """Each batch updates the catalogue without losing what earlier batches wrote."""
+    import re
+
+    store, settings = backend
+    for start in range(0, len(sample_releases), 20):
+        _publish(store, settings, sample_releases[start : start + 20])
+    once = EmbeddedStore.in_memory()
+    _publish(once, settings, sample_releases)
+
+    def normalised(lines: list[str]) -> set[str]:
+        # times and the data version differ between the two runs, nothing else
+        return {
+            re.sub(r'"[^"]*"(\^\^<[^>]*dateTime>)?(?= <[^>]*> \.$)', '"*"', line)
+            if ("dataVersion" in line or "dateTime" in line)
+            else line
+            for line in lines
+        }
+
+    assert normalised(_dump(store)) == normalised(_dump(once))

@@ -302,7 +302,7 @@ def _clear_header(iris: Iris) -> list[str]:
     return [
         f"DELETE {{ GRAPH {cat} {{ <{iris.catalog}> ?p ?o }} }} WHERE {{ GRAPH {cat} "
         f"{{ <{iris.catalog}> ?p ?o "
-        "FILTER(?p NOT IN (dcat:dataset, dcat:record)) } }",
+        "FILTER(?p NOT IN (dcat:dataset, dcat:record, schema:dataset)) } }",
         f"DELETE WHERE {{ GRAPH {cat} {{ <{iris.organization}> ?p ?o }} }}",
         f"DELETE {{ GRAPH {cat} {{ <{iris.topic_scheme}> ?p ?o }} }} WHERE {{ "
         f"GRAPH {cat} {{ <{iris.topic_scheme}> ?p ?o "
