@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -58,8 +59,10 @@ CREATE TABLE IF NOT EXISTS release_topics (
     PRIMARY KEY (slug, topic)
 );
 CREATE INDEX IF NOT EXISTS release_topics_topic ON release_topics (topic);
+-- rowid: the release's date in seconds x 10^6 + a tie-break, so a search walks the
+-- matches newest first and stops after one page (no ranking of every match).
 CREATE VIRTUAL TABLE IF NOT EXISTS release_text
-    USING fts5(slug UNINDEXED, title, summary, keywords);
+    USING fts5(slug UNINDEXED, title, summary, keywords, prefix='3');
 CREATE TABLE IF NOT EXISTS tombstones (
     slug TEXT PRIMARY KEY, title TEXT, deleted_at TEXT, reason TEXT
 );
@@ -238,10 +241,7 @@ class ListingIndex:
                     "INSERT OR REPLACE INTO release_topics VALUES (?,?,?)",
                     [(row.slug, t, label) for t, label in topics],
                 )
-                db.execute(
-                    "INSERT INTO release_text VALUES (?,?,?,?)",
-                    (row.slug, row.title or "", row.summary or "", keywords),
-                )
+                self._insert_text(db, row, keywords)
             if stale or gone:
                 # Counts by topic are read on every page: keep them, not a GROUP BY.
                 db.execute("DELETE FROM topic_counts")
@@ -262,6 +262,26 @@ class ListingIndex:
                 (settings.base_url,),
             )
         return SyncResult(version, len(stale), len(gone))
+
+    @staticmethod
+    def _insert_text(db: sqlite3.Connection, row: Row, keywords: str) -> None:
+        when = row.release_date or row.published_date
+        seconds = 0
+        if when:
+            seconds = max(
+                0, int(datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp())
+            )
+        key = seconds * 1_000_000 + zlib.crc32(row.slug.encode()) % 1_000_000
+        while True:
+            try:
+                db.execute(
+                    "INSERT INTO release_text(rowid, slug, title, summary, keywords) "
+                    "VALUES (?,?,?,?,?)",
+                    (key, row.slug, row.title or "", row.summary or "", keywords),
+                )
+                return
+            except sqlite3.IntegrityError:
+                key += 1  # another release at the same second with the same tie-break
 
     def _fetch(
         self,
@@ -400,17 +420,40 @@ class ListingIndex:
             ).fetchall()
         return {r[0]: int(r[1]) for r in rows}
 
-    def search(self, text: str, limit: int = 20) -> list[Row]:
-        """Full-text search of titles, summaries and keywords (all words must match)."""
+    @staticmethod
+    def _match(text: str) -> str | None:
+        """An FTS5 query: every word must match; the last may be a prefix."""
         words = re.findall(r"\w+", text.lower())
         if not words:
+            return None
+        terms = [f'"{w}"' for w in words[:-1]]
+        last = words[-1]
+        terms.append(f'"{last}"*' if len(last) >= 3 else f'"{last}"')
+        return " ".join(terms)
+
+    def search(self, text: str, limit: int = 20, offset: int = 0) -> list[Row]:
+        """Releases whose title, summary or keywords hold every word, newest first."""
+        match = self._match(text)
+        if match is None:
             return []
-        match = " ".join(f'"{w}"*' for w in words)
         return self._rows(
-            "SELECT r.* FROM release_text t JOIN releases r ON r.slug = t.slug "
-            "WHERE release_text MATCH ? ORDER BY bm25(release_text), r.slug LIMIT ?",
-            (match, limit),
+            "SELECT r.* FROM (SELECT slug, rowid AS k FROM release_text "
+            "WHERE release_text MATCH ? ORDER BY rowid DESC LIMIT ? OFFSET ?) AS t "
+            "JOIN releases r ON r.slug = t.slug ORDER BY t.k DESC",
+            (match, limit, offset),
         )
+
+    def search_count(self, text: str) -> int:
+        match = self._match(text)
+        if match is None:
+            return 0
+        with self._lock:
+            return int(
+                self._db.execute(
+                    "SELECT COUNT(*) FROM release_text WHERE release_text MATCH ?",
+                    (match,),
+                ).fetchone()[0]
+            )
 
     def tombstone(self, slug: str) -> catalog.Tombstone | None:
         with self._lock:
