@@ -172,7 +172,7 @@ def test_a_big_first_batch_takes_the_bulk_path(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["query", "SELECT nonsense"], "bad SPARQL query"),
+        (["query", "SELECT nonsense"], "SPARQL syntax error"),
         (["restore", "missing.nq"], "missing.nq: no such file"),
     ],
 )

@@ -16,6 +16,18 @@ and :meth:`RemoteStore.query_results` asks for the union of all graphs as the
 default graph, as the embedded store does. Other stores are sent the query as it
 is: configure them with a union default graph if ad hoc queries should see it.
 
+Virtuoso is recognised by its ``Server`` header too (docs/stores.md, "Virtuoso").
+It turns each update request into one SQL procedure and, unless told otherwise,
+writes INSERT DATA constants into it as code: past about a thousand triples it
+refuses the request. Updates sent to it start with ``define sql:big-data-const 1``
+(its own pragma), which passes them as data. Its TSV results are its CSV with
+tabs, so TSV is made here from its JSON results. Its default graph is the union of
+all graphs, like GraphDB's: counts and generic dumps take default graph triples
+only when no named graph holds them, so no quad is listed twice.
+
+Reads refuse results a store cut off (Virtuoso's ``X-SPARQL-MaxRows``, its
+``ResultSetMaxRows`` setting): a partial dump or catalogue must never pass as whole.
+
 This module never adds ``SERVICE`` or ``LOAD`` to anything it sends.
 """
 
@@ -73,6 +85,19 @@ _GRAPH_TYPES = {
 _DUMP_TYPES = {"nquads": "application/n-quads", "trig": "application/trig"}
 _DUMP_FORMATS = {"nquads": ox.RdfFormat.N_QUADS, "trig": ox.RdfFormat.TRIG}
 _KINDS = {"SELECT": "select", "ASK": "ask", "CONSTRUCT": "graph", "DESCRIBE": "graph"}
+
+#: every quad once, whether the default graph is a graph of its own (Oxigraph,
+#: Fuseki) or the union of all graphs (Virtuoso, GraphDB): a default graph triple
+#: that a named graph also holds is listed in the named graph only
+_ALL_QUADS = (
+    "{ ?s ?p ?o FILTER NOT EXISTS { GRAPH ?h { ?s ?p ?o } } } "
+    "UNION { GRAPH ?g { ?s ?p ?o } }"
+)
+#: Virtuoso's pragma that passes INSERT/DELETE DATA constants as data, not code
+_VIRTUOSO_PRAGMA = "define sql:big-data-const 1\n"
+#: before an update this big, a store not heard from yet is asked what it is
+#: (Virtuoso refuses updates from about 1,500 triples without the pragma)
+_PROBE_ABOVE = 8192
 
 _PROLOGUE = re.compile(
     r"\s+|#[^\n\r]*|(?i:PREFIX)\s*[^\s:<]*:\s*<[^>]*>|(?i:BASE)\s*<[^>]*>"
@@ -226,6 +251,10 @@ class RemoteStore:
 
     def update(self, update: str) -> None:
         url = self._update_url()
+        if self._server is None and len(update) > _PROBE_ABOVE:
+            self._probe()
+        if self._is_virtuoso():
+            update = _VIRTUOSO_PRAGMA + update
         request = self._request(
             url,
             data=update.encode("utf-8"),
@@ -246,6 +275,7 @@ class RemoteStore:
                 f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
             )
             body, headers = self._query(query, "application/n-triples")
+            self._check_whole(headers)
         got = _media_type(headers)
         if got and got not in _GRAPH_TYPES["ntriples"]:
             raise StoreError(
@@ -267,13 +297,37 @@ class RemoteStore:
             if fmt not in _GRAPH_TYPES:
                 raise StoreError(f"graph results cannot be written as {fmt}")
             accepted = _GRAPH_TYPES[fmt]
-        body, headers = self._query(query, accepted[0], union=self._is_oxigraph())
+        union = self._is_oxigraph()
+        if fmt == "tsv" and self._is_virtuoso():
+            # Virtuoso's TSV has no ?var header and IRIs without <>: convert JSON
+            return kind, self._results_as(query, ox.QueryResultsFormat.TSV)
+        body, headers = self._query(query, accepted[0], union=union)
         got = _media_type(headers)
         if got and got not in accepted:
             raise StoreError(
                 f"the {self.location} answered {got} instead of {accepted[0]}"
             )
         return kind, body
+
+    def _results_as(self, query: str, fmt: ox.QueryResultsFormat) -> bytes:
+        """SELECT/ASK results fetched as JSON and written in ``fmt`` here."""
+        body, headers = self._query(query, _RESULT_TYPES["json"][0])
+        got = _media_type(headers)
+        if got and got not in _RESULT_TYPES["json"]:
+            raise StoreError(
+                f"the {self.location} answered {got} instead of "
+                f"{_RESULT_TYPES['json'][0]}"
+            )
+        try:
+            results = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+            if isinstance(results, ox.QueryBoolean):
+                return b"true" if bool(results) else b"false"
+            written = results.serialize(format=fmt) or b""
+        except (SyntaxError, ValueError) as exc:
+            raise StoreError(
+                f"the {self.location} sent results that cannot be read: {exc}"
+            ) from None
+        return written
 
     def dump(self, out: BinaryIO, fmt: str) -> None:
         if fmt not in _DUMP_TYPES:
@@ -328,10 +382,7 @@ class RemoteStore:
             self._fetch(request, write=True, doing=f"restore of {path}")
 
     def count_quads(self) -> int:
-        rows = self.select(
-            "SELECT (COUNT(*) AS ?n) WHERE "
-            "{ { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
-        )
+        rows = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {_ALL_QUADS} }}")
         try:
             return int(rows[0]["n"])
         except (IndexError, KeyError, ValueError):
@@ -359,6 +410,10 @@ class RemoteStore:
         if self._server is None:
             self._probe()
         return (self._server or "").lower().startswith("oxigraph")
+
+    def _is_virtuoso(self) -> bool:
+        """Whether an answer so far came from Virtuoso (no request of its own)."""
+        return (self._server or "").lower().startswith("virtuoso")
 
     def _probe(self) -> None:
         """Learn which server this is (one GET of the query endpoint)."""
@@ -493,6 +548,7 @@ class RemoteStore:
                 raise
             with result.response as response:
                 self._note(response.headers)
+                self._check_whole(response.headers)
                 data = json.loads(response.read())
             if not isinstance(data, dict) or "results" not in data:
                 raise ValueError("the answer is not SELECT results")
@@ -567,6 +623,15 @@ class RemoteStore:
             False,
         )
 
+    def _check_whole(self, headers: Message | None) -> None:
+        """Refuse results the store cut off at its row limit."""
+        limit = headers.get("X-SPARQL-MaxRows") if headers is not None else None
+        if limit:
+            raise StoreError(
+                f"the {self.location} cut the results off at {limit} rows: raise "
+                "its limit (Virtuoso: ResultSetMaxRows in [SPARQL] of virtuoso.ini)"
+            )
+
     def _timed_out(self, where: str) -> str:
         return f"{where} did not answer within {self._timeout:g} s"
 
@@ -600,9 +665,7 @@ class RemoteStore:
     # Generic dump and restore (stores without a whole-dataset endpoint) ------
 
     def _dump_by_query(self, out: BinaryIO, fmt: str) -> None:
-        rows = self._bindings(
-            "SELECT ?g ?s ?p ?o WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
-        )
+        rows = self._bindings(f"SELECT ?g ?s ?p ?o WHERE {{ {_ALL_QUADS} }}")
         bnodes: dict[str, ox.BlankNode] = {}
         try:
             quads = [
