@@ -1,0 +1,94 @@
+"""The structure stays easy to see: imports point one way (STYLE.md, section 1)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+PACKAGE = ROOT / "publisher"
+#: layer of each module; a module may import only from its own or lower layers
+LAYERS = {
+    "publisher": 0,
+    "publisher.__main__": 9,
+    "publisher.errors": 0,
+    "publisher.config": 1,
+    "publisher.namespaces": 1,
+    "publisher.resources": 1,
+    "publisher.model": 2,
+    "publisher.importers": 3,
+    "publisher.rdf": 4,
+    "publisher.jsonld": 5,
+    "publisher.validation": 5,
+    "publisher.queries": 5,
+    "publisher.store": 6,
+    "publisher.pipeline": 7,
+    "publisher.cli": 8,
+    "publisher.web": 8,
+}
+#: third-party modules that reach stores or the network: only publisher.store
+STORE_ONLY = ("pyoxigraph", "SPARQLWrapper", "urllib.request", "http.client", "socket")
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _layer(name: str) -> int:
+    while name not in LAYERS:
+        name = name.rsplit(".", 1)[0]
+    return LAYERS[name]
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_imports_point_one_way(path: Path) -> None:
+    name = _module_name(path)
+    mine = _layer(name)
+    for imported in _imports(path):
+        if not imported.startswith("publisher"):
+            continue
+        if imported.startswith(name + ".") or name.startswith(imported + "."):
+            continue  # a package and its own modules
+        assert _layer(imported) <= mine, f"{name} (layer {mine}) imports {imported}"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_only_the_store_talks_to_stores_and_only_web_imports_flask(path: Path) -> None:
+    name = _module_name(path)
+    imported = _imports(path)
+    if not name.startswith("publisher.store"):
+        bad = sorted(i for i in imported if i.startswith(STORE_ONLY))
+        assert not bad, f"{name} imports {bad}"
+    if not name.startswith("publisher.web"):
+        assert not any(i == "flask" or i.startswith("flask.") for i in imported), name
+
+
+def test_cli_and_web_never_import_each_other() -> None:
+    for path in MODULES:
+        name = _module_name(path)
+        imported = _imports(path)
+        if name.startswith("publisher.cli"):
+            assert not any(i.startswith("publisher.web") for i in imported)
+        if name.startswith("publisher.web"):
+            assert not any(i.startswith("publisher.cli") for i in imported)
