@@ -6,7 +6,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+# Debian packages the tests run for real: Virtuoso (a third store for the contract
+# suite). Installed as root when missing; nothing is installed by hand.
+DEB_PACKAGES := virtuoso-opensource-7-bin
+DEB_COMMANDS := virtuoso-t
+
+.PHONY: demo test lint typecheck pytest bench clean system
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +31,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+system:
+	@missing=""; for c in $(DEB_COMMANDS); do command -v $$c >/dev/null 2>&1 || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "Missing Debian packages: run as root: apt-get install -y $(DEB_PACKAGES)"; exit 1; \
+	  fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q --no-install-recommends $(DEB_PACKAGES) \
+	    || (apt-get update -q && apt-get install -y -q --no-install-recommends $(DEB_PACKAGES)); \
+	fi
+
+pytest: $(STAMP) system
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest

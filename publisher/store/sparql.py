@@ -21,9 +21,12 @@ It turns each update request into one SQL procedure and, unless told otherwise,
 writes INSERT DATA constants into it as code: past about a thousand triples it
 refuses the request. Updates sent to it start with ``define sql:big-data-const 1``
 (its own pragma), which passes them as data. Its TSV results are its CSV with
-tabs, so TSV is made here from its JSON results. Its default graph is the union of
-all graphs, like GraphDB's: counts and generic dumps take default graph triples
-only when no named graph holds them, so no quad is listed twice.
+tabs, so TSV is made here from its JSON results; there its xsd:boolean values
+are ``"1"``/``"0"``, read as ``true``/``false`` as its other formats write them.
+Its default graph is the union of all graphs, like GraphDB's: counts and generic
+dumps take a default graph triple only when no named graph holds it, so no quad
+is listed twice. (Virtuoso refuses a request it cannot compile whole, but one
+that fails while running keeps the operations before the failure.)
 
 Reads refuse results a store cut off (Virtuoso's ``X-SPARQL-MaxRows``, its
 ``ResultSetMaxRows`` setting): a partial dump or catalogue must never pass as whole.
@@ -93,6 +96,7 @@ _ALL_QUADS = (
     "{ ?s ?p ?o FILTER NOT EXISTS { GRAPH ?h { ?s ?p ?o } } } "
     "UNION { GRAPH ?g { ?s ?p ?o } }"
 )
+_XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
 #: Virtuoso's pragma that passes INSERT/DELETE DATA constants as data, not code
 _VIRTUOSO_PRAGMA = "define sql:big-data-const 1\n"
 #: before an update this big, a store not heard from yet is asked what it is
@@ -319,6 +323,10 @@ class RemoteStore:
                 f"{_RESULT_TYPES['json'][0]}"
             )
         try:
+            data = json.loads(body)
+            if isinstance(data, dict) and isinstance(data.get("results"), dict):
+                _canonical_booleans(data["results"].get("bindings") or [])
+                body = json.dumps(data).encode("utf-8")
             results = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
             if isinstance(results, ox.QueryBoolean):
                 return b"true" if bool(results) else b"false"
@@ -555,6 +563,8 @@ class RemoteStore:
             rows = data["results"].get("bindings", [])
             if not isinstance(rows, list):
                 raise ValueError("the bindings are not a list")
+            if self._is_virtuoso():
+                _canonical_booleans(rows)
             return rows
 
         return self._attempt(self.endpoint, call, retry=True, doing="query")
@@ -702,6 +712,24 @@ class RemoteStore:
             body = "\n".join(triples)
             parts.append(f"GRAPH {key} {{\n{body}\n}}" if key else body)
         self.update("INSERT DATA {\n" + "\n".join(parts) + "\n}")
+
+
+def _canonical_booleans(rows: list[Any]) -> None:
+    """``"1"``/``"0"`` xsd:boolean values as ``true``/``false``, in place.
+
+    Virtuoso keeps booleans as numbers: its JSON results say ``"1"`` where its
+    N-Triples and XML results say ``true``.
+    """
+    for row in rows:
+        if not isinstance(row, dict):
+            continue
+        for binding in row.values():
+            if (
+                isinstance(binding, dict)
+                and binding.get("datatype") == _XSD_BOOLEAN
+                and binding.get("value") in ("0", "1")
+            ):
+                binding["value"] = "true" if binding["value"] == "1" else "false"
 
 
 def _maybe_applied(exc: BaseException) -> bool:
