@@ -150,7 +150,7 @@ def measure_queries(
     started = time.perf_counter()
     index.ensure_current(store, settings)
     built = time.perf_counter() - started
-    slugs = list(catalog.release_states(store, settings))
+    slugs = list(catalog.release_versions(store, settings))
     words = sorted(
         {
             w

@@ -116,6 +116,14 @@ def test_publish_makes_every_release_visible(
     assert sorted(result.changed) == sorted(r.slug for r in sample_releases)
     states = catalog.release_states(store, settings)
     assert set(states) == {r.slug for r in sample_releases}
+    # direct lookups of a few records agree with the full read, and so do versions
+    some = [r.slug for r in sample_releases[:5]] + ["not-published"]
+    assert catalog.release_states(store, settings, some) == {
+        s: states[s] for s in some[:5]
+    }
+    assert catalog.release_versions(store, settings) == {
+        s: (st.version, st.modified) for s, st in states.items()
+    }
     assert catalog.data_version(store, settings) == result.data_version
     assert catalog.recorded_base_url(store) == settings.base_url
     one = sample_releases[0]

@@ -193,25 +193,25 @@ class ListingIndex:
         # next ensure_current re-syncs.
         if version is None:
             version = catalog.data_version(store, settings)
-        states = catalog.release_states(store, settings)
+        versions = catalog.release_versions(store, settings)
         with self._lock:
             known = dict(
                 self._db.execute("SELECT slug, version FROM releases").fetchall()
             )
-        stale = sorted(s for s, st in states.items() if known.get(s) != st.version)
-        gone = sorted(set(known) - set(states))
+        stale = sorted(s for s, v in versions.items() if known.get(s) != v[0])
+        gone = sorted(set(known) - set(versions))
         rows: list[tuple[Row, list[tuple[str, str]], str]] = []
         if len(stale) >= FULL_SCAN_MIN:
             # Many releases: two scans of every release graph beat per-graph queries.
             wanted = set(stale)
             rows = [
                 r
-                for r in self._fetch(store, settings, None, states)
+                for r in self._fetch(store, settings, None, versions)
                 if r[0].slug in wanted
             ]
         else:
             for slug in stale:
-                rows.extend(self._fetch(store, settings, slug, states))
+                rows.extend(self._fetch(store, settings, slug, versions))
         stones = catalog.tombstones(store, settings)
         with self._transaction() as db:
             for slug in gone + stale:
@@ -288,7 +288,7 @@ class ListingIndex:
         store: Store,
         settings: Settings,
         slug: str | None,
-        states: dict[str, catalog.ReleaseState],
+        versions: dict[str, tuple[str, str]],
     ) -> list[tuple[Row, list[tuple[str, str]], str]]:
         """Rows of one release (its graph named: a direct lookup), or of all."""
         iris = Iris(settings.base_url)
@@ -331,7 +331,7 @@ class ListingIndex:
         out = []
         for r in main:
             slug = r["slug"]
-            state = states.get(slug)
+            state = versions.get(slug)
             if state is None:
                 continue  # a graph without a live catalogue record
             row = Row(
@@ -345,8 +345,8 @@ class ListingIndex:
                 published_date=_utc(r.get("published")),
                 designation=_DESIGNATIONS.get(_local_name(r.get("designation")) or ""),
                 census=r.get("census") in ("true", "1"),
-                modified=state.modified,
-                version=state.version,
+                modified=state[1],
+                version=state[0],
             )
             out.append(
                 (
