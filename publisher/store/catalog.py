@@ -145,7 +145,7 @@ def data_version(store: Store, settings: Settings) -> str | None:
 
 #: up to this many releases, their records are looked up one by one (a direct
 #: lookup each); more, and every record is read in one query
-LOOKUP_MAX = 500
+LOOKUP_MAX = 2000
 
 
 def release_states(
