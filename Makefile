@@ -22,7 +22,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/publisher demo
+	$(BIN)/publisher demo --serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check publisher tests bench

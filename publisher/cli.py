@@ -315,9 +315,15 @@ def validate(
     show_default=True,
     help="Folder for the converted sample.",
 )
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Then import it into a fresh store in OUT/store and serve it on --port.",
+)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.pass_context
-def demo(ctx: click.Context, out: str) -> None:
-    """Convert the bundled sample calendar (Turtle, N-Quads, JSON-LD blocks)."""
+def demo(ctx: click.Context, out: str, serve: bool, port: int) -> None:
+    """Convert the bundled sample calendar; with --serve, publish and serve it."""
     settings = _settings(ctx)
     sample = str(sample_calendar())
     releases = _load([sample], settings, "native")
@@ -343,6 +349,29 @@ def demo(ctx: click.Context, out: str) -> None:
     )
     for path in written:
         click.echo(f"  wrote {path}")
+    if serve:
+        store_path = folder / "store"
+        for leftover in (store_path, Path(f"{store_path}.index.sqlite")):
+            if leftover.is_dir():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink(missing_ok=True)
+        settings = replace(
+            settings,
+            base_url=f"http://127.0.0.1:{port}",
+            store=str(store_path),
+            endpoint="",
+            index="",
+        )
+        with _open(settings) as store:
+            imported = pipeline.import_batch(
+                pipeline.load([sample], settings, "native"), settings, store, jobs=1
+            )
+            _refresh_index(store, settings)
+        if imported.published is None:
+            ctx.exit(EXIT_INVALID)
+        click.echo(f"Published the sample into {store_path}.")
+        _serve(settings, "127.0.0.1", port, 8)
     ctx.exit(EXIT_OK)
 
 
@@ -669,6 +698,51 @@ def reindex(ctx: click.Context, /, **store_flags: Any) -> None:
         f"{settings.index_path} (data version {result.data_version})."
     )
     ctx.exit(EXIT_OK)
+
+
+@cli.command()
+@store_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--base-url", default=None, help="Base URL [env PUBLISHER_BASE_URL].")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=8,
+    show_default=True,
+    help="Threads serving requests (one process owns an embedded store).",
+)
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    /,
+    host: str,
+    port: int,
+    base_url: str | None,
+    workers: int,
+    **store_flags: Any,
+) -> None:
+    """Serve the site with a production WSGI server (waitress)."""
+    settings = _store_settings(ctx, base_url=base_url, **store_flags)
+    _serve(settings, host, port, workers)
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    from waitress import serve as waitress_serve
+
+    from publisher.web import create_app
+
+    try:
+        app = create_app(settings)
+    except PublisherError as exc:
+        raise Failure(str(exc)) from None
+    click.echo(
+        f"Serving {settings.site_name} at {settings.base_url}/ "
+        f"(listening on http://{host}:{port}, {workers} threads). Ctrl-C stops."
+    )
+    waitress_serve(
+        app, host=host, port=port, threads=workers, ident="release-publisher"
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry point

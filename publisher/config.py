@@ -63,6 +63,14 @@ SETTINGS: tuple[Setting, ...] = (
         "offset are read in it.",
     ),
     Setting("language", "en", "Default language of releases (BCP 47 tag)."),
+    Setting("locale", "en_GB", "Locale of the pages, for og:locale."),
+    Setting("twitter_handle", "", "The organisation's X/Twitter handle (@name)."),
+    Setting(
+        "mastodon_share",
+        "https://mastodon.social",
+        "Mastodon instance that the share link opens (people can change it there).",
+    ),
+    Setting("cache_seconds", "300", "max-age of Cache-Control for pages and data."),
     Setting("store", "./data/store", "Path of the embedded store."),
     Setting(
         "endpoint",
@@ -111,6 +119,10 @@ class Settings:
     default_license: str = OGL_V3
     timezone: str = "Europe/London"
     language: str = "en"
+    locale: str = "en_GB"
+    twitter_handle: str = ""
+    mastodon_share: str = "https://mastodon.social"
+    cache_seconds: str = "300"
     store: str = "./data/store"
     endpoint: str = ""
     update_endpoint: str = ""

@@ -24,8 +24,10 @@ LAYERS = {
     "publisher.jsonld": 5,
     "publisher.validation": 5,
     "publisher.queries": 5,
+    "publisher.cards": 5,
     "publisher.store": 6,
     "publisher.pipeline": 7,
+    "publisher.site": 7,
     "publisher.cli": 8,
     "publisher.web": 8,
 }

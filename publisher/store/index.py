@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ClassVar
 
 from publisher.config import Settings
 from publisher.namespaces import Iris
@@ -454,6 +455,78 @@ class ListingIndex:
                     (match,),
                 ).fetchone()[0]
             )
+
+    _VIEWS: ClassVar[dict[str, tuple[str, str]]] = {
+        "upcoming": (
+            "status IN ('provisional','confirmed','postponed')",
+            "COALESCE(release_date, '9999') ASC, slug",
+        ),
+        "published": (
+            "status = 'published'",
+            "COALESCE(published_date, release_date) DESC, slug",
+        ),
+        "cancelled": ("status = 'cancelled'", "release_date DESC, slug"),
+        "all": ("1 = 1", "release_date DESC, slug"),
+    }
+
+    def listing(
+        self,
+        view: str,
+        *,
+        topic: str | None = None,
+        designation: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        text: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+        now: datetime | None = None,
+    ) -> tuple[list[Row], int, dict[str, int]]:
+        """The calendar: one view's page of rows, its total, and every view's count
+        under the same filters."""
+        filters: list[str] = []
+        params: list[object] = []
+        if topic:
+            filters.append("slug IN (SELECT slug FROM release_topics WHERE topic = ?)")
+            params.append(topic)
+        if designation:
+            filters.append("designation = ?")
+            params.append(designation)
+        if start is not None:
+            filters.append("release_date >= ?")
+            params.append(_utc(start.isoformat()))
+        if end is not None:
+            filters.append("release_date < ?")
+            params.append(_utc(end.isoformat()))
+        if text:
+            match = self._match(text)
+            if match is None:
+                filters.append("0 = 1")
+            else:
+                filters.append(
+                    "slug IN (SELECT slug FROM release_text WHERE release_text MATCH ?)"
+                )
+                params.append(match)
+        where, order = self._VIEWS.get(view, self._VIEWS["upcoming"])
+        common = " AND ".join(filters) if filters else "1 = 1"
+        rows = self._rows(
+            f"SELECT * FROM releases WHERE {where} AND {common} "  # noqa: S608
+            f"ORDER BY {order} LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        counts = {}
+        with self._lock:
+            for name, (clause, _) in self._VIEWS.items():
+                counts[name] = int(
+                    self._db.execute(
+                        f"SELECT COUNT(*) FROM releases WHERE {clause} AND {common}",  # noqa: S608
+                        params,
+                    ).fetchone()[0]
+                )
+        return rows, counts.get(view, counts["upcoming"]), counts
+
+    def all_rows(self) -> list[Row]:
+        return self._rows("SELECT * FROM releases ORDER BY slug", ())
 
     def tombstone(self, slug: str) -> catalog.Tombstone | None:
         with self._lock:

@@ -1,0 +1,70 @@
+"""The Flask app: pages for people, linked data for machines, feeds for readers.
+
+``create_app(settings)`` follows flaskr: settings from publisher.config (shared with
+the CLI), then the store and its listing index opened from them and kept in
+``app.extensions["publisher"]``, then the blueprints. Nothing runs at import time.
+Only this package imports Flask.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, current_app, request
+
+from publisher.config import Settings, load_settings
+from publisher.site import Site
+from publisher.store import Store, catalog, open_store
+from publisher.store.index import ListingIndex
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    index: ListingIndex | None = None,
+) -> Flask:
+    """An app over ``store`` (default: the one the settings name)."""
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    app.config["PUBLISHER_SETTINGS"] = settings
+    store = store or open_store(settings)
+    catalog.check_base_url(store, settings)  # refuse to serve another site's IRIs
+    index = index or ListingIndex.for_settings(settings)
+    app.extensions["publisher"] = Site(settings, store, index)
+
+    from publisher.web import feeds, linked, ops, pages
+
+    app.register_blueprint(ops.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(linked.bp)
+    app.register_blueprint(feeds.bp)
+    app.after_request(_security_headers)
+    app.jinja_env.globals["settings"] = settings
+    return app
+
+
+def site() -> Site:
+    found: Site = current_app.extensions["publisher"]
+    return found
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+        "script-src 'self'; object-src 'none'; base-uri 'self'; "
+        "frame-ancestors 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    return response
+
+
+def wsgi_app(**overrides: Any) -> Flask:
+    """For ``flask --app publisher.web run`` (development only)."""
+    return create_app(load_settings(overrides or None))
+
+
+def is_head() -> bool:
+    return request.method == "HEAD"

@@ -1,0 +1,439 @@
+"""Pages for people: home, the calendar, a release, a topic, the vocabulary.
+
+``/releases/<slug>`` also answers Turtle, JSON-LD, RDF/XML and N-Triples by content
+negotiation (and at ``.ttl``, ``.jsonld``, ``.rdf``, ``.nt``), with ``Vary: Accept``,
+``Link`` alternates and ETag/Last-Modified from the store's versioning.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from flask import Blueprint, Response, abort, render_template, request
+from markupsafe import Markup
+
+from publisher.cards import Card, render_card
+from publisher.jsonld import dumps_for_html
+from publisher.site import DESIGNATION_LABELS, VIEWS, ReleasePage
+from publisher.web import site
+from publisher.web.negotiation import BY_SUFFIX, HTML, OFFERED, RDF_FORMATS, link_header
+
+bp = Blueprint("pages", __name__)
+
+STATUS_LABELS = {
+    "provisional": "Provisional",
+    "confirmed": "Confirmed",
+    "postponed": "Postponed",
+    "cancelled": "Cancelled",
+    "published": "Published",
+}
+
+
+@bp.app_template_filter("local")
+def local_time(value: datetime | str | None, with_time: bool = True) -> str:
+    """A date (and time) in the site's zone: Tuesday 18 May 2027, 7:00am."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    else:
+        parsed = value
+    moment = parsed.astimezone(site().settings.zone)
+    day = f"{moment:%A} {moment.day} {moment:%B %Y}"
+    if not with_time:
+        return day
+    hour = moment.hour % 12 or 12
+    return f"{day}, {hour}:{moment:%M}{'am' if moment.hour < 12 else 'pm'}"
+
+
+@bp.app_template_global()
+def status_label(status: str | None) -> str:
+    return STATUS_LABELS.get(status or "", (status or "").capitalize())
+
+
+@bp.app_template_global()
+def designation_label(designation: str | None) -> str:
+    return DESIGNATION_LABELS.get(designation or "", "")
+
+
+def cut(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut at a word, with an ellipsis if cut."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:.-\u2013")
+    return head + "…"
+
+
+def absolute(path: str) -> str:
+    return site().settings.base_url + path
+
+
+def _meta(
+    *,
+    title: str,
+    description: str,
+    path: str,
+    og_type: str = "website",
+    image: str | None = None,
+    image_alt: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    settings = site().settings
+    image = image or absolute("/card.png")
+    return {
+        "title": title,
+        "description": description,
+        "canonical": absolute(path),
+        "og_type": og_type,
+        "image": image,
+        "image_alt": image_alt or f"{settings.site_name}: {title}",
+        "twitter_title": cut(title, 70),
+        "twitter_description": cut(description, 200),
+        **(extra or {}),
+    }
+
+
+@bp.get("/")
+def home() -> str:
+    upcoming, recent = site().home()
+    settings = site().settings
+    return render_template(
+        "pages/home.html",
+        upcoming=upcoming,
+        recent=recent,
+        meta=_meta(
+            title=settings.site_name,
+            description=(
+                f"Upcoming and recently published statistics from "
+                f"{settings.organization_name}: release dates, changes and "
+                "cancellations."
+            ),
+            path="/",
+        ),
+    )
+
+
+def _date_arg(name: str) -> datetime | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        abort(400, f"{name} must be a date such as 2027-01-31")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=site().settings.zone)
+
+
+@bp.get("/releases")
+def releases() -> str:
+    view = request.args.get("view", "upcoming")
+    if view not in VIEWS:
+        view = "upcoming"
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    listing = site().listing(
+        view,
+        page=page,
+        topic=request.args.get("topic") or None,
+        designation=request.args.get("designation") or None,
+        start=_date_arg("from"),
+        end=_date_arg("to"),
+        text=(request.args.get("q") or "").strip() or None,
+    )
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+
+    def page_url(n: int) -> str:
+        return "/releases?" + urlencode({**args, "page": n})
+
+    def view_url(name: str) -> str:
+        return "/releases?" + urlencode(
+            {**{k: v for k, v in args.items() if k != "view"}, "view": name}
+        )
+
+    return render_template(
+        "pages/releases.html",
+        listing=listing,
+        view=view,
+        views=VIEWS,
+        args=args,
+        topics=site().topics(),
+        designations=DESIGNATION_LABELS,
+        page_url=page_url,
+        view_url=view_url,
+        meta=_meta(
+            title=f"Release calendar: {view}",
+            description=(
+                f"{listing.total} {view} releases of official statistics from "
+                f"{site().settings.organization_name}."
+            ),
+            path="/releases",
+        ),
+    )
+
+
+def _release_or_error(slug: str) -> ReleasePage:
+    found = site().release(slug)
+    if found is None:
+        stone = site().tombstone(slug)
+        if stone is not None:
+            abort(410, stone)
+        abort(404)
+    return found
+
+
+def _conditional(response: Response, page: ReleasePage, fmt: str) -> Response:
+    response.set_etag(f"{page.version}-{fmt}")
+    response.last_modified = page.modified.replace(microsecond=0)
+    response.cache_control.public = True
+    response.cache_control.max_age = int(site().settings.cache_seconds)
+    response.vary.add("Accept")
+    response.headers["Link"] = link_header(absolute(f"/releases/{page.slug}"))
+    response.make_conditional(request)
+    return response
+
+
+def _rdf(page: ReleasePage, suffix: str) -> Response:
+    fmt = BY_SUFFIX[suffix]
+    if fmt.suffix == "jsonld":
+        body = json.dumps(page.jsonld(), indent=2, ensure_ascii=False)
+    elif fmt.suffix == "nt":
+        body = "".join(
+            sorted(page.graph.serialize(format="nt").splitlines(keepends=True))
+        )
+    else:
+        body = page.graph.serialize(format=fmt.rdflib)
+    mimetype = fmt.mimetype if fmt.suffix == "rdf" else f"{fmt.mimetype}; charset=utf-8"
+    return _conditional(Response(body, content_type=mimetype), page, fmt.suffix)
+
+
+@bp.get("/releases/<slug>.<suffix>")
+def release_as(slug: str, suffix: str) -> Response:
+    if suffix not in BY_SUFFIX:
+        abort(404)
+    return _rdf(_release_or_error(slug), suffix)
+
+
+@bp.get("/releases/<slug>")
+def release(slug: str) -> Response:
+    page = _release_or_error(slug)
+    best = request.accept_mimetypes.best_match(OFFERED)
+    if request.accept_mimetypes and best is None:
+        formats = ", ".join(OFFERED)
+        response = Response(
+            f"406 Not Acceptable: this release is available as {formats}.\n",
+            status=406,
+            mimetype="text/plain",
+        )
+        response.vary.add("Accept")
+        response.headers["Link"] = link_header(absolute(f"/releases/{slug}"))
+        return response
+    if best and best != HTML:
+        for fmt in RDF_FORMATS:
+            if fmt.mimetype == best:
+                return _rdf(page, fmt.suffix)
+    html = render_template(
+        "pages/release.html",
+        page=page,
+        jsonld=Markup(dumps_for_html(page.embed())),  # noqa: S704 - escaped for HTML
+        share=_share_links(page),
+        formats=RDF_FORMATS,
+        meta=_meta(
+            title=page.title,
+            description=page.summary or page.title,
+            path=f"/releases/{slug}",
+            og_type="article",
+            image=absolute(f"/releases/{slug}/card.png"),
+            image_alt=(
+                f"{page.title}: {status_label(page.status)}, "
+                f"{local_time(page.release_date) or page.provisional_date or ''}"
+            ),
+            extra={"page": page},
+        ),
+    )
+    return _conditional(Response(html, mimetype="text/html"), page, "html")
+
+
+def _share_links(page: ReleasePage) -> list[tuple[str, str]]:
+    settings = site().settings
+
+    def tracked(source: str, medium: str = "social") -> str:
+        return (
+            absolute(f"/releases/{page.slug}")
+            + "?"
+            + urlencode(
+                {
+                    "utm_source": source,
+                    "utm_medium": medium,
+                    "utm_campaign": "release-share",
+                }
+            )
+        )
+
+    text = page.title
+    return [
+        (
+            "X",
+            "https://twitter.com/intent/tweet?"
+            + urlencode({"text": text, "url": tracked("x")}),
+        ),
+        (
+            "Facebook",
+            "https://www.facebook.com/sharer/sharer.php?"
+            + urlencode({"u": tracked("facebook")}),
+        ),
+        (
+            "LinkedIn",
+            "https://www.linkedin.com/sharing/share-offsite/?"
+            + urlencode({"url": tracked("linkedin")}),
+        ),
+        (
+            "Mastodon",
+            settings.mastodon_share.rstrip("/")
+            + "/share?"
+            + urlencode({"text": f"{text} {tracked('mastodon')}"}),
+        ),
+        (
+            "Email",
+            "mailto:?subject="
+            + quote(text)
+            + "&body="
+            + quote(tracked("email", "email")),
+        ),
+    ]
+
+
+_CARDS: dict[tuple[str, str], bytes] = {}
+
+
+def _png(data: bytes, etag: str) -> Response:
+    response = Response(data, mimetype="image/png")
+    response.set_etag(etag)
+    response.cache_control.public = True
+    response.cache_control.max_age = int(site().settings.cache_seconds)
+    response.make_conditional(request)
+    return response
+
+
+@bp.get("/releases/<slug>/card.png")
+def card(slug: str) -> Response:
+    """The release's share image, drawn from the store, cached until it changes."""
+    page = _release_or_error(slug)
+    key = (slug, page.version)
+    if key not in _CARDS:
+        if len(_CARDS) > 2000:
+            _CARDS.clear()
+        settings = site().settings
+        when = local_time(page.release_date) or page.provisional_date or ""
+        if page.status == "published" and page.published_date:
+            when = local_time(page.published_date)
+        _CARDS[key] = render_card(
+            Card(
+                title=page.title,
+                organisation=page.publisher_name or settings.organization_name,
+                when=when,
+                status=page.status,
+                status_label=status_label(page.status),
+                site=settings.base_url.split("://", 1)[-1],
+            )
+        )
+    return _png(_CARDS[key], f"card-{page.version}")
+
+
+@bp.get("/card.png")
+def site_card() -> Response:
+    settings = site().settings
+    key = ("", settings.site_name)
+    if key not in _CARDS:
+        _CARDS[key] = render_card(
+            Card(
+                title=settings.site_name,
+                organisation=settings.organization_name,
+                when="Release calendar of official statistics",
+                site=settings.base_url.split("://", 1)[-1],
+            )
+        )
+    return _png(_CARDS[key], "site-card")
+
+
+@bp.get("/topics/<slug>")
+def topic(slug: str) -> str:
+    labels = {t: label for t, label, _ in site().topics()}
+    if slug not in labels:
+        abort(404)
+    upcoming = site().listing("upcoming", topic=slug)
+    published = site().listing("published", topic=slug)
+    return render_template(
+        "pages/topic.html",
+        label=labels[slug],
+        slug=slug,
+        upcoming=upcoming,
+        published=published,
+        meta=_meta(
+            title=f"{labels[slug]}: releases",
+            description=f"Upcoming and published releases about {labels[slug]}.",
+            path=f"/topics/{slug}",
+        ),
+    )
+
+
+@bp.app_errorhandler(404)
+def not_found(error: Exception) -> tuple[str, int]:
+    return (
+        render_template(
+            "pages/error.html",
+            code=404,
+            heading="Page not found",
+            meta=_meta(
+                title="Page not found", description="Page not found", path=request.path
+            ),
+        ),
+        404,
+    )
+
+
+@bp.app_errorhandler(410)
+def gone(error: Any) -> tuple[str, int]:
+    stone = getattr(error, "description", None)
+    return (
+        render_template(
+            "pages/error.html",
+            code=410,
+            heading="This release has been removed",
+            stone=stone if not isinstance(stone, str) else None,
+            meta=_meta(
+                title="Release removed",
+                description="This release has been removed",
+                path=request.path,
+            ),
+        ),
+        410,
+    )
+
+
+@bp.app_errorhandler(400)
+def bad_request(error: Any) -> tuple[str, int]:
+    return (
+        render_template(
+            "pages/error.html",
+            code=400,
+            heading="Bad request",
+            message=getattr(error, "description", ""),
+            meta=_meta(
+                title="Bad request", description="Bad request", path=request.path
+            ),
+        ),
+        400,
+    )
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

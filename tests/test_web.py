@@ -1,0 +1,377 @@
+"""The web app through Flask's test client: pages, share metadata, negotiation,
+caching, feeds, cards, errors and safe output."""
+
+from __future__ import annotations
+
+import io
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import replace
+
+import extruct
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from PIL import Image
+from rdflib import Graph, URIRef
+from rdflib.compare import isomorphic
+
+from publisher import pipeline
+from publisher.config import Settings
+from publisher.model import Release, Status
+from publisher.store import catalog
+from publisher.store.index import ListingIndex
+from publisher.store.oxigraph import EmbeddedStore
+from publisher.web import create_app
+
+SLUG = "labour-market-overview-uk-september-2026"
+EVIL = '</script><script>alert(1)</script> "A & B"'
+
+
+@pytest.fixture(scope="module")
+def app(sample_releases: list[Release]) -> Iterator[Flask]:
+    settings = Settings(twitter_handle="@examplestats")
+    store = EmbeddedStore.in_memory()
+    evil = replace(
+        sample_releases[5],
+        slug="evil-release",
+        title=EVIL,
+        summary=EVIL + " and a summary long enough for the shapes to be happy.",
+        source=None,
+    )
+    outcome = pipeline.import_batch([*sample_releases, evil], settings, store, jobs=1)
+    assert outcome.published is not None
+    catalog.delete(
+        store,
+        ["graduates-in-the-uk-labour-market-2026"],
+        "Duplicate of another release.",
+        settings,
+    )
+    app = create_app(settings, store=store, index=ListingIndex(":memory:"))
+    app.config["TESTING"] = True
+    yield app
+    store.close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+ROUTES = [
+    ("/", 200, "text/html"),
+    ("/releases", 200, "text/html"),
+    ("/releases?view=published", 200, "text/html"),
+    ("/releases?view=cancelled&topic=economy", 200, "text/html"),
+    (f"/releases/{SLUG}", 200, "text/html"),
+    (f"/releases/{SLUG}.ttl", 200, "text/turtle"),
+    (f"/releases/{SLUG}.jsonld", 200, "application/ld+json"),
+    (f"/releases/{SLUG}.rdf", 200, "application/rdf+xml"),
+    (f"/releases/{SLUG}.nt", 200, "application/n-triples"),
+    (f"/releases/{SLUG}/card.png", 200, "image/png"),
+    ("/card.png", 200, "image/png"),
+    ("/topics/economy", 200, "text/html"),
+    ("/topics/no-such-topic", 404, "text/html"),
+    ("/releases/no-such-release", 404, "text/html"),
+    ("/releases/graduates-in-the-uk-labour-market-2026", 410, "text/html"),
+    ("/ns", 200, "text/turtle"),
+    ("/catalog", 200, "text/turtle"),
+    ("/.well-known/void", 200, "text/turtle"),
+    ("/dump.nq.gz", 200, "application/n-quads"),
+    ("/feeds/releases.atom", 200, "application/atom+xml"),
+    ("/feeds/upcoming.ics", 200, "text/calendar"),
+    ("/sitemap.xml", 200, "application/xml"),
+    ("/robots.txt", 200, "text/plain"),
+    ("/healthz", 200, "application/json"),
+    ("/releases?from=not-a-date", 400, "text/html"),
+]
+
+
+@pytest.mark.parametrize(("path", "status", "mimetype"), ROUTES)
+def test_routes(client: FlaskClient, path: str, status: int, mimetype: str) -> None:
+    response = client.get(path)
+    assert response.status_code == status, path
+    assert response.mimetype == mimetype
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Referrer-Policy"]
+
+
+def _meta(html: str) -> dict[str, list[str]]:
+    data = extruct.extract(html, syntaxes=["opengraph", "json-ld"], uniform=False)
+    props: dict[str, list[str]] = {}
+    for block in data["opengraph"]:
+        for key, value in block["properties"]:
+            props.setdefault(key, []).append(value)
+    return props
+
+
+def test_release_page_share_metadata(client: FlaskClient) -> None:
+    html = client.get(f"/releases/{SLUG}?utm_source=x&utm_campaign=y").get_data(
+        as_text=True
+    )
+    og = _meta(html)
+    for key in (
+        "og:type",
+        "og:title",
+        "og:description",
+        "og:url",
+        "og:site_name",
+        "og:locale",
+        "og:image",
+        "og:image:width",
+        "og:image:height",
+        "og:image:type",
+        "og:image:alt",
+        "article:modified_time",
+        "article:published_time",
+        "article:section",
+        "article:tag",
+    ):
+        assert key in og, key
+    base = "http://127.0.0.1:8000"
+    assert og["og:url"] == [f"{base}/releases/{SLUG}"]
+    assert og["og:image"] == [f"{base}/releases/{SLUG}/card.png"]
+    assert (og["og:image:width"], og["og:image:height"]) == (["1200"], ["630"])
+    assert f'<link rel="canonical" href="{base}/releases/{SLUG}">' in html
+    assert "utm_" not in html.split('rel="canonical"')[1].split(">")[0]
+    from lxml import html as lxml_html
+
+    tree = lxml_html.fromstring(html)
+
+    def named(name: str) -> str:
+        found = tree.xpath(f'//meta[@name="{name}"]/@content')
+        assert found, name
+        return str(found[0])
+
+    assert named("twitter:card") == "summary_large_image"
+    assert named("twitter:site") == "@examplestats"
+    assert len(named("twitter:title")) <= 70
+    assert len(named("twitter:description")) <= 200
+    assert named("twitter:label1") == "Release date"
+    assert named("twitter:data1").startswith("Tuesday 15 September 2026, 7:00am")
+    assert (named("twitter:label2"), named("twitter:data2")) == ("Status", "Published")
+    alternates = tree.xpath('//link[@rel="alternate"]/@type')
+    for mimetype in (
+        "text/turtle",
+        "application/ld+json",
+        "application/rdf+xml",
+        "application/n-triples",
+        "application/atom+xml",
+        "text/calendar",
+    ):
+        assert mimetype in alternates
+    assert tree.xpath('//link[@rel="license"]/@href')
+    # share links carry campaign parameters
+    share = tree.xpath('//ul[@class="share"]//a/@href')
+    assert len(share) == 5
+    assert all("utm_source" in href and "utm_campaign" in href for href in share)
+
+
+def test_jsonld_block_is_the_store_graph(client: FlaskClient, app: Flask) -> None:
+    html = client.get(f"/releases/{SLUG}").get_data(as_text=True)
+    data = extruct.extract(html, syntaxes=["json-ld"], uniform=False)["json-ld"]
+    assert len(data) == 1
+    block = data[0]
+    assert block["@context"] == "https://schema.org"
+    types = [n["@type"] for n in block["@graph"][:6]]
+    assert types == [
+        "Organization",
+        "WebSite",
+        "WebPage",
+        "BreadcrumbList",
+        "Dataset",
+        "PublicationEvent",
+    ]
+    raw = html.split('<script type="application/ld+json">')[1].split("</script>")[0]
+    assert json.loads(raw) == block  # strict JSON
+
+
+def test_title_cut_for_twitter_at_a_word() -> None:
+    from publisher.web.pages import cut
+
+    text = (
+        "Annual survey of hours and earnings, pension tables, UK: "
+        "provisional and revised results"
+    )
+    short = cut(text, 70)
+    assert len(short) <= 70
+    assert short.endswith("…")
+    assert text.startswith(short[:-1])
+    assert short[-2] != " "
+
+
+@pytest.mark.parametrize(
+    ("accept", "mimetype"),
+    [
+        ("text/turtle", "text/turtle"),
+        ("application/ld+json", "application/ld+json"),
+        ("application/rdf+xml", "application/rdf+xml"),
+        ("application/n-triples", "application/n-triples"),
+        ("text/html,application/xhtml+xml;q=0.9", "text/html"),
+        ("text/turtle;q=0.5, application/ld+json;q=0.9", "application/ld+json"),
+        ("*/*", "text/html"),
+    ],
+)
+def test_content_negotiation(client: FlaskClient, accept: str, mimetype: str) -> None:
+    response = client.get(f"/releases/{SLUG}", headers={"Accept": accept})
+    assert response.status_code == 200
+    assert response.mimetype == mimetype
+    assert "Accept" in response.headers["Vary"]
+    assert 'rel="alternate"; type="text/turtle"' in response.headers["Link"]
+
+
+def test_406_lists_the_formats(client: FlaskClient) -> None:
+    response = client.get(f"/releases/{SLUG}", headers={"Accept": "image/png"})
+    assert response.status_code == 406
+    text = response.get_data(as_text=True)
+    for mimetype in ("text/html", "text/turtle", "application/ld+json"):
+        assert mimetype in text
+
+
+@pytest.mark.parametrize(
+    ("suffix", "parser"),
+    [("ttl", "turtle"), ("jsonld", "json-ld"), ("rdf", "xml"), ("nt", "nt")],
+)
+def test_every_format_parses_to_the_store_triples(
+    client: FlaskClient, app: Flask, suffix: str, parser: str
+) -> None:
+    site = app.extensions["publisher"]
+    stored = Graph().parse(
+        data=catalog.release_graph_ntriples(site.store, site.settings, SLUG),
+        format="nt",
+    )
+    body = client.get(f"/releases/{SLUG}.{suffix}").get_data(as_text=True)
+    if suffix == "jsonld":
+        assert isinstance(json.loads(body)["@context"], dict)  # inline context
+    assert isomorphic(Graph().parse(data=body, format=parser), stored)
+
+
+def test_etag_and_last_modified_give_304(client: FlaskClient) -> None:
+    first = client.get(f"/releases/{SLUG}.ttl")
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert first.headers["Cache-Control"].startswith("public")
+    assert (
+        client.get(f"/releases/{SLUG}.ttl", headers={"If-None-Match": etag}).status_code
+        == 304
+    )
+    assert (
+        client.get(
+            f"/releases/{SLUG}.ttl", headers={"If-Modified-Since": modified}
+        ).status_code
+        == 304
+    )
+    html = client.get(f"/releases/{SLUG}")
+    assert html.headers["ETag"] != etag  # one per representation
+    assert (
+        client.get(
+            f"/releases/{SLUG}", headers={"If-None-Match": html.headers["ETag"]}
+        ).status_code
+        == 304
+    )
+
+
+def test_card_is_a_1200_by_630_png_under_1mb(client: FlaskClient) -> None:
+    for path in (
+        f"/releases/{SLUG}/card.png",
+        "/releases/evil-release/card.png",
+        "/card.png",
+    ):
+        data = client.get(path).get_data()
+        assert len(data) < 1_000_000
+        image = Image.open(io.BytesIO(data))
+        assert (image.format, image.size) == ("PNG", (1200, 630))
+
+
+def test_410_shows_the_tombstone(client: FlaskClient) -> None:
+    text = client.get("/releases/graduates-in-the-uk-labour-market-2026").get_data(
+        as_text=True
+    )
+    assert "Duplicate of another release." in text
+    assert "Graduates in the UK labour market" in text
+
+
+def test_calendar_filters_counts_and_pages(
+    client: FlaskClient, sample_releases: list[Release]
+) -> None:
+    text = client.get("/releases?view=published&q=labour").get_data(as_text=True)
+    assert "labour-market-overview-uk-september-2026" in text
+    assert "consumer-price-inflation" not in text
+    # the deleted release was provisional: every published one is listed
+    published = sum(1 for r in sample_releases if r.status is Status.PUBLISHED)
+    assert f'Published <span class="count">({published})</span>' in client.get(
+        "/releases"
+    ).get_data(as_text=True)
+    economy = client.get("/releases?view=all&topic=economy").get_data(as_text=True)
+    assert "release(s)" not in economy
+
+
+def test_evil_title_is_harmless_everywhere(client: FlaskClient) -> None:
+    html = client.get("/releases/evil-release").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html
+    assert html.count("<script") == 1  # only the JSON-LD block
+    block = html.split('<script type="application/ld+json">')[1].split("</script>")[0]
+    names = {node.get("name") for node in json.loads(block)["@graph"]}
+    assert EVIL in names  # the text survives, as data
+    assert "&lt;/script&gt;" in html  # escaped in text and attributes
+    og = _meta(html)
+    assert og["og:title"] == [EVIL]
+    for path in ("/feeds/releases.atom", "/sitemap.xml"):
+        ET.fromstring(client.get(path).get_data())  # still well-formed XML
+    listing = client.get("/releases?view=all").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in listing
+
+
+def test_feeds(client: FlaskClient) -> None:
+    atom = ET.fromstring(client.get("/feeds/releases.atom").get_data())
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    entries = atom.findall("a:entry", ns)
+    assert entries
+    assert all(e.find("a:link", ns) is not None for e in entries)
+    ics = client.get("/feeds/upcoming.ics").get_data(as_text=True)
+    assert ics.startswith("BEGIN:VCALENDAR\r\n")
+    assert "STATUS:CANCELLED" in ics
+    assert all(len(line.encode()) <= 75 for line in ics.split("\r\n"))
+    economy = client.get("/feeds/upcoming.ics?topic=economy").get_data(as_text=True)
+    assert economy.count("BEGIN:VEVENT") < ics.count("BEGIN:VEVENT")
+    sitemap = ET.fromstring(client.get("/sitemap.xml").get_data())
+    locs = [
+        e.text for e in sitemap.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")
+    ]
+    assert (
+        "http://127.0.0.1:8000/releases/graduates-in-the-uk-labour-market-2026"
+        not in locs
+    )
+    assert f"http://127.0.0.1:8000/releases/{SLUG}" in locs
+    robots = client.get("/robots.txt").get_data(as_text=True)
+    assert (
+        "Disallow: /sparql" in robots
+        and "Sitemap: http://127.0.0.1:8000/sitemap.xml" in robots
+    )
+
+
+def test_vocabulary_is_negotiated(client: FlaskClient) -> None:
+    graph = Graph().parse(
+        data=client.get("/ns", headers={"Accept": "application/ld+json"}).get_data(
+            as_text=True
+        ),
+        format="json-ld",
+    )
+    assert (URIRef("https://w3id.org/release-publisher/ns"), None, None) in graph
+
+
+def test_healthz(client: FlaskClient) -> None:
+    data = client.get("/healthz").get_json()
+    assert data["status"] == "ok"
+    assert data["releases"] == 52  # 52 + evil - deleted
+
+
+def test_a_store_for_another_base_url_is_refused(app: Flask) -> None:
+    from publisher.errors import StoreConflictError
+
+    site = app.extensions["publisher"]
+    with pytest.raises(StoreConflictError):
+        create_app(
+            replace(site.settings, base_url="https://other.example"), store=site.store
+        )
