@@ -188,7 +188,7 @@ def test_query_results_in_every_results_format(filled: RemoteStore) -> None:
     ]
 
     kind, payload = filled.query_results(SELECT_ALL, "xml")
-    root = ET.fromstring(payload)  # noqa: S314 - our own test server's answer
+    root = ET.fromstring(payload)
     ns = "{http://www.w3.org/2005/sparql-results#}"
     assert len(root.findall(f"{ns}results/{ns}result")) == 3
 
