@@ -7,9 +7,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 # Debian packages the tests run for real: Virtuoso (a third store for the contract
-# suite). Installed as root when missing; nothing is installed by hand.
-DEB_PACKAGES := virtuoso-opensource-7-bin
-DEB_COMMANDS := virtuoso-t
+# suite) and Chromium (driven by Playwright in the browser tests). Installed as root
+# when missing; nothing is installed by hand.
+DEB_PACKAGES := virtuoso-opensource-7-bin chromium
+DEB_COMMANDS := virtuoso-t chromium
 
 .PHONY: demo test lint typecheck pytest bench clean system
 
@@ -42,7 +43,15 @@ system:
 	    || (apt-get update -q && apt-get install -y -q --no-install-recommends $(DEB_PACKAGES)); \
 	fi
 
-pytest: $(STAMP) system
+# axe-core (npm) for the accessibility checks of the browser tests, pinned by
+# tests/browser/package-lock.json.
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund
+	touch $(AXE)
+
+pytest: $(STAMP) system $(AXE)
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest

@@ -192,6 +192,10 @@ class Site:
         pages = max(1, -(-total // PAGE_SIZE))
         return Listing(rows, total, min(max(page, 1), pages), pages, counts)
 
+    def recently_changed(self, topic: str | None = None) -> list[Row]:
+        self.current()
+        return self.index.recently_changed(50, topic)
+
     def topics(self) -> list[tuple[str, str, int]]:
         self.current()
         return self.index.count_by_topic()

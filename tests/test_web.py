@@ -375,3 +375,27 @@ def test_a_store_for_another_base_url_is_refused(app: Flask) -> None:
         create_app(
             replace(site.settings, base_url="https://other.example"), store=site.store
         )
+
+
+def test_icalendar_carries_its_time_zone(client: FlaskClient) -> None:
+    ics = client.get("/feeds/upcoming.ics").get_data(as_text=True)
+    assert "BEGIN:VTIMEZONE\r\nTZID:Europe/London" in ics
+    assert "TZOFFSETFROM:+0000\r\nTZOFFSETTO:+0100\r\nTZNAME:BST" in ics
+    assert "TZOFFSETFROM:+0100\r\nTZOFFSETTO:+0000\r\nTZNAME:GMT" in ics
+    # 07:00 on a June day is 07:00 London time (BST), written as local time + TZID
+    assert "DTSTART;TZID=Europe/London:" in ics
+    events = ics.split("BEGIN:VEVENT")[1:]
+    assert events
+    assert all(
+        "\r\nDTSTART;TZID=Europe/London:" in e for e in events
+    )  # no UTC or floating
+    icalendar_lines = [
+        line for line in ics.split("\r\n") if line.startswith("DTSTART;")
+    ]
+    assert all(line[-6:] in ("070000", "093000") for line in icalendar_lines)
+
+
+def test_atom_lists_changes_too(client: FlaskClient) -> None:
+    feed = client.get("/feeds/releases.atom").get_data(as_text=True)
+    assert "<title>Date changed: " in feed or "<title>Cancelled: " in feed
+    assert "<title>Published: " in feed

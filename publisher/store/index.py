@@ -525,6 +525,18 @@ class ListingIndex:
                 )
         return rows, counts.get(view, counts["upcoming"]), counts
 
+    def recently_changed(self, limit: int = 50, topic: str | None = None) -> list[Row]:
+        """Releases by last modification, newest first (for the Atom feed)."""
+        if topic:
+            return self._rows(
+                "SELECT * FROM releases WHERE slug IN (SELECT slug FROM release_topics "
+                "WHERE topic = ?) ORDER BY modified DESC, slug LIMIT ?",
+                (topic, limit),
+            )
+        return self._rows(
+            "SELECT * FROM releases ORDER BY modified DESC, slug LIMIT ?", (limit,)
+        )
+
     def all_rows(self) -> list[Row]:
         return self._rows("SELECT * FROM releases ORDER BY slug", ())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, request
 
@@ -19,23 +20,28 @@ def _rows(view: str, limit: int = 50) -> list:  # type: ignore[type-arg]
 
 @bp.get("/feeds/releases.atom")
 def atom() -> Response:
+    """Recently published and changed releases, newest change first."""
     the_site = site()
     base = the_site.settings.base_url
-    rows = _rows("published")
-    updated = (
-        max((r.modified or "" for r in rows), default="")
-        or datetime.now(UTC).isoformat()
-    )
+    rows = the_site.recently_changed(request.args.get("topic") or None)
+    updated = max((r.modified or "" for r in rows), default="")
+    updated = updated or datetime.now(UTC).isoformat()
     entries = []
     for r in rows:
         url = f"{base}/releases/{r.slug}"
+        label = STATUS_WORDS.get(r.status or "", "")
+        title = f"{label}: {r.title or r.slug}" if label else (r.title or r.slug)
         entries.append(
             "<entry>"
-            f"<id>{escape(url)}</id><title>{escape(r.title or r.slug)}</title>"
-            f'<link rel="alternate" href="{escape(url)}"/>'
+            f"<id>{escape(url)}</id><title>{escape(title)}</title>"
+            f'<link rel="alternate" type="text/html" href="{escape(url)}"/>'
             f"<updated>{escape(r.modified or updated)}</updated>"
-            "<published>"
-            f"{escape(r.published_date or r.modified or updated)}</published>"
+            + (
+                f"<published>{escape(r.published_date)}</published>"
+                if r.published_date
+                else ""
+            )
+            + f'<category term="{escape(r.status or "")}"/>'
             f"<summary>{escape(r.summary or '')}</summary>"
             "</entry>"
         )
@@ -43,15 +49,25 @@ def atom() -> Response:
         '<?xml version="1.0" encoding="utf-8"?>\n'
         '<feed xmlns="http://www.w3.org/2005/Atom">'
         f"<id>{escape(base)}/feeds/releases.atom</id>"
-        f"<title>{escape(the_site.settings.site_name)}: published releases</title>"
+        f"<title>{escape(the_site.settings.site_name)}: "
+        "published and changed releases</title>"
         f'<link rel="self" href="{escape(base)}/feeds/releases.atom"/>'
-        f'<link rel="alternate" href="{escape(base)}/releases?view=published"/>'
+        f'<link rel="alternate" href="{escape(base)}/releases"/>'
         f"<updated>{escape(updated)}</updated>"
         f"<author><name>{escape(the_site.settings.organization_name)}</name></author>"
         + "".join(entries)
         + "</feed>\n"
     )
     return Response(body, mimetype="application/atom+xml")
+
+
+STATUS_WORDS = {
+    "published": "Published",
+    "postponed": "Date changed",
+    "cancelled": "Cancelled",
+    "confirmed": "Confirmed",
+    "provisional": "Provisional",
+}
 
 
 def _ics_text(text: str) -> str:
@@ -76,6 +92,67 @@ def _fold(line: str) -> str:
     return "\r\n".join(out)
 
 
+def _offset(delta: timedelta | None) -> str:
+    minutes = int((delta or timedelta(0)).total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+
+
+def _transitions(zone: ZoneInfo, year: int) -> list[datetime]:
+    """The instants in ``year`` when the zone's UTC offset changes (to the minute)."""
+    found = []
+    day = datetime(year, 1, 1, tzinfo=UTC)
+    previous = day.astimezone(zone).utcoffset()
+    while day.year == year:
+        nxt = day + timedelta(days=1)
+        if nxt.astimezone(zone).utcoffset() != previous:
+            lo, hi = day, nxt
+            while hi - lo > timedelta(minutes=1):
+                mid = lo + (hi - lo) / 2
+                if mid.astimezone(zone).utcoffset() == previous:
+                    lo = mid
+                else:
+                    hi = mid
+            found.append(hi.replace(second=0, microsecond=0))
+            previous = nxt.astimezone(zone).utcoffset()
+        day = nxt
+    return found
+
+
+def vtimezone(tzid: str, years: set[int]) -> list[str]:
+    """A VTIMEZONE (RFC 5545, 3.6.5) listing each offset change of the years used."""
+    zone = ZoneInfo(tzid)
+    lines = ["BEGIN:VTIMEZONE", f"TZID:{tzid}"]
+    changes = [t for year in sorted(years) for t in _transitions(zone, year)]
+    if not changes:
+        first = datetime(min(years), 1, 1, tzinfo=UTC)
+        offset = _offset(first.astimezone(zone).utcoffset())
+        return [
+            *lines,
+            "BEGIN:STANDARD",
+            f"DTSTART:{min(years)}0101T000000",
+            f"TZOFFSETFROM:{offset}",
+            f"TZOFFSETTO:{offset}",
+            f"TZNAME:{first.astimezone(zone).tzname()}",
+            "END:STANDARD",
+            "END:VTIMEZONE",
+        ]
+    for instant in changes:
+        before = (instant - timedelta(minutes=1)).astimezone(zone)
+        after = instant.astimezone(zone)
+        kind = "DAYLIGHT" if after.dst() else "STANDARD"
+        local_start = instant + (before.utcoffset() or timedelta(0))
+        lines += [
+            f"BEGIN:{kind}",
+            f"DTSTART:{local_start:%Y%m%dT%H%M%S}",
+            f"TZOFFSETFROM:{_offset(before.utcoffset())}",
+            f"TZOFFSETTO:{_offset(after.utcoffset())}",
+            f"TZNAME:{after.tzname()}",
+            f"END:{kind}",
+        ]
+    return [*lines, "END:VTIMEZONE"]
+
+
 def _ics_status(status: str | None) -> str:
     if status == "cancelled":
         return "CANCELLED"
@@ -87,24 +164,34 @@ def ics() -> Response:
     the_site = site()
     base = the_site.settings.base_url
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    zone = the_site.settings.zone
+    tzid = the_site.settings.timezone
+    rows = [r for r in _rows("upcoming", 500) if r.release_date] + [
+        r for r in _rows("cancelled", 100) if r.release_date
+    ]
+    starts = [
+        datetime.fromisoformat(str(r.release_date).replace("Z", "+00:00")).astimezone(
+            zone
+        )
+        for r in rows
+    ]
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
         "PRODID:-//Release Publisher//Release calendar//EN",
+        "CALSCALE:GREGORIAN",
         f"X-WR-CALNAME:{_ics_text(the_site.settings.site_name)}",
+        f"X-WR-TIMEZONE:{tzid}",
+        *vtimezone(tzid, {s.year for s in starts} or {datetime.now(UTC).year}),
     ]
-    rows = [r for r in _rows("upcoming", 500) if r.release_date] + [
-        r for r in _rows("cancelled", 100) if r.release_date
-    ]
-    for r in rows:
-        start = datetime.fromisoformat(str(r.release_date).replace("Z", "+00:00"))
+    for r, start in zip(rows, starts, strict=True):
         end = start + timedelta(minutes=30)
         lines += [
             "BEGIN:VEVENT",
             f"UID:{r.slug}@{base.split('://', 1)[-1].split('/')[0]}",
             f"DTSTAMP:{stamp}",
-            f"DTSTART:{start.astimezone(UTC):%Y%m%dT%H%M%SZ}",
-            f"DTEND:{end.astimezone(UTC):%Y%m%dT%H%M%SZ}",
+            f"DTSTART;TZID={tzid}:{start:%Y%m%dT%H%M%S}",
+            f"DTEND;TZID={tzid}:{end:%Y%m%dT%H%M%S}",
             f"SUMMARY:{_ics_text(r.title or r.slug)}",
             f"URL:{base}/releases/{r.slug}",
             f"STATUS:{_ics_status(r.status)}",
