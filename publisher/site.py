@@ -196,6 +196,10 @@ class Site:
         self.current()
         return self.index.recently_changed(50, topic)
 
+    def catalog_page(self, page: int, size: int) -> tuple[list[Row], int]:
+        self.current()
+        return self.index.page_by_slug(size, (page - 1) * size), self.index.count()
+
     def topics(self) -> list[tuple[str, str, int]]:
         self.current()
         return self.index.count_by_topic()

@@ -399,3 +399,46 @@ def test_atom_lists_changes_too(client: FlaskClient) -> None:
     feed = client.get("/feeds/releases.atom").get_data(as_text=True)
     assert "<title>Date changed: " in feed or "<title>Cancelled: " in feed
     assert "<title>Published: " in feed
+
+
+def test_sitemap_index_past_the_limit(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from publisher.web import feeds
+
+    monkeypatch.setattr(feeds, "SITEMAP_MAX", 20)
+    index = ET.fromstring(client.get("/sitemap.xml").get_data())
+    ns = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+    assert index.tag == f"{ns}sitemapindex"
+    parts = [e.text for e in index.iter(f"{ns}loc")]
+    assert parts == [f"http://127.0.0.1:8000/sitemaps/{n}.xml" for n in (1, 2, 3)]
+    seen = []
+    for n in (1, 2, 3):
+        urlset = ET.fromstring(client.get(f"/sitemaps/{n}.xml").get_data())
+        seen += [e.text for e in urlset.iter(f"{ns}loc")]
+    assert len(seen) == len(set(seen)) == 54  # home, calendar, 52 releases
+    assert client.get("/sitemaps/4.xml").status_code == 404
+
+
+def test_catalog_is_paged_dcat(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rdflib import Namespace
+    from rdflib.namespace import RDF
+
+    from publisher.web import linked
+
+    dcat = Namespace("http://www.w3.org/ns/dcat#")
+    hydra = Namespace("http://www.w3.org/ns/hydra/core#")
+    monkeypatch.setattr(linked, "CATALOG_PAGE", 25)
+    datasets = set()
+    for page in (1, 2, 3):
+        body = client.get(f"/catalog?page={page}", headers={"Accept": "text/turtle"})
+        graph = Graph().parse(data=body.get_data(as_text=True), format="turtle")
+        catalog_node = URIRef("http://127.0.0.1:8000/catalog#catalog")
+        assert (catalog_node, RDF.type, dcat.Catalog) in graph
+        datasets |= set(graph.objects(catalog_node, dcat.dataset))
+        view = URIRef(f"http://127.0.0.1:8000/catalog?page={page}")
+        assert (view, hydra.next, None) in graph or page == 3
+    assert len(datasets) == 52
+    assert client.get("/catalog?page=4").status_code == 404

@@ -537,6 +537,11 @@ class ListingIndex:
             "SELECT * FROM releases ORDER BY modified DESC, slug LIMIT ?", (limit,)
         )
 
+    def page_by_slug(self, limit: int, offset: int) -> list[Row]:
+        return self._rows(
+            "SELECT * FROM releases ORDER BY slug LIMIT ? OFFSET ?", (limit, offset)
+        )
+
     def all_rows(self) -> list[Row]:
         return self._rows("SELECT * FROM releases ORDER BY slug", ())
 

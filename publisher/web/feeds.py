@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, abort, request
 
 from publisher.web import site
 
@@ -202,24 +202,57 @@ def ics() -> Response:
     return Response(body, mimetype="text/calendar")
 
 
-@bp.get("/sitemap.xml")
-def sitemap() -> Response:
-    base = site().settings.base_url
-    urls = [
-        f"<url><loc>{escape(base)}/</loc></url>",
-        f"<url><loc>{escape(base)}/releases</loc></url>",
-    ]
-    for r in site().sitemap_rows():
-        lastmod = (r.modified or "")[:10]
-        urls.append(
-            f"<url><loc>{escape(base)}/releases/{escape(r.slug)}</loc>"
-            + (f"<lastmod>{lastmod}</lastmod>" if lastmod else "")
-            + "</url>"
-        )
+#: URLs per sitemap file (the sitemaps.org limit); past it, a sitemap index
+SITEMAP_MAX = 50_000
+
+
+def _urlset(urls: list[str]) -> Response:
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-        + "".join(urls[:50000])
+        + "".join(urls)
         + "</urlset>\n"
     )
     return Response(body, mimetype="application/xml")
+
+
+def _release_urls() -> list[str]:
+    base = escape(site().settings.base_url)
+    urls = [f"<url><loc>{base}/</loc></url>", f"<url><loc>{base}/releases</loc></url>"]
+    for r in site().sitemap_rows():
+        lastmod = (r.modified or "")[:10]
+        urls.append(
+            f"<url><loc>{base}/releases/{escape(r.slug)}</loc>"
+            + (f"<lastmod>{lastmod}</lastmod>" if lastmod else "")
+            + "</url>"
+        )
+    return urls
+
+
+@bp.get("/sitemap.xml")
+def sitemap() -> Response:
+    """All pages with lastmod; a sitemap index once there are too many for one file."""
+    urls = _release_urls()
+    if len(urls) <= SITEMAP_MAX:
+        return _urlset(urls)
+    base = escape(site().settings.base_url)
+    parts = -(-len(urls) // SITEMAP_MAX)
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        + "".join(
+            f"<sitemap><loc>{base}/sitemaps/{n}.xml</loc></sitemap>"
+            for n in range(1, parts + 1)
+        )
+        + "</sitemapindex>\n"
+    )
+    return Response(body, mimetype="application/xml")
+
+
+@bp.get("/sitemaps/<int:part>.xml")
+def sitemap_part(part: int) -> Response:
+    urls = _release_urls()
+    chunk = urls[(part - 1) * SITEMAP_MAX : part * SITEMAP_MAX]
+    if part < 1 or not chunk:
+        abort(404)
+    return _urlset(chunk)

@@ -6,10 +6,11 @@ import gzip
 import io
 import json
 
-from flask import Blueprint, Response, request
-from rdflib import Graph
+from flask import Blueprint, Response, abort, request
+from rdflib import Graph, Literal, Namespace, URIRef
 
 from publisher.jsonld import graph_to_jsonld
+from publisher.namespaces import DCAT, DCT, FOAF, PUB, RDF, SCHEMA, XSD
 from publisher.rdf import bind_prefixes
 from publisher.resources import ontology_file
 from publisher.store import catalog
@@ -43,14 +44,64 @@ def vocabulary() -> Response:
     return _graph_response(graph)
 
 
+CATALOG_PAGE = 1000
+HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
+
+
 @bp.get("/catalog")
 def dcat_catalog() -> Response:
-    """The DCAT catalogue graph (catalogue, records, topics, tombstones)."""
+    """The DCAT 3 catalogue, 1,000 datasets a page, with Hydra paging links."""
     the_site = site()
-    text = the_site.store.graph_ntriples(the_site.iris.catalog_graph)
-    graph = bind_prefixes(Graph(bind_namespaces="none"))
-    graph.parse(data=text, format="nt")
-    return _graph_response(graph)
+    iris = the_site.iris
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        abort(400, "page must be a whole number")
+    rows, total = the_site.catalog_page(page, CATALOG_PAGE)
+    last = max(1, -(-total // CATALOG_PAGE))
+    if page > last:
+        abort(404)
+    settings = the_site.settings
+    g = bind_prefixes(Graph(bind_namespaces="none"))
+    g.bind("hydra", HYDRA)
+    cat, org = URIRef(iris.catalog), URIRef(iris.organization)
+    g.add((cat, RDF.type, DCAT.Catalog))
+    g.add((cat, RDF.type, SCHEMA.DataCatalog))
+    g.add((cat, DCT.title, Literal(settings.site_name)))
+    g.add((cat, DCT.publisher, org))
+    g.add((org, SCHEMA.name, Literal(settings.organization_name)))
+    g.add((cat, FOAF.homepage, URIRef(iris.home)))
+    g.add((cat, DCAT.themeTaxonomy, URIRef(iris.topic_scheme)))
+    for row in rows:
+        rel, rec = URIRef(iris.release(row.slug)), URIRef(iris.record(row.slug))
+        g.add((cat, DCAT.dataset, rel))
+        g.add((cat, DCAT.record, rec))
+        g.add((rec, RDF.type, DCAT.CatalogRecord))
+        g.add((rec, FOAF.primaryTopic, rel))
+        g.add((rec, PUB.contentHash, Literal(row.version)))
+        if row.title:
+            g.add((rec, DCT.title, Literal(row.title)))
+        if row.modified:
+            g.add((rec, DCT.modified, Literal(row.modified, datatype=XSD.dateTime)))
+    view = URIRef(f"{settings.base_url}/catalog?page={page}")
+    g.add((cat, HYDRA.view, view))
+    g.add((cat, HYDRA.totalItems, Literal(total)))
+    g.add((view, RDF.type, HYDRA.PartialCollectionView))
+    g.add((view, HYDRA.first, URIRef(f"{settings.base_url}/catalog?page=1")))
+    g.add((view, HYDRA.last, URIRef(f"{settings.base_url}/catalog?page={last}")))
+    if page > 1:
+        g.add(
+            (
+                view,
+                HYDRA.previous,
+                URIRef(f"{settings.base_url}/catalog?page={page - 1}"),
+            )
+        )
+    if page < last:
+        g.add(
+            (view, HYDRA.next, URIRef(f"{settings.base_url}/catalog?page={page + 1}"))
+        )
+    return _graph_response(g)
 
 
 @bp.get("/dump.nq.gz")
