@@ -728,21 +728,12 @@ def serve(
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
-    from waitress import serve as waitress_serve
-
-    from publisher.web import create_app
+    from publisher.server import serve as run_server
 
     try:
-        app = create_app(settings)
+        run_server(settings, host, port, workers, announce=click.echo)
     except PublisherError as exc:
         raise Failure(str(exc)) from None
-    click.echo(
-        f"Serving {settings.site_name} at {settings.base_url}/ "
-        f"(listening on http://{host}:{port}, {workers} threads). Ctrl-C stops."
-    )
-    waitress_serve(
-        app, host=host, port=port, threads=workers, ident="release-publisher"
-    )
 
 
 def main() -> None:  # pragma: no cover - console entry point

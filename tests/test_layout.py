@@ -13,7 +13,7 @@ PACKAGE = ROOT / "publisher"
 #: layer of each module; a module may import only from its own or lower layers
 LAYERS = {
     "publisher": 0,
-    "publisher.__main__": 9,
+    "publisher.__main__": 11,
     "publisher.errors": 0,
     "publisher.config": 1,
     "publisher.namespaces": 1,
@@ -28,7 +28,8 @@ LAYERS = {
     "publisher.store": 6,
     "publisher.pipeline": 7,
     "publisher.site": 7,
-    "publisher.cli": 8,
+    "publisher.server": 9,
+    "publisher.cli": 10,
     "publisher.web": 8,
 }
 #: third-party modules that reach stores or the network: only publisher.store

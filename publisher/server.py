@@ -1,0 +1,31 @@
+"""Run the web app under waitress, a production WSGI server.
+
+Between the CLI and the web package, so neither imports the other (STYLE.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from waitress import serve as waitress_serve
+
+from publisher.config import Settings
+from publisher.web import create_app
+
+
+def serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    threads: int,
+    announce: Callable[[str], None] = print,
+) -> None:
+    """Create the app over the settings' store and serve it until interrupted."""
+    app = create_app(settings)
+    announce(
+        f"Serving {settings.site_name} at {settings.base_url}/ (listening on "
+        f"http://{host}:{port}, {threads} threads). Ctrl-C stops."
+    )
+    waitress_serve(
+        app, host=host, port=port, threads=threads, ident="release-publisher"
+    )
