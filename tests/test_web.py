@@ -442,3 +442,25 @@ def test_catalog_is_paged_dcat(
         assert (view, hydra.next, None) in graph or page == 3
     assert len(datasets) == 52
     assert client.get("/catalog?page=4").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/releases", "/topics/economy", "/releases/no-such"]
+)
+def test_every_page_has_share_tags_and_one_json_ld_block(
+    client: FlaskClient, path: str
+) -> None:
+    html = client.get(path).get_data(as_text=True)
+    data = extruct.extract(html, syntaxes=["json-ld", "opengraph"], uniform=False)
+    (block,) = data["json-ld"]
+    assert block["@context"] == "https://schema.org"
+    assert [n["@type"] for n in block["@graph"]] == [
+        "Organization",
+        "WebSite",
+        "WebPage",
+        "BreadcrumbList",
+    ]
+    og = _meta(html)
+    for key in ("og:title", "og:url", "og:image", "og:image:width", "og:site_name"):
+        assert key in og
+    assert 'name="twitter:card" content="summary_large_image"' in html

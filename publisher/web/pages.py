@@ -75,6 +75,54 @@ def absolute(path: str) -> str:
     return site().settings.base_url + path
 
 
+def _site_jsonld(title: str, path: str) -> Markup:
+    """The schema.org block of a page that is not a release: who publishes the site,
+    the site, this page and where it sits (linked by @id, as on release pages)."""
+    settings = site().settings
+    iris = site().iris
+    page = absolute(path)
+    crumbs: list[dict[str, Any]] = [
+        {"@type": "ListItem", "position": 1, "name": "Home", "item": {"@id": iris.home}}
+    ]
+    if path != "/":
+        crumbs.append(
+            {"@type": "ListItem", "position": 2, "name": title, "item": {"@id": page}}
+        )
+    block = {
+        "@context": "https://schema.org",
+        "@graph": [
+            {
+                "@id": iris.organization,
+                "@type": "Organization",
+                "name": settings.organization_name,
+                "url": settings.publisher_url,
+            },
+            {
+                "@id": iris.website,
+                "@type": "WebSite",
+                "name": settings.site_name,
+                "url": iris.home,
+                "publisher": {"@id": iris.organization},
+                "inLanguage": settings.language,
+            },
+            {
+                "@id": page,
+                "@type": "WebPage",
+                "name": title,
+                "url": page,
+                "isPartOf": iris.website,
+                "breadcrumb": {"@id": page + "#breadcrumb"},
+            },
+            {
+                "@id": page + "#breadcrumb",
+                "@type": "BreadcrumbList",
+                "itemListElement": crumbs,
+            },
+        ],
+    }
+    return Markup(dumps_for_html(block))  # noqa: S704 - escaped for HTML
+
+
 def _meta(
     *,
     title: str,
@@ -87,7 +135,9 @@ def _meta(
 ) -> dict[str, Any]:
     settings = site().settings
     image = image or absolute("/card.png")
+    jsonld = None if extra and "page" in extra else _site_jsonld(title, path)
     return {
+        "jsonld": jsonld,
         "title": title,
         "description": description,
         "canonical": absolute(path),
