@@ -75,7 +75,8 @@ ROUTES = [
     ("/topics/no-such-topic", 404, "text/html"),
     ("/releases/no-such-release", 404, "text/html"),
     ("/releases/graduates-in-the-uk-labour-market-2026", 410, "text/html"),
-    ("/ns", 200, "text/turtle"),
+    ("/ns", 200, "text/html"),
+    ("/ns?format=ttl", 200, "text/turtle"),
     ("/catalog", 200, "text/turtle"),
     ("/.well-known/void", 200, "text/turtle"),
     ("/dump.nq.gz", 200, "application/n-quads"),
@@ -464,3 +465,11 @@ def test_every_page_has_share_tags_and_one_json_ld_block(
     for key in ("og:title", "og:url", "og:image", "og:image:width", "og:site_name"):
         assert key in og
     assert 'name="twitter:card" content="summary_large_image"' in html
+
+
+def test_vocabulary_page_for_people(client: FlaskClient) -> None:
+    html = client.get("/ns", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "<code>pub:Release</code>" in html
+    assert 'id="Postponed"' in html
+    turtle = client.get("/ns", headers={"Accept": "text/turtle"})
+    assert turtle.mimetype == "text/turtle"

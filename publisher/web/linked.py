@@ -6,16 +6,17 @@ import gzip
 import io
 import json
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, render_template, request
 from rdflib import Graph, Literal, Namespace, URIRef
 
 from publisher.jsonld import graph_to_jsonld
-from publisher.namespaces import DCAT, DCT, FOAF, PUB, RDF, SCHEMA, XSD
+from publisher.namespaces import DCAT, DCT, FOAF, PUB, RDF, RDFS, SCHEMA, XSD
 from publisher.rdf import bind_prefixes
 from publisher.resources import ontology_file
 from publisher.store import catalog
 from publisher.web import site
 from publisher.web.negotiation import BY_SUFFIX, RDF_FORMATS
+from publisher.web.pages import meta_for
 
 bp = Blueprint("linked", __name__)
 
@@ -38,10 +39,55 @@ def _graph_response(graph: Graph, default: str = "ttl") -> Response:
 
 @bp.get("/ns")
 def vocabulary() -> Response:
-    """The project vocabulary, negotiated (Turtle by default)."""
+    """The project vocabulary at its namespace: a page for people, RDF for machines."""
     graph = bind_prefixes(Graph(bind_namespaces="none"))
     graph.parse(ontology_file(), format="turtle")
+    offered = ["text/html", *(f.mimetype for f in RDF_FORMATS)]
+    if request.accept_mimetypes.best_match(
+        offered
+    ) == "text/html" and not request.args.get("format"):
+        terms = []
+        for subject in sorted(set(graph.subjects(RDFS.label, None)), key=str):
+            if not str(subject).startswith(str(PUB)):
+                continue
+            kinds = sorted(_local(t) for t in graph.objects(subject, RDF.type))
+            terms.append(
+                {
+                    "name": f"pub:{str(subject)[len(str(PUB)) :]}",
+                    "iri": str(subject),
+                    "anchor": str(subject)[len(str(PUB)) :],
+                    "label": str(graph.value(subject, RDFS.label)),
+                    "comment": str(graph.value(subject, RDFS.comment) or ""),
+                    "kind": ", ".join(kinds),
+                }
+            )
+        page = render_template(
+            "pages/vocabulary.html",
+            terms=terms,
+            namespace=str(PUB),
+            formats=RDF_FORMATS,
+            meta=vocabulary_meta(),
+        )
+        response = Response(page, mimetype="text/html")
+        response.vary.add("Accept")
+        return response
     return _graph_response(graph)
+
+
+def vocabulary_meta() -> dict[str, object]:
+    return meta_for(
+        title="Release Publisher vocabulary",
+        description=(
+            "Terms for statistical release calendars that schema.org and DCAT lack: "
+            "release status, designation, date changes, cancellation notices."
+        ),
+        path="/ns",
+    )
+
+
+def _local(node: object) -> str:
+    text = str(node)
+    return text.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
 
 
 CATALOG_PAGE = 1000

@@ -123,6 +123,11 @@ def _site_jsonld(title: str, path: str) -> Markup:
     return Markup(dumps_for_html(block))  # noqa: S704 - escaped for HTML
 
 
+def meta_for(**options: Any) -> dict[str, Any]:
+    """Share metadata for a page of another blueprint."""
+    return _meta(**options)
+
+
 def _meta(
     *,
     title: str,
