@@ -43,9 +43,9 @@ def vocabulary() -> Response:
     graph = bind_prefixes(Graph(bind_namespaces="none"))
     graph.parse(ontology_file(), format="turtle")
     offered = ["text/html", *(f.mimetype for f in RDF_FORMATS)]
-    if request.accept_mimetypes.best_match(
-        offered
-    ) == "text/html" and not request.args.get("format"):
+    best = request.accept_mimetypes.best_match(offered)
+    wants_html = best == "text/html" or not request.accept_mimetypes
+    if wants_html and not request.args.get("format"):
         terms = []
         for subject in sorted(set(graph.subjects(RDFS.label, None)), key=str):
             if not str(subject).startswith(str(PUB)):
