@@ -77,6 +77,7 @@ class ReleasePage:
     next_release_slug: str | None
     license: str | None
     publisher_name: str | None
+    language: str
     keywords: list[str] = field(default_factory=list)
     topics: list[tuple[str, str]] = field(default_factory=list)  # (slug, label)
     contacts: list[dict[str, str]] = field(default_factory=list)
@@ -287,6 +288,7 @@ def _page(slug: str, g: Graph, row: Row, iris: Iris) -> ReleasePage:
             else None
         ),
         license=_text(g.value(rel, SCHEMA.license)),
+        language=str(g.value(rel, SCHEMA.inLanguage) or "en"),
         publisher_name=_text(g.value(publisher, SCHEMA.name)) if publisher else None,
         keywords=sorted(str(k) for k in g.objects(rel, SCHEMA.keywords)),
         topics=topics,

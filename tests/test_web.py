@@ -473,3 +473,22 @@ def test_vocabulary_page_for_people(client: FlaskClient) -> None:
     assert 'id="Postponed"' in html
     turtle = client.get("/ns", headers={"Accept": "text/turtle"})
     assert turtle.mimetype == "text/turtle"
+
+
+def test_the_to_date_includes_its_day(client: FlaskClient, app: Flask) -> None:
+    site = app.extensions["publisher"]
+    row = next(
+        r for r in site.index.all_rows() if r.status == "confirmed" and r.release_date
+    )
+    day = row.release_date[:10]
+    html = client.get(f"/releases?view=upcoming&from={day}&to={day}").get_data(
+        as_text=True
+    )
+    assert f"/releases/{row.slug}" in html
+
+
+def test_a_welsh_release_page_says_so(client: FlaskClient) -> None:
+    html = client.get("/releases/marchnad-lafur-cymru-tachwedd-2026").get_data(
+        as_text=True
+    )
+    assert html.startswith('<!doctype html>\n<html lang="cy">')

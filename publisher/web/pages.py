@@ -8,7 +8,7 @@ negotiation (and at ``.ttl``, ``.jsonld``, ``.rdf``, ``.nt``), with ``Vary: Acce
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -195,13 +195,16 @@ def releases() -> str:
         page = max(1, int(request.args.get("page", "1")))
     except ValueError:
         page = 1
+    end = _date_arg("to")
+    if end is not None and len(request.args.get("to", "").strip()) == 10:
+        end += timedelta(days=1)  # a date alone: up to the end of that day
     listing = site().listing(
         view,
         page=page,
         topic=request.args.get("topic") or None,
         designation=request.args.get("designation") or None,
         start=_date_arg("from"),
-        end=_date_arg("to"),
+        end=end,
         text=(request.args.get("q") or "").strip() or None,
     )
     args = {k: v for k, v in request.args.items() if k != "page" and v}
@@ -301,6 +304,7 @@ def release(slug: str) -> Response:
         jsonld=Markup(dumps_for_html(page.embed())),  # noqa: S704 - escaped for HTML
         share=_share_links(page),
         formats=RDF_FORMATS,
+        page_language=page.language,
         meta=_meta(
             title=page.title,
             description=page.summary or page.title,
