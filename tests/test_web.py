@@ -79,7 +79,7 @@ ROUTES = [
     ("/ns?format=ttl", 200, "text/turtle"),
     ("/catalog", 200, "text/turtle"),
     ("/.well-known/void", 200, "text/turtle"),
-    ("/dump.nq.gz", 200, "application/n-quads"),
+    ("/dump.nq.gz", 200, "application/gzip"),
     ("/feeds/releases.atom", 200, "application/atom+xml"),
     ("/feeds/upcoming.ics", 200, "text/calendar"),
     ("/sitemap.xml", 200, "application/xml"),
@@ -492,3 +492,11 @@ def test_a_welsh_release_page_says_so(client: FlaskClient) -> None:
         as_text=True
     )
     assert html.startswith('<!doctype html>\n<html lang="cy">')
+
+
+def test_dump_is_every_quad_gzipped(client: FlaskClient, app: Flask) -> None:
+    import gzip
+
+    site = app.extensions["publisher"]
+    body = gzip.decompress(client.get("/dump.nq.gz").get_data()).decode()
+    assert len(body.splitlines()) == site.store.count_quads()

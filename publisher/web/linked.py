@@ -156,8 +156,9 @@ def dump() -> Response:
     raw = io.BytesIO()
     site().store.dump(raw, "nquads")
     body = gzip.compress(raw.getvalue())
-    response = Response(body, mimetype="application/n-quads")
-    response.headers["Content-Encoding"] = "gzip"
+    # The file itself is gzip (not a gzip transfer of N-Quads): clients save what
+    # the name says.
+    response = Response(body, mimetype="application/gzip")
     response.headers["Content-Disposition"] = 'attachment; filename="dump.nq.gz"'
     return response
 
