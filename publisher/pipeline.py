@@ -22,7 +22,6 @@ from itertools import chain, islice
 from typing import IO, Any
 
 from rdflib import Graph
-from rdflib.plugins.serializers.nt import _nt_row
 
 from publisher.config import Settings
 from publisher.errors import InputError
@@ -30,7 +29,7 @@ from publisher.importers import iter_releases, read_releases
 from publisher.jsonld import graph_to_embed, graph_to_jsonld
 from publisher.model import Release, Topic
 from publisher.namespaces import Iris
-from publisher.rdf import bind_prefixes, release_to_triples
+from publisher.rdf import bind_prefixes, nt_line, release_to_triples
 from publisher.store import Store, catalog
 from publisher.store.catalog import PublishResult, ReleaseEntry, content_hash
 from publisher.validation import (
@@ -124,7 +123,7 @@ def process_chunk(args: tuple[list[Release], Settings, str]) -> ChunkResult:
             continue
         own: set[str] = set()
         for triple in triples:
-            line = _nt_row(triple)
+            line = nt_line(triple)
             if fmt != "nquads" and not str(triple[0]).startswith(page):
                 shared.add(line)  # site nodes repeat in every release's graph
             else:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from functools import lru_cache
 
 from rdflib import Graph, Literal, URIRef
+from rdflib.plugins.serializers.nt import _quoteLiteral as _quote_literal
 from rdflib.term import Node
 
 from publisher.config import Settings
@@ -111,11 +113,13 @@ def eventstatus_for(release: Release) -> URIRef:
 def publisher_iri(release: Release, iris: Iris) -> URIRef:
     """The site's organisation, or the organisation the input names."""
     if release.publisher is None:
-        return URIRef(iris.organization)
+        return _iri(iris.organization)
     return URIRef(iris.organization_other(slugify(release.publisher.name)))
 
 
+@lru_cache(maxsize=8192)
 def _text(value: str) -> Literal:
+    """A plain literal; repeated texts (labels, names, formats) are made once."""
     return Literal(value)
 
 
@@ -125,19 +129,21 @@ def _when(value: datetime | date) -> Literal:
     return Literal(value.isoformat(), datatype=XSD.date)
 
 
+@lru_cache(maxsize=8192)
 def _iri(value: str) -> URIRef:
+    """An IRI term; repeated ones (site nodes, topics, licences) are made once."""
     return URIRef(value.strip())
 
 
 def _site_triples(release: Release, settings: Settings, iris: Iris) -> Iterable[Triple]:
-    org = URIRef(iris.organization)
-    site = URIRef(iris.website)
+    org = _iri(iris.organization)
+    site = _iri(iris.website)
     yield from _organization(org, settings.organization_name, settings.publisher_url)
     if settings.organization_logo:
         yield org, SCHEMA.logo, _iri(settings.organization_logo)
     yield site, RDF.type, SCHEMA.WebSite
     yield site, SCHEMA.name, _text(settings.site_name)
-    yield site, SCHEMA.url, URIRef(iris.home)
+    yield site, SCHEMA.url, _iri(iris.home)
     yield site, SCHEMA.publisher, org
     yield site, SCHEMA.inLanguage, _text(settings.language)
 
@@ -154,14 +160,14 @@ def _organization(node: URIRef, name: str, url: str | None) -> Iterable[Triple]:
 
 def _page_triples(release: Release, settings: Settings, iris: Iris) -> Iterable[Triple]:
     slug = release.slug
-    page = URIRef(iris.page(slug))
-    rel = URIRef(iris.release(slug))
-    crumbs = URIRef(iris.breadcrumb(slug))
+    page = _iri(iris.page(slug))
+    rel = _iri(iris.release(slug))
+    crumbs = _iri(iris.breadcrumb(slug))
     yield page, RDF.type, SCHEMA.WebPage
     yield page, SCHEMA.url, page
     if release.title:
         yield page, SCHEMA.name, _text(release.title)
-    yield page, SCHEMA.isPartOf, URIRef(iris.website)
+    yield page, SCHEMA.isPartOf, _iri(iris.website)
     yield page, SCHEMA.mainEntity, rel
     yield page, SCHEMA.breadcrumb, crumbs
     yield page, SCHEMA.inLanguage, _text(release.language)
@@ -172,7 +178,7 @@ def _page_triples(release: Release, settings: Settings, iris: Iris) -> Iterable[
         (release.title or slug, iris.page(slug)),
     ]
     for n, (name, target) in enumerate(trail, start=1):
-        item = URIRef(iris.breadcrumb_item(slug, n))
+        item = _iri(iris.breadcrumb_item(slug, n))
         yield crumbs, SCHEMA.itemListElement, item
         yield item, RDF.type, SCHEMA.ListItem
         yield item, SCHEMA.position, Literal(n)
@@ -183,15 +189,15 @@ def _page_triples(release: Release, settings: Settings, iris: Iris) -> Iterable[
 def _basic_triples(
     release: Release, settings: Settings, iris: Iris
 ) -> Iterable[Triple]:
-    rel = URIRef(iris.release(release.slug))
+    rel = _iri(iris.release(release.slug))
     yield rel, RDF.type, PUB.Release
     yield rel, RDF.type, SCHEMA.Dataset
     yield rel, RDF.type, DCAT.Dataset
     yield rel, PUB.slug, _text(release.slug)
-    yield rel, SCHEMA.url, URIRef(iris.page(release.slug))
-    yield rel, SCHEMA.mainEntityOfPage, URIRef(iris.page(release.slug))
-    yield rel, DCAT.landingPage, URIRef(iris.page(release.slug))
-    yield rel, SCHEMA.includedInDataCatalog, URIRef(iris.catalog)
+    yield rel, SCHEMA.url, _iri(iris.page(release.slug))
+    yield rel, SCHEMA.mainEntityOfPage, _iri(iris.page(release.slug))
+    yield rel, DCAT.landingPage, _iri(iris.page(release.slug))
+    yield rel, SCHEMA.includedInDataCatalog, _iri(iris.catalog)
     if release.title:
         yield rel, SCHEMA.name, _text(release.title)
         yield rel, DCT.title, _text(release.title)
@@ -233,7 +239,7 @@ def _basic_triples(
 def _status_triples(
     release: Release, settings: Settings, iris: Iris
 ) -> Iterable[Triple]:
-    rel = URIRef(iris.release(release.slug))
+    rel = _iri(iris.release(release.slug))
     if release.status is None:
         return
     yield rel, PUB.status, STATUS_CONCEPTS[release.status]
@@ -251,8 +257,8 @@ def _schedule_triples(
     release: Release, settings: Settings, iris: Iris
 ) -> Iterable[Triple]:
     slug = release.slug
-    rel = URIRef(iris.release(slug))
-    event = URIRef(iris.publication(slug))
+    rel = _iri(iris.release(slug))
+    event = _iri(iris.publication(slug))
     yield rel, SCHEMA.publication, event
     yield event, RDF.type, SCHEMA.PublicationEvent
     if release.title:
@@ -264,11 +270,11 @@ def _schedule_triples(
     if release.provisional_date:
         yield rel, PUB.provisionalDate, _text(release.provisional_date)
     for n, change in enumerate(release.date_changes, start=1):
-        yield from _change_triples(rel, event, URIRef(iris.change(slug, n)), change)
+        yield from _change_triples(rel, event, _iri(iris.change(slug, n)), change)
     if release.next_release:
         yield rel, PUB.nextReleaseText, _text(release.next_release)
     if release.next_release_slug:
-        yield rel, PUB.nextRelease, URIRef(iris.release(release.next_release_slug))
+        yield rel, PUB.nextRelease, _iri(iris.release(release.next_release_slug))
 
 
 def _change_triples(
@@ -287,10 +293,10 @@ def _change_triples(
 def _topic_triples(
     release: Release, settings: Settings, iris: Iris
 ) -> Iterable[Triple]:
-    rel = URIRef(iris.release(release.slug))
-    scheme = URIRef(iris.topic_scheme)
+    rel = _iri(iris.release(release.slug))
+    scheme = _iri(iris.topic_scheme)
     for topic in release.topics:
-        node = URIRef(iris.topic(topic.slug))
+        node = _iri(iris.topic(topic.slug))
         yield rel, SCHEMA.about, node
         yield rel, DCAT.theme, node
         yield node, RDF.type, SKOS.Concept
@@ -304,9 +310,9 @@ def _topic_triples(
 def _contact_triples(
     release: Release, settings: Settings, iris: Iris
 ) -> Iterable[Triple]:
-    rel = URIRef(iris.release(release.slug))
+    rel = _iri(iris.release(release.slug))
     for n, contact in enumerate(release.contacts, start=1):
-        node = URIRef(iris.contact(release.slug, n))
+        node = _iri(iris.contact(release.slug, n))
         yield rel, SCHEMA.contactPoint, node
         yield rel, DCAT.contactPoint, node
         yield node, RDF.type, SCHEMA.ContactPoint
@@ -345,9 +351,9 @@ def _dataset_triples(
     release: Release, settings: Settings, iris: Iris
 ) -> Iterable[Triple]:
     slug = release.slug
-    rel = URIRef(iris.release(slug))
+    rel = _iri(iris.release(slug))
     for n, dataset in enumerate(release.datasets, start=1):
-        node = URIRef(iris.dataset(slug, n))
+        node = _iri(iris.dataset(slug, n))
         yield rel, SCHEMA.hasPart, node
         yield rel, DCT.hasPart, node
         yield node, RDF.type, SCHEMA.Dataset
@@ -361,7 +367,7 @@ def _dataset_triples(
             yield node, SCHEMA.url, _iri(dataset.url)
             yield node, DCAT.landingPage, _iri(dataset.url)
         for m, download in enumerate(dataset.downloads, start=1):
-            dl = URIRef(iris.download(slug, n, m))
+            dl = _iri(iris.download(slug, n, m))
             yield rel, SCHEMA.distribution, dl
             yield node, SCHEMA.distribution, dl
             yield node, DCAT.distribution, dl
@@ -388,9 +394,9 @@ def _dataset_triples(
 def _document_triples(
     release: Release, settings: Settings, iris: Iris
 ) -> Iterable[Triple]:
-    rel = URIRef(iris.release(release.slug))
+    rel = _iri(iris.release(release.slug))
     for n, doc in enumerate(release.related_documents, start=1):
-        node = URIRef(iris.document(release.slug, n))
+        node = _iri(iris.document(release.slug, n))
         yield rel, SCHEMA.subjectOf, node
         yield node, RDF.type, SCHEMA.CreativeWork
         yield node, SCHEMA.url, _iri(doc.url)
@@ -400,9 +406,9 @@ def _document_triples(
 def _series_triples(
     release: Release, settings: Settings, iris: Iris
 ) -> Iterable[Triple]:
-    rel = URIRef(iris.release(release.slug))
+    rel = _iri(iris.release(release.slug))
     if release.series is not None:
-        node = URIRef(iris.series(release.series.slug))
+        node = _iri(iris.series(release.series.slug))
         yield rel, DCAT.inSeries, node
         yield rel, SCHEMA.isPartOf, node
         yield node, RDF.type, DCAT.DatasetSeries
@@ -411,10 +417,23 @@ def _series_triples(
             yield node, DCT.title, _text(release.series.title)
             yield node, SCHEMA.name, _text(release.series.title)
     if release.previous_edition:
-        yield rel, DCAT.prev, URIRef(iris.release(release.previous_edition))
+        yield rel, DCAT.prev, _iri(iris.release(release.previous_edition))
 
 
 # Serialisation ---------------------------------------------------------------
+
+
+@lru_cache(maxsize=16384)
+def _term_nt(term: Node) -> str:
+    return str(term.n3())
+
+
+def nt_line(triple: Triple) -> str:
+    """One N-Triples line, as rdflib writes it; IRIs (predicates above all, which
+    repeat on every line) are turned into text once."""
+    s, p, o = triple
+    obj = _quote_literal(o) if isinstance(o, Literal) else _term_nt(o)
+    return f"{_term_nt(s)} {_term_nt(p)} {obj} .\n"
 
 
 def graph_to_ntriples(graph: Graph) -> str:

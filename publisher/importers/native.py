@@ -77,6 +77,10 @@ _RENAMED = (
 )
 
 
+#: SourceRef.fields of every native record (built once, shared)
+_FIELD_NAMES = tuple((f, f) for f in FIELDS if f != "id") + _RENAMED
+
+
 def looks_like(data: Any) -> bool:
     records = _records(data)
     return (
@@ -188,7 +192,6 @@ def release_from_record(
             raise where.error("a series needs an id that is a slug", "series.id")
         series = Series(sid, get_str(ser, "title", where, "series.title"))
 
-    names = tuple((f, f) for f in FIELDS if f != "id") + _RENAMED
     return Release(
         slug=slug,
         title=get_str(record, "title", where, "title"),
@@ -226,7 +229,7 @@ def release_from_record(
             file=where.file,
             index=where.record,
             record_id=slug,
-            fields=names,
+            fields=_FIELD_NAMES,
             style="csv" if csv else "json",
         ),
     )
