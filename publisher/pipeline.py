@@ -152,7 +152,8 @@ def _chunks(
 def _outcomes(
     chunks: Iterator[list[Release]], settings: Settings, fmt: str, jobs: int
 ) -> Iterator[tuple[list[Release], ChunkResult]]:
-    """Chunk results in input order; at most 2 * jobs chunks in flight."""
+    """Chunk results in input order; at most 6 * jobs chunks in flight (enough
+    that workers keep busy while this process writes their output)."""
     if jobs <= 1:
         for chunk in chunks:
             yield chunk, process_chunk((chunk, settings, fmt))
@@ -161,7 +162,7 @@ def _outcomes(
         window: deque[tuple[list[Release], Future[ChunkResult]]] = deque()
         for chunk in chunks:
             window.append((chunk, pool.submit(process_chunk, (chunk, settings, fmt))))
-            if len(window) >= 2 * jobs:
+            if len(window) >= 6 * jobs:
                 done, future = window.popleft()
                 yield done, future.result()
         while window:
