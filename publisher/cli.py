@@ -31,7 +31,11 @@ from publisher.queries import check_query
 from publisher.resources import sample_calendar
 from publisher.store import Store, catalog, open_store
 from publisher.store.index import ListingIndex
-from publisher.validation import ValidationReport, report_to_json_text
+from publisher.validation import (
+    ValidationReport,
+    report_to_json_text,
+    validate_releases,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -285,14 +289,13 @@ def validate(
 ) -> None:
     """Check release metadata against the publishing shapes (the contract)."""
     settings = _settings(ctx, base_url=base_url)
-    releases = _stream(inputs, settings, source_format)
     if report_format == "turtle":
-        from publisher.validation import validate_releases
-
+        # The SHACL report graph itself: the batch is validated in this process.
         report: ValidationReport = validate_releases(
             _load(inputs, settings, source_format), settings, keep_graphs=True
         )
     else:
+        releases = _stream(inputs, settings, source_format)
         report = _run(
             releases, settings, "ntriples", io.StringIO(), skip_invalid=True, jobs=jobs
         ).report
@@ -445,6 +448,13 @@ def _refresh_index(store: Store, settings: Settings) -> None:
         )
 
 
+def _say_published(result: catalog.PublishResult, store: Store) -> None:
+    click.echo(
+        f"{catalog.describe_publish(result)} in {store.location} "
+        f"(data version {result.data_version})."
+    )
+
+
 @cli.command("import")
 @input_options
 @store_options
@@ -481,10 +491,7 @@ def import_(
             ctx.exit(EXIT_INVALID)
         result = outcome.published
         _refresh_index(store, settings)
-        click.echo(
-            f"{catalog.describe_publish(result)} in {store.location} "
-            f"(data version {result.data_version})."
-        )
+        _say_published(result, store)
     ctx.exit(EXIT_OK)
 
 
@@ -507,10 +514,7 @@ def delete(
     with _open(settings) as store:
         result = catalog.delete(store, slugs, reason, settings)
         _refresh_index(store, settings)
-        click.echo(
-            f"{catalog.describe_publish(result)} in {store.location} "
-            f"(data version {result.data_version})."
-        )
+        _say_published(result, store)
     ctx.exit(EXIT_OK)
 
 

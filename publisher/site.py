@@ -19,10 +19,10 @@ from rdflib.term import Node
 
 from publisher.config import Settings
 from publisher.jsonld import graph_to_embed, graph_to_jsonld
-from publisher.namespaces import DCAT, DCT, PUB, RDF, SCHEMA, Iris
+from publisher.namespaces import PUB, SCHEMA, Iris
 from publisher.rdf import bind_prefixes
 from publisher.store import Store, catalog
-from publisher.store.index import UPCOMING, ListingIndex, Row
+from publisher.store.index import ListingIndex, Row
 
 PAGE_SIZE = 20
 VIEWS = ("upcoming", "published", "cancelled", "all")
@@ -304,17 +304,3 @@ def _order(iri: str) -> tuple[int, ...]:
     import re
 
     return tuple(int(n) for n in re.findall(r"(\d+)", iri.rsplit("#", 1)[-1]))
-
-
-__all__ = [
-    "DCAT",
-    "DCT",
-    "DESIGNATION_LABELS",
-    "PAGE_SIZE",
-    "RDF",
-    "UPCOMING",
-    "VIEWS",
-    "Listing",
-    "ReleasePage",
-    "Site",
-]

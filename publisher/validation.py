@@ -87,14 +87,6 @@ class ValidationReport:
     def conforms(self) -> bool:
         return not self.violations
 
-    def failing_ids(self) -> set[str | None]:
-        return {r.record_id for r in self.violations}
-
-    def extend(self, other: ValidationReport) -> None:
-        self.results.extend(other.results)
-        self.checked += other.checked
-        self.graphs.extend(other.graphs)
-
     def sorted_results(self) -> list[Result]:
         return sorted(
             self.results,

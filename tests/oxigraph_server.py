@@ -11,7 +11,6 @@ virtualenv, else on PATH). Its endpoints: ``/query``, ``/update`` and ``/store``
 from __future__ import annotations
 
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -20,10 +19,11 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any
 
 from publisher.config import Settings
+
+from .server_process import ServerProcess
 
 READY_SECONDS = 20.0
 
@@ -50,8 +50,10 @@ def free_port() -> int:
         return port
 
 
-class OxigraphServer:
+class OxigraphServer(ServerProcess):
     """One ``oxigraph serve --location DIR --bind 127.0.0.1:PORT`` process."""
+
+    stop_timeout = 10.0
 
     def __init__(
         self, location: str | Path | None = None, *, extra_args: tuple[str, ...] = ()
@@ -148,58 +150,6 @@ class OxigraphServer:
                     + self.log_path.read_text("utf-8", "replace")[-2000:]
                 )
             time.sleep(0.05)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Terminate (SIGTERM), wait, and kill if it does not stop."""
-        process = self.process
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout)
-        self._closed()
-
-    def kill(self) -> None:
-        """SIGKILL: the server gets no chance to flush or clean up."""
-        process = self.process
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-            process.wait(10)
-        self._closed()
-
-    def _closed(self) -> None:
-        self.process = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def restart(self) -> OxigraphServer:
-        """Stop and start again on the same data directory and port."""
-        self.stop()
-        return self.start()
-
-    def cleanup(self) -> None:
-        """Stop; remove the temporary folder, if this server made one."""
-        self.stop()
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def __enter__(self) -> OxigraphServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.cleanup()
 
 
 def settings_for(

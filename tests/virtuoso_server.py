@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -36,7 +35,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any
 
 import pytest
@@ -44,6 +42,7 @@ import pytest
 from publisher.config import Settings
 
 from .oxigraph_server import free_port
+from .server_process import ServerProcess
 
 READY_SECONDS = 60.0
 PACKAGE = "virtuoso-opensource-7-bin"
@@ -117,8 +116,10 @@ def isql_binary() -> str:
     return _binary("isql-vt")
 
 
-class VirtuosoServer:
+class VirtuosoServer(ServerProcess):
     """One ``virtuoso-t +foreground +configfile DIR/virtuoso.ini`` process."""
+
+    stop_timeout = 30.0
 
     def __init__(
         self, location: str | Path | None = None, *, max_rows: int = DEFAULT_MAX_ROWS
@@ -302,58 +303,6 @@ class VirtuosoServer:
         )
         with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
             response.read()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """SIGTERM (Virtuoso's quick shutdown), wait, and kill if it hangs."""
-        process = self.process
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout)
-        self._closed()
-
-    def kill(self) -> None:
-        process = self.process
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-            process.wait(10)
-        self._closed()
-
-    def _closed(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.wait(10)  # pragma: no cover - only after a kill
-        self.process = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def restart(self) -> VirtuosoServer:
-        self.stop()
-        return self.start()
-
-    def cleanup(self) -> None:
-        """Stop; remove the temporary folder, if this server made one."""
-        self.stop()
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def __enter__(self) -> VirtuosoServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.cleanup()
 
 
 def settings_for(

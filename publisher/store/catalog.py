@@ -535,11 +535,6 @@ def is_empty(store: Store) -> bool:
     return store.count_quads() == 0
 
 
-def site_graph_iris(settings: Settings) -> tuple[str, ...]:
-    iris = Iris(settings.base_url)
-    return (iris.catalog_graph, iris.history_graph)
-
-
 def describe_publish(result: PublishResult) -> str:
     parts = []
     if result.changed:

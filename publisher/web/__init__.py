@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app
 
 from publisher.config import Settings, load_settings
 from publisher.site import Site
@@ -64,7 +64,3 @@ def _security_headers(response: Response) -> Response:
 def wsgi_app(**overrides: Any) -> Flask:
     """For ``flask --app publisher.web run`` (development only)."""
     return create_app(load_settings(overrides or None))
-
-
-def is_head() -> bool:
-    return request.method == "HEAD"

@@ -8,7 +8,7 @@ negotiation (and at ``.ttl``, ``.jsonld``, ``.rdf``, ``.nt``), with ``Vary: Acce
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -492,7 +492,3 @@ def bad_request(error: Any) -> tuple[str, int]:
         ),
         400,
     )
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
