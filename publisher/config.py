@@ -104,6 +104,51 @@ SETTINGS: tuple[Setting, ...] = (
         "Path of the listing index (SQLite), rebuilt from the store on demand "
         "(default: <store>.index.sqlite, or ./data/index.sqlite for a remote store).",
     ),
+    Setting(
+        "write_tokens",
+        "",
+        "Comma-separated admin tokens (named env-1, env-2, ...) for API writes and "
+        "SPARQL Update.",
+    ),
+    Setting(
+        "write_tokens_file",
+        "",
+        "File of write tokens, one per line: name, role (publish or admin) and the "
+        "token's SHA-256 in hex.",
+    ),
+    Setting(
+        "query_timeout",
+        "10",
+        "Seconds a SPARQL query may run at /sparql; the query is then stopped.",
+    ),
+    Setting(
+        "query_max_rows",
+        "10000",
+        "Most result rows (SELECT) or triples (CONSTRUCT, DESCRIBE) /sparql returns; "
+        "results cut at this size say so.",
+    ),
+    Setting(
+        "query_max_bytes",
+        "1048576",
+        "Largest SPARQL request (query or update, in bytes) /sparql accepts.",
+    ),
+    Setting(
+        "query_concurrency",
+        "4",
+        "Queries /sparql runs at once; more get 503 with Retry-After.",
+    ),
+    Setting(
+        "query_cache",
+        "256",
+        "Query results /sparql keeps for repeated identical queries (0: none); any "
+        "write empties it.",
+    ),
+    Setting(
+        "cors_origins",
+        "*",
+        "Access-Control-Allow-Origin for /sparql reads: * or a space-separated list "
+        "of origins (empty: no CORS).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -133,6 +178,14 @@ class Settings:
     store_timeout: str = "30"
     store_retries: str = "3"
     index: str = ""
+    write_tokens: str = ""
+    write_tokens_file: str = ""
+    query_timeout: str = "10"
+    query_max_rows: str = "10000"
+    query_max_bytes: str = "1048576"
+    query_concurrency: str = "4"
+    query_cache: str = "256"
+    cors_origins: str = "*"
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
@@ -142,6 +195,10 @@ class Settings:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
         self.timeout_seconds  # noqa: B018 - validates the setting
         self.retries  # noqa: B018
+        self.query_timeout_seconds  # noqa: B018
+        for name in ("query_max_rows", "query_max_bytes", "query_concurrency"):
+            _whole(getattr(self, name), name)
+        _whole(self.query_cache, "query_cache", allow_zero=True)
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -156,6 +213,26 @@ class Settings:
     @property
     def retries(self) -> int:
         return int(_positive(self.store_retries, "store_retries", allow_zero=True))
+
+    @property
+    def query_timeout_seconds(self) -> float:
+        return _positive(self.query_timeout, "query_timeout")
+
+    @property
+    def max_rows(self) -> int:
+        return _whole(self.query_max_rows, "query_max_rows")
+
+    @property
+    def max_request_bytes(self) -> int:
+        return _whole(self.query_max_bytes, "query_max_bytes")
+
+    @property
+    def concurrency(self) -> int:
+        return _whole(self.query_concurrency, "query_concurrency")
+
+    @property
+    def cache_entries(self) -> int:
+        return _whole(self.query_cache, "query_cache", allow_zero=True)
 
     @property
     def index_path(self) -> str:
@@ -182,6 +259,16 @@ def _positive(value: str, name: str, *, allow_zero: bool = False) -> float:
         number = float(value)
     except ValueError:
         raise ConfigError(f"{name} must be a number, not {value!r}") from None
+    if number < 0 or (number == 0 and not allow_zero):
+        raise ConfigError(f"{name} must be positive, not {value!r}")
+    return number
+
+
+def _whole(value: str, name: str, *, allow_zero: bool = False) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
     if number < 0 or (number == 0 and not allow_zero):
         raise ConfigError(f"{name} must be positive, not {value!r}")
     return number

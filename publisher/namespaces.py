@@ -139,6 +139,14 @@ class Iris:
     def history_graph(self) -> str:
         return f"{self.base}/graphs/history"
 
+    def history_entry(self, version: str) -> str:
+        """A change in the history graph, named after the data version it made."""
+        return f"{self.base}/history/{version}"
+
+    def agent(self, name: str) -> str:
+        """Who made changes: a write token's name."""
+        return f"{self.base}/agents/{name}"
+
     # One release
     def page(self, slug: str) -> str:
         return f"{self.base}/releases/{slug}"

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from pyparsing import ParseException, ParseResults
+from rdflib.plugins.sparql.algebra import translateUpdate
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.term import URIRef
 
 from publisher.errors import PublisherError
 
@@ -76,8 +79,14 @@ def _refuse_fetches(names: set[str], text: str) -> None:
         )
 
 
-def check_query(text: str) -> str:
-    """The query's form (select, ask, construct, describe), or an error."""
+@dataclass(frozen=True)
+class QueryInfo:
+    form: str  # select, ask, construct, describe
+    has_dataset: bool  # FROM or FROM NAMED in the query
+
+
+def inspect_query(text: str) -> QueryInfo:
+    """The query's form and whether it names its dataset, or an error."""
     try:
         parsed = parseQuery(text)
     except ParseException as exc:
@@ -86,14 +95,113 @@ def check_query(text: str) -> str:
     _refuse_fetches(names, text)
     for name, form in FORMS.items():
         if name in names:
-            return form
+            return QueryInfo(form, "DatasetClause" in names)
     raise QuerySyntaxError("not a SPARQL query (SELECT, ASK, CONSTRUCT or DESCRIBE)")
+
+
+def check_query(text: str) -> str:
+    """The query's form (select, ask, construct, describe), or an error."""
+    return inspect_query(text).form
+
+
+def _parse_update(text: str) -> Any:
+    try:
+        return parseUpdate(text)
+    except ParseException as exc:
+        raise QuerySyntaxError(f"SPARQL syntax error: {exc}") from None
 
 
 def check_update(text: str) -> None:
     """An update that parses and loads nothing from elsewhere, or an error."""
+    _refuse_fetches(set(_names(_parse_update(text))), text)
+
+
+_WORDS = re.compile(r"\b(USING|WITH|WHERE|DELETE|INSERT)\b|[{};]", re.IGNORECASE)
+
+
+def with_using(text: str, using: list[str], using_named: list[str]) -> str:
+    """The update with the protocol's ``using-graph-uri``/``using-named-graph-uri``.
+
+    SPARQL 1.1 Protocol, 2.2.3: they give the dataset of every operation's WHERE
+    clause; an update that names its own (USING, USING NAMED, WITH) is refused.
+    They are written in as ``USING <g>`` before each DELETE/INSERT ... WHERE.
+    """
+    if not using and not using_named:
+        return text
+    names = set(_names(_parse_update(text)))
+    if names & {"UsingClause"} or _has_with(text):
+        raise QuerySyntaxError(
+            "the update names its dataset (USING, USING NAMED or WITH) and the "
+            "request gives using-graph-uri or using-named-graph-uri: give one"
+        )
+    clause = " ".join(
+        [f"USING <{_iri(g)}>" for g in using]
+        + [f"USING NAMED <{_iri(g)}>" for g in using_named]
+    )
+    code = _NOT_CODE.sub(lambda m: " " * len(m.group(0)), text)
+    out, last, depth, previous = [], 0, 0, ""
+    for match in _WORDS.finditer(code):
+        word = match.group(0).upper()
+        if word == "{":
+            depth += 1
+        elif word == "}":
+            depth -= 1
+        elif depth == 0 and word == "WHERE" and previous != "DELETE":
+            out.append(text[last : match.start()] + clause + " ")
+            last = match.start()
+        if word not in "{}":
+            previous = word if depth == 0 else previous
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _has_with(text: str) -> bool:
+    code = _NOT_CODE.sub(" ", text)
+    return re.search(r"\bWITH\b", code, re.IGNORECASE) is not None
+
+
+def _iri(value: str) -> str:
+    if any(c in value for c in '<>"{}|^`\\') or any(c.isspace() for c in value):
+        raise QuerySyntaxError(f"not a valid graph IRI: {value!r}")
+    return value
+
+
+def graphs_written(text: str, base: str | None = None) -> set[str] | None:
+    """The named graphs an update may change; None when it could be any.
+
+    Operations on the default graph change no named graph. A ``GRAPH ?g``
+    template, ``DROP ALL``/``NAMED`` and the like could change any.
+    """
     try:
-        parsed = parseUpdate(text)
-    except ParseException as exc:
+        update = translateUpdate(_parse_update(text), base=base)
+    except (ParseException, ValueError, KeyError) as exc:
         raise QuerySyntaxError(f"SPARQL syntax error: {exc}") from None
-    _refuse_fetches(set(_names(parsed)), text)
+    graphs: set[str] = set()
+    for op in update.algebra:
+        if op.name in ("InsertData", "DeleteData", "DeleteWhere"):
+            # (CompValue.get's second argument is not a default: no SIM401)
+            quads = op["quads"] if "quads" in op else {}  # noqa: SIM401
+            targets: list[Any] = list(quads.keys())
+        elif op.name == "Modify":
+            targets = []
+            if "withClause" in op:
+                targets.append(op["withClause"])
+            for part in ("delete", "insert"):
+                clause = op[part] if part in op else None  # noqa: SIM401
+                if clause:
+                    targets += list((clause.get("quads") or {}).keys())
+        elif op.name in ("Drop", "Clear", "Create"):
+            targets = [op["graphiri"]]
+        elif op.name in ("Add", "Copy"):
+            targets = [op["graph"][1]]
+        elif op.name == "Move":
+            targets = list(op["graph"])
+        else:
+            return None
+        for target in targets:
+            if target == "DEFAULT":
+                continue
+            if not isinstance(target, URIRef):
+                return None  # a variable, ALL, NAMED
+            graphs.add(str(target))
+    return graphs

@@ -130,6 +130,8 @@ class Site:
         self.index = index
         self.iris = Iris(settings.base_url)
         self._lock = threading.Lock()
+        #: held by every write (SPARQL Update, the API), one at a time
+        self.write_lock = threading.Lock()
 
     def current(self) -> None:
         """Bring the listing index up to the store's data version."""

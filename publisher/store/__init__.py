@@ -15,12 +15,44 @@ Only this package talks to stores.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from publisher.config import Settings
 
 RESULT_FORMATS = ("json", "xml", "csv", "tsv")
 GRAPH_FORMATS = ("ntriples", "turtle", "nquads", "rdfxml")
+
+
+@dataclass(frozen=True)
+class QueryJob:
+    """A client's query as the public endpoint runs it (publisher.store.readers).
+
+    ``default_graphs``/``named_graphs`` are the protocol's ``default-graph-uri``
+    and ``named-graph-uri``: None when the request named no dataset, and then the
+    query's own ``FROM``/``FROM NAMED`` apply (``has_dataset``), or else the
+    default graph is the union of all graphs.
+    """
+
+    query: str
+    default_graphs: tuple[str, ...] | None = None
+    named_graphs: tuple[str, ...] | None = None
+    has_dataset: bool = False
+    max_rows: int = 10000
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A query's results in one lossless form, cut at ``QueryJob.max_rows``.
+
+    ``payload`` is SPARQL TSV for SELECT, SPARQL JSON for ASK and N-Triples for
+    CONSTRUCT/DESCRIBE: each can be turned into every other format by the
+    store's own serialisers (publisher.store.results).
+    """
+
+    kind: str  # select | ask | graph
+    payload: bytes
+    truncated: bool = False
 
 
 class Store(Protocol):
@@ -47,6 +79,18 @@ class Store(Protocol):
         kind is ``select``, ``ask`` or ``graph``; fmt one of RESULT_FORMATS for
         SELECT/ASK and GRAPH_FORMATS for CONSTRUCT/DESCRIBE. The default graph is
         the union of all graphs.
+        """
+        ...
+
+    def run_query(self, job: QueryJob) -> Answer:
+        """Run a client's query (already checked) and return its capped results."""
+        ...
+
+    def reader_source(self, folder: str) -> dict[str, str]:
+        """What a reader process needs to query this store's current state.
+
+        Embedded on disk: a checkpoint made in ``folder`` (hard links, milliseconds);
+        in memory: an N-Quads copy there; remote: the endpoint and credentials.
         """
         ...
 

@@ -15,6 +15,7 @@ changed are not rewritten, so importing the same data twice changes nothing.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import re
 import uuid
@@ -35,6 +36,7 @@ PREFIX schema: <http://schema.org/>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PREFIX foaf: <http://xmlns.com/foaf/0.1/>
 PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
 """
 
 
@@ -241,6 +243,7 @@ _NS = {
     "schema": "http://schema.org/",
     "skos": "http://www.w3.org/2004/02/skos/core#",
     "foaf": "http://xmlns.com/foaf/0.1/",
+    "prov": "http://www.w3.org/ns/prov#",
 }
 XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
 
@@ -476,29 +479,175 @@ def delete(
     ops = _clear_header(iris)
     lines = catalog_triples(settings, iris, version, moment, [], {})
     for slug in wanted:
-        rec, rel = f"<{iris.record(slug)}>", f"<{iris.release(slug)}>"
-        ops += [
-            f"DROP SILENT GRAPH <{iris.release_graph(slug)}>",
-            f"DELETE WHERE {{ GRAPH {cat} {{ {rec} ?p ?o }} }}",
-            f"DELETE DATA {{ GRAPH {cat} {{ <{iris.catalog}> dcat:dataset {rel} . "
-            f"<{iris.catalog}> schema:dataset {rel} . "
-            f"<{iris.catalog}> dcat:record {rec} }} }}",
-        ]
-        lines += [
-            _t(rec, "a", "dcat:CatalogRecord"),
-            _t(rec, "a", "pub:Tombstone"),
-            _t(rec, "pub:slug", _lit(slug)),
-            _t(rec, "foaf:primaryTopic", rel),
-            _t(rec, "pub:deletedAt", _dt(moment)),
-            _t(rec, "pub:deletionReason", _lit(reason.strip())),
-            _t(rec, "dcterms:modified", _dt(moment)),
-        ]
-        title = states[slug].title
-        if title:
-            lines.append(_t(rec, "dcterms:title", _lit(title)))
+        ops.append(f"DROP SILENT GRAPH <{iris.release_graph(slug)}>")
+        more_ops, more_lines = _tombstone(
+            iris, slug, states[slug].title, moment, reason
+        )
+        ops += more_ops
+        lines += more_lines
     ops.append(f"INSERT DATA {{ GRAPH {cat} {{\n" + "\n".join(lines) + "\n} }")
     store.update(PREFIXES + " ;\n".join(ops))
     return PublishResult(version, deleted=wanted)
+
+
+def _tombstone(
+    iris: Iris, slug: str, title: str | None, moment: datetime, reason: str
+) -> tuple[list[str], list[str]]:
+    """Operations that retire a release's record, and its tombstone's triples."""
+    cat = f"<{iris.catalog_graph}>"
+    rec, rel = f"<{iris.record(slug)}>", f"<{iris.release(slug)}>"
+    ops = [
+        f"DELETE WHERE {{ GRAPH {cat} {{ {rec} ?p ?o }} }}",
+        f"DELETE DATA {{ GRAPH {cat} {{ <{iris.catalog}> dcat:dataset {rel} . "
+        f"<{iris.catalog}> schema:dataset {rel} . "
+        f"<{iris.catalog}> dcat:record {rec} }} }}",
+    ]
+    lines = [
+        _t(rec, "a", "dcat:CatalogRecord"),
+        _t(rec, "a", "pub:Tombstone"),
+        _t(rec, "pub:slug", _lit(slug)),
+        _t(rec, "foaf:primaryTopic", rel),
+        _t(rec, "pub:deletedAt", _dt(moment)),
+        _t(rec, "pub:deletionReason", _lit(reason.strip())),
+        _t(rec, "dcterms:modified", _dt(moment)),
+    ]
+    if title:
+        lines.append(_t(rec, "dcterms:title", _lit(title)))
+    return ops, lines
+
+
+# History ----------------------------------------------------------------------
+
+
+def history_triples(
+    iris: Iris,
+    *,
+    kind: str,
+    agent: str,
+    moment: datetime,
+    version: str,
+    releases: Iterable[str] = (),
+    text: str | None = None,
+) -> list[str]:
+    """One change in the history graph (PROV-O): what kind, who, when, which releases.
+
+    ``agent`` is the name of the token that made it (DESIGN.md, "Tokens").
+    """
+    activity = f"<{iris.history_entry(version)}>"
+    who = f"<{iris.agent(agent)}>"
+    lines = [
+        _t(activity, "a", "prov:Activity"),
+        _t(activity, "a", "pub:Change"),
+        _t(activity, "pub:changeKind", _lit(kind)),
+        _t(activity, "prov:wasAssociatedWith", who),
+        _t(activity, "prov:endedAtTime", _dt(moment)),
+        _t(activity, "pub:dataVersion", _lit(version)),
+        _t(who, "a", "prov:Agent"),
+        _t(who, "foaf:name", _lit(agent)),
+    ]
+    for slug in sorted(set(releases)):
+        lines.append(_t(activity, "pub:affects", f"<{iris.release(slug)}>"))
+    if text is not None:
+        lines.append(_t(activity, "pub:updateText", _lit(text)))
+    return lines
+
+
+def _release_slug(iris: Iris, graph: str) -> str | None:
+    prefix = iris.release_graph("")
+    slug = graph[len(prefix) :] if graph.startswith(prefix) else ""
+    return slug if slug and "/" not in slug else None
+
+
+def _graph_title(iris: Iris, slug: str, ntriples: str) -> str:
+    """The release's schema:name from its N-Triples (the slug if it has none)."""
+    head = f"<{iris.release(slug)}> <http://schema.org/name> "
+    for line in ntriples.splitlines():
+        if line.startswith(head):
+            literal = line[len(head) :].rstrip(" .")
+            end = literal.rfind('"')
+            try:
+                value = ast.literal_eval(literal[: end + 1]) if end > 0 else ""
+            except (ValueError, SyntaxError):
+                value = ""
+            if isinstance(value, str) and value:
+                return value
+    return slug
+
+
+def apply_admin_update(
+    store: Store,
+    settings: Settings,
+    update: str,
+    graphs: set[str] | None,
+    agent: str,
+) -> PublishResult:
+    """Run an administrator's SPARQL Update, then bring the catalogue up to date.
+
+    Raw updates bypass the shapes (DESIGN.md, "Tokens"). After one, each release
+    graph it may have written (``graphs``; None: any) gets its record's content
+    hash recomputed; a release graph it emptied gets a tombstone; a new one gets a
+    record. A new data version and a history entry follow, so the listing index
+    and every cache catch up. The update is one request (atomic); the catalogue
+    follow-up is a second one.
+    """
+    check_base_url(store, settings)
+    store.update(update)
+    iris = Iris(settings.base_url)
+    states = release_states(store, settings)
+    if graphs is None:
+        rows = store.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+        candidates = {s for r in rows if (s := _release_slug(iris, r["g"]))}
+        candidates |= set(states)
+    else:
+        candidates = {s for g in graphs if (s := _release_slug(iris, g))}
+    changed: list[ReleaseEntry] = []
+    removed: list[str] = []
+    for slug in sorted(candidates):
+        text = store.graph_ntriples(iris.release_graph(slug))
+        state = states.get(slug)
+        if not text:
+            if state is not None:
+                removed.append(slug)
+            continue
+        digest = content_hash(text)
+        if state is None or state.version != digest:
+            changed.append(ReleaseEntry(slug, _graph_title(iris, slug, text), digest))
+    version, moment = new_data_version(), now()
+    cat = f"<{iris.catalog_graph}>"
+    ops = _clear_header(iris)
+    lines = catalog_triples(settings, iris, version, moment, changed, states)
+    for entry in changed:
+        ops.append(
+            f"DELETE WHERE {{ GRAPH {cat} {{ <{iris.record(entry.slug)}> ?p ?o }} }}"
+        )
+    for slug in removed:
+        more_ops, more_lines = _tombstone(
+            iris,
+            slug,
+            states[slug].title,
+            moment,
+            f"Removed by a SPARQL Update ({agent})",
+        )
+        ops += more_ops
+        lines += more_lines
+    history = history_triples(
+        iris,
+        kind="sparql-update",
+        agent=agent,
+        moment=moment,
+        version=version,
+        releases=[e.slug for e in changed] + removed,
+        text=update,
+    )
+    ops.append(
+        f"INSERT DATA {{ GRAPH {cat} {{\n"
+        + "\n".join(lines)
+        + f"\n}} GRAPH <{iris.history_graph}> {{\n"
+        + "\n".join(history)
+        + "\n} }"
+    )
+    store.update(PREFIXES + " ;\n".join(ops))
+    return PublishResult(version, changed=[e.slug for e in changed], deleted=removed)
 
 
 def stats(store: Store, settings: Settings) -> StoreStats:

@@ -20,6 +20,8 @@ from typing import IO, Any, BinaryIO
 import pyoxigraph as ox
 
 from publisher.errors import StoreError, StoreLockedError
+from publisher.store import Answer, QueryJob
+from publisher.store.results import boolean_answer, solutions_answer, triples_answer
 
 _RESULTS = {
     "json": ox.QueryResultsFormat.JSON,
@@ -50,6 +52,7 @@ class EmbeddedStore:
         self.location = location
         self._lock = lock
         self.path: str | None = None
+        self._read_only = False
 
     @classmethod
     def in_memory(cls) -> EmbeddedStore:
@@ -101,6 +104,24 @@ class EmbeddedStore:
             raise StoreError(f"cannot open {location}: {exc}") from None
         opened = cls(store, location, lock)
         opened.path = str(target)
+        return opened
+
+    @classmethod
+    def read_only(cls, path: str) -> EmbeddedStore:
+        """A checkpoint (see :meth:`reader_source`) opened by a reader process."""
+        try:
+            store = ox.Store.read_only(path)
+        except OSError as exc:
+            raise StoreError(f"cannot open the checkpoint at {path}: {exc}") from None
+        opened = cls(store, f"checkpoint at {path}", None)
+        opened._read_only = True
+        return opened
+
+    @classmethod
+    def from_nquads(cls, path: str) -> EmbeddedStore:
+        """An in-memory copy of an in-memory store, loaded by a reader process."""
+        opened = cls.in_memory()
+        opened.load_dump(path, "nquads")
         return opened
 
     @property
@@ -155,6 +176,43 @@ class EmbeddedStore:
             raise StoreError(f"graph results cannot be written as {fmt}")
         return "graph", bytes(results.serialize(format=_GRAPHS[fmt]) or b"")
 
+    def run_query(self, job: QueryJob) -> Answer:
+        options: dict[str, Any] = {}
+        if job.default_graphs is not None or job.named_graphs is not None:
+            options["default_graph"] = [
+                ox.NamedNode(g) for g in job.default_graphs or ()
+            ]
+            options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs or ()]
+        elif not job.has_dataset:
+            # (pyoxigraph lets the union flag win over the query's FROM clauses)
+            options["use_default_graph_as_union"] = True
+        try:
+            results = self.store.query(job.query, **options)
+            if isinstance(results, ox.QuerySolutions):
+                return solutions_answer(results, job.max_rows)
+            if isinstance(results, ox.QueryBoolean):
+                return boolean_answer(results)
+            return triples_answer(results, job.max_rows)
+        except SyntaxError as exc:
+            raise StoreError(f"bad SPARQL query: {exc}") from None
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"the query failed: {exc}") from None
+
+    def reader_source(self, folder: str) -> dict[str, str]:
+        target = Path(folder)
+        try:
+            if self.path is None:
+                target.mkdir(parents=True, exist_ok=True)
+                copy = target / "store.nq"
+                with copy.open("wb") as out:
+                    self.dump(out, "nquads")
+                return {"kind": "nquads", "path": str(copy)}
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.store.backup(str(target))
+        except OSError as exc:
+            raise StoreError(f"cannot make a checkpoint in {folder}: {exc}") from None
+        return {"kind": "checkpoint", "path": str(target)}
+
     def dump(self, out: BinaryIO, fmt: str) -> None:
         self.store.dump(out, _DUMPS[fmt])
 
@@ -202,7 +260,8 @@ class EmbeddedStore:
 
     def close(self) -> None:
         if self._store is not None:
-            self._store.flush()
+            if not self._read_only:
+                self._store.flush()
             self._store = None
         if self._lock is not None:
             fcntl.flock(self._lock.fileno(), fcntl.LOCK_UN)

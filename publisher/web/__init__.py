@@ -14,8 +14,10 @@ from flask import Flask, Response, current_app
 
 from publisher.config import Settings, load_settings
 from publisher.site import Site
+from publisher.sparql import SparqlService
 from publisher.store import Store, catalog, open_store
 from publisher.store.index import ListingIndex
+from publisher.tokens import load_tokens
 
 
 def create_app(
@@ -31,14 +33,20 @@ def create_app(
     store = store or open_store(settings)
     catalog.check_base_url(store, settings)  # refuse to serve another site's IRIs
     index = index or ListingIndex.for_settings(settings)
-    app.extensions["publisher"] = Site(settings, store, index)
+    the_site = Site(settings, store, index)
+    app.extensions["publisher"] = the_site
+    app.extensions["publisher.tokens"] = load_tokens(settings)
+    app.extensions["publisher.sparql"] = SparqlService(
+        settings, store, the_site.data_version, the_site.write_lock
+    )
 
-    from publisher.web import feeds, linked, ops, pages
+    from publisher.web import feeds, linked, ops, pages, sparql
 
     app.register_blueprint(ops.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(linked.bp)
     app.register_blueprint(feeds.bp)
+    app.register_blueprint(sparql.bp)
     app.after_request(_security_headers)
     app.jinja_env.globals["settings"] = settings
     return app

@@ -1,0 +1,582 @@
+"""The SPARQL 1.1 endpoint at /sparql: the Protocol, the service description, the
+query page for people, CORS and HTTP caching. The work itself (checks, reader
+processes, the row cap, the cache, updates) is publisher.sparql's.
+
+SPARQL 1.1 Protocol (https://www.w3.org/TR/sparql11-protocol/):
+
+- 2.1 query: GET ``?query=``; POST form (``application/x-www-form-urlencoded``);
+  POST ``application/sparql-query`` with dataset parameters in the URL;
+  ``default-graph-uri`` and ``named-graph-uri`` repeatable.
+- 2.2 update: POST form ``update=`` or ``application/sparql-update``, with
+  ``using-graph-uri``/``using-named-graph-uri``; here only with an admin token.
+- Parameters are read from the raw request, strictly as UTF-8, so a repeated
+  ``query``, a body that is not UTF-8 or a missing content type is a 4xx, never a
+  guess.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, current_app, render_template, request
+from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCTERMS, RDF
+
+from publisher.errors import StoreError
+from publisher.queries import QueryRefusedError, QuerySyntaxError
+from publisher.sparql import EXAMPLES, Result, SparqlService, request_key
+from publisher.store import catalog
+from publisher.store.readers import (
+    QueryFailedError,
+    QueryTimeoutError,
+    ReadersBusyError,
+)
+from publisher.store.results import Table, render, table, triples_table
+from publisher.tokens import TokenTable
+from publisher.web import site
+from publisher.web.pages import meta_for
+
+bp = Blueprint("sparql", __name__)
+
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+VOID = Namespace("http://rdfs.org/ns/void#")
+FORMATS_NS = Namespace("http://www.w3.org/ns/formats/")
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    mimetype: str
+    kind: str  # results (SELECT, ASK) or graph (CONSTRUCT, DESCRIBE)
+    label: str
+    w3c: str  # http://www.w3.org/ns/formats/ name, for the service description
+
+
+FORMATS = (
+    Format(
+        "xml", "application/sparql-results+xml", "results", "XML", "SPARQL_Results_XML"
+    ),
+    Format(
+        "json",
+        "application/sparql-results+json",
+        "results",
+        "JSON",
+        "SPARQL_Results_JSON",
+    ),
+    Format("csv", "text/csv", "results", "CSV", "SPARQL_Results_CSV"),
+    Format("tsv", "text/tab-separated-values", "results", "TSV", "SPARQL_Results_TSV"),
+    Format("turtle", "text/turtle", "graph", "Turtle", "Turtle"),
+    Format("rdfxml", "application/rdf+xml", "graph", "RDF/XML", "RDF_XML"),
+    Format("ntriples", "application/n-triples", "graph", "N-Triples", "N-Triples"),
+    Format("jsonld", "application/ld+json", "graph", "JSON-LD", "JSON-LD"),
+    Format("nquads", "application/n-quads", "graph", "N-Quads", "N-Quads"),
+)
+BY_NAME = {f.name: f for f in FORMATS}
+#: media types clients also use for these formats
+ALIASES = {
+    "results": {
+        "application/json": "json",
+        "application/xml": "xml",
+        "text/xml": "xml",
+        "text/tsv": "tsv",
+    },
+    "graph": {
+        "application/x-turtle": "turtle",
+        "application/xml": "rdfxml",
+        "text/xml": "rdfxml",
+        "text/plain": "ntriples",
+        "application/json": "jsonld",
+    },
+}
+HTML = "text/html"
+FORM = "application/x-www-form-urlencoded"
+DIRECT_QUERY = "application/sparql-query"
+DIRECT_UPDATE = "application/sparql-update"
+QUERY_PARAMS = {"query", "default-graph-uri", "named-graph-uri", "format"}
+UPDATE_PARAMS = {"update", "using-graph-uri", "using-named-graph-uri"}
+
+
+class ProtocolError(Exception):
+    """A request the protocol does not allow: its status and a message."""
+
+    def __init__(self, status: int, message: str, **headers: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = headers
+
+
+def service() -> SparqlService:
+    found: SparqlService = current_app.extensions["publisher.sparql"]
+    return found
+
+
+def tokens() -> TokenTable:
+    found: TokenTable = current_app.extensions["publisher.tokens"]
+    return found
+
+
+# The route ---------------------------------------------------------------------
+
+
+@bp.route("/sparql", methods=["GET", "POST", "OPTIONS"])
+def endpoint() -> Response:
+    if request.method == "OPTIONS":
+        return _preflight()
+    try:
+        params = _params()
+        if "update" in params:
+            if request.method != "POST":
+                raise ProtocolError(
+                    405 if request.method == "GET" else 400,
+                    "SPARQL Update must be sent by POST (SPARQL 1.1 Protocol, 2.2)",
+                    Allow="POST",
+                )
+            return _update(params)
+        if "query" not in params:
+            if request.method == "POST":
+                raise ProtocolError(400, "no 'query' or 'update' parameter")
+            return _description()
+        return _query(params)
+    except ProtocolError as exc:
+        return _error(exc.status, str(exc), exc.headers)
+
+
+def _params() -> dict[str, list[str]]:
+    """The request's parameters, from the URL and (POST) the body, strictly."""
+    limit = service().settings.max_request_bytes
+    if len(request.query_string) > limit:
+        raise ProtocolError(414, f"the request is longer than {limit} bytes")
+    params = _parse(request.query_string)
+    if request.method != "POST":
+        _single(params)
+        return params
+    length = request.content_length
+    if length is not None and length > limit:
+        raise ProtocolError(413, f"the request body is larger than {limit} bytes")
+    body = request.get_data(cache=True)
+    if len(body) > limit:
+        raise ProtocolError(413, f"the request body is larger than {limit} bytes")
+    mimetype = request.mimetype
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if not request.content_type:
+        raise ProtocolError(
+            415,
+            f"a POST needs a Content-Type: {FORM}, {DIRECT_QUERY} or {DIRECT_UPDATE}",
+        )
+    if charset not in ("utf-8", "utf8"):
+        raise ProtocolError(415, f"only UTF-8 is accepted, not {charset}")
+    if mimetype == FORM:
+        for name, values in _parse(body).items():
+            params.setdefault(name, []).extend(values)
+    elif mimetype in (DIRECT_QUERY, DIRECT_UPDATE):
+        field = "query" if mimetype == DIRECT_QUERY else "update"
+        if field in params:
+            raise ProtocolError(
+                400, f"the {field} is in the body: it may not also be in the URL"
+            )
+        try:
+            params[field] = [body.decode("utf-8")]
+        except UnicodeDecodeError:
+            raise ProtocolError(400, "the request body is not UTF-8") from None
+    else:
+        raise ProtocolError(
+            415,
+            f"a SPARQL request is {FORM}, {DIRECT_QUERY} or {DIRECT_UPDATE}, "
+            f"not {mimetype}",
+        )
+    _single(params)
+    return params
+
+
+def _parse(raw: bytes) -> dict[str, list[str]]:
+    try:
+        text = raw.decode("ascii")
+        pairs = urllib.parse.parse_qsl(
+            text, keep_blank_values=True, encoding="utf-8", errors="strict"
+        )
+    except UnicodeDecodeError:
+        raise ProtocolError(400, "the request's parameters are not UTF-8") from None
+    except ValueError as exc:
+        raise ProtocolError(
+            400, f"the request's parameters cannot be read: {exc}"
+        ) from None
+    params: dict[str, list[str]] = {}
+    for name, value in pairs:
+        params.setdefault(name, []).append(value)
+    return params
+
+
+def _single(params: dict[str, list[str]]) -> None:
+    for name in ("query", "update", "format"):
+        if len(params.get(name, [])) > 1:
+            raise ProtocolError(400, f"the '{name}' parameter is given more than once")
+    if "query" in params and "update" in params:
+        raise ProtocolError(400, "a request is a query or an update, not both")
+
+
+# Queries -----------------------------------------------------------------------
+
+
+def _query(params: dict[str, list[str]]) -> Response:
+    text = params["query"][0]
+    dataset = _dataset(params)
+    the_service = service()
+    try:
+        form = the_service.form(text)
+    except (QuerySyntaxError, QueryRefusedError) as exc:
+        return _error(400, str(exc))
+    kind = "results" if form in ("select", "ask") else "graph"
+    wants_html = _wants_html(params)
+    fmt = None if wants_html else _negotiate(kind, params.get("format", [None])[0])
+    key = request_key(text, *dataset)
+    version = the_service.version()
+    tag = Result.etag_for(version, key, fmt.name if fmt else "html")
+    if request.method in ("GET", "HEAD") and tag in request.if_none_match:
+        response = Response(status=304)
+        _cache_headers(response, tag)
+        return response
+    try:
+        result = the_service.query(text, *dataset)
+    except (QuerySyntaxError, QueryRefusedError) as exc:
+        return _error(400, str(exc))
+    except ReadersBusyError as exc:
+        return _error(503, str(exc), {"Retry-After": "1"})
+    except QueryTimeoutError as exc:
+        limit = the_service.settings.query_timeout
+        return _error(504, f"{exc} (the limit is {limit} s: PUBLISHER_QUERY_TIMEOUT)")
+    except QueryFailedError as exc:
+        return _error(400, str(exc))
+    except StoreError as exc:
+        return _error(503, f"the store cannot answer: {exc}")
+    tag = Result.etag_for(result.version, key, fmt.name if fmt else "html")
+    if fmt is None:
+        response = Response(_page(text, params, result))
+    else:
+        response = Response(render(result.answer, fmt.name), mimetype=fmt.mimetype)
+    if result.answer.truncated:
+        response.headers["X-SPARQL-MaxRows"] = str(the_service.settings.max_rows)
+    response.headers["X-Cache"] = "hit" if result.cached else "miss"
+    if request.method in ("GET", "HEAD"):
+        _cache_headers(response, tag)
+    response.vary.add("Accept")
+    return response
+
+
+def _dataset(
+    params: dict[str, list[str]],
+) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    default = params.get("default-graph-uri")
+    named = params.get("named-graph-uri")
+    if default is None and named is None:
+        return None, None
+    return tuple(default or ()), tuple(named or ())
+
+
+def _wants_html(params: dict[str, list[str]]) -> bool:
+    chosen = params.get("format", [None])[0]
+    if chosen is not None:
+        return chosen in ("html", HTML)
+    return _prefers_html([f.mimetype for f in FORMATS])
+
+
+def _prefers_html(others: list[str]) -> bool:
+    """Accept names text/html itself (not only */*) and ranks it first."""
+    accept = request.accept_mimetypes
+    named = any(value == HTML and quality > 0 for value, quality in accept)
+    return named and accept.best_match([HTML, *others]) == HTML
+
+
+def _negotiate(kind: str, chosen: str | None) -> Format:
+    """The format asked for by ``?format=`` or Accept; 406 when none fits."""
+    suitable = [f for f in FORMATS if f.kind == kind]
+    if chosen is not None:
+        name = ALIASES[kind].get(chosen, chosen)
+        by_type = {f.mimetype: f for f in suitable}
+        found = BY_NAME.get(name) if name in BY_NAME else by_type.get(chosen)
+        if found is None or found.kind != kind:
+            raise ProtocolError(
+                406,
+                f"format {chosen!r} does not fit {_kind_text(kind)}; use one of "
+                + ", ".join(f.name for f in suitable),
+            )
+        return found
+    accept = request.accept_mimetypes
+    if not accept or (accept.best == "*/*" and len(list(accept.values())) == 1):
+        return suitable[0]
+    offered = [f.mimetype for f in suitable] + list(ALIASES[kind])
+    best = accept.best_match(offered)
+    if best is None:
+        raise ProtocolError(
+            406,
+            f"cannot answer {_kind_text(kind)} as {request.headers.get('Accept')}; "
+            "acceptable: " + ", ".join(f.mimetype for f in suitable),
+        )
+    alias = ALIASES[kind].get(best)
+    return BY_NAME[alias] if alias else next(f for f in suitable if f.mimetype == best)
+
+
+def _kind_text(kind: str) -> str:
+    return (
+        "SELECT or ASK results"
+        if kind == "results"
+        else "CONSTRUCT or DESCRIBE results"
+    )
+
+
+def _cache_headers(response: Response, tag: str) -> None:
+    response.set_etag(tag)
+    # Revalidate every time: a publish can change any answer at any moment.
+    response.headers["Cache-Control"] = "public, no-cache"
+
+
+# Updates -----------------------------------------------------------------------
+
+
+def _update(params: dict[str, list[str]]) -> Response:
+    given = request.headers.get("Authorization", "")
+    scheme, _, credentials = given.partition(" ")
+    challenge = {"WWW-Authenticate": 'Bearer realm="SPARQL Update"'}
+    if scheme.lower() != "bearer" or not credentials.strip():
+        return _error(
+            401,
+            "SPARQL Update needs an admin token: Authorization: Bearer <token>",
+            challenge,
+        )
+    token = tokens().check(credentials.strip())
+    if token is None:
+        return _error(403, "this token is not known here", challenge)
+    if not token.admin:
+        return _error(
+            403,
+            f"the token {token.name!r} may publish through the API but not send "
+            "SPARQL Update (role publish, not admin)",
+        )
+    try:
+        result = service().update(
+            params["update"][0],
+            token.name,
+            tuple(params.get("using-graph-uri", [])),
+            tuple(params.get("using-named-graph-uri", [])),
+        )
+    except (QuerySyntaxError, QueryRefusedError) as exc:
+        return _error(400, str(exc))
+    except StoreError as exc:
+        return _error(400, f"the update failed: {exc}")
+    body = {
+        "data_version": result.data_version,
+        "changed": result.changed,
+        "removed": result.deleted,
+        "by": token.name,
+    }
+    return Response(json.dumps(body, indent=2) + "\n", mimetype="application/json")
+
+
+# Service description -----------------------------------------------------------
+
+
+def _description() -> Response:
+    rdf = {
+        "turtle": "text/turtle",
+        "rdfxml": "application/rdf+xml",
+        "jsonld": "application/ld+json",
+        "ntriples": "application/n-triples",
+    }
+    chosen = request.args.get("format")
+    if chosen == "html" or (chosen is None and _prefers_html(list(rdf.values()))):
+        return Response(_page("", {}, None))
+    if chosen is not None:
+        if chosen not in rdf:
+            return _error(406, f"the service description is {', '.join(rdf)} or html")
+        mimetype = rdf[chosen]
+    else:
+        accept = request.accept_mimetypes
+        best = accept.best_match(list(rdf.values())) if accept else "text/turtle"
+        if best is None:
+            return _error(406, "the service description is " + ", ".join(rdf.values()))
+        mimetype = "text/turtle" if accept.best == "*/*" else best
+    graph = _description_graph()
+    if mimetype == "application/ld+json":
+        body = graph.serialize(format="json-ld", auto_compact=True)
+    else:
+        fmt = {
+            "text/turtle": "turtle",
+            "application/rdf+xml": "pretty-xml",
+            "application/n-triples": "nt",
+        }[mimetype]
+        body = graph.serialize(format=fmt)
+    response = Response(body, mimetype=mimetype)
+    response.vary.add("Accept")
+    return response
+
+
+def _description_graph() -> Graph:
+    """SPARQL 1.1 Service Description of this endpoint, with VoID counts."""
+    the_site = site()
+    settings = the_site.settings
+    endpoint = URIRef(service().endpoint)
+    node = URIRef(f"{endpoint}#service")
+    dataset = URIRef(f"{endpoint}#dataset")
+    default = URIRef(f"{endpoint}#default-graph")
+    figures = catalog.stats(the_site.store, settings)
+    g = Graph(bind_namespaces="none")
+    for prefix, ns in (
+        ("sd", SD),
+        ("void", VOID),
+        ("formats", FORMATS_NS),
+        ("dcterms", DCTERMS),
+    ):
+        g.bind(prefix, ns)
+    g.add((node, RDF.type, SD.Service))
+    g.add((node, SD.endpoint, endpoint))
+    g.add((node, SD.supportedLanguage, SD.SPARQL11Query))
+    g.add((node, SD.supportedLanguage, SD.SPARQL11Update))
+    g.add((node, SD.feature, SD.UnionDefaultGraph))
+    g.add((node, SD.feature, SD.EmptyGraphs))
+    g.add(
+        (
+            node,
+            SD.defaultEntailmentRegime,
+            URIRef("http://www.w3.org/ns/entailment/Simple"),
+        )
+    )
+    for fmt in FORMATS:
+        g.add((node, SD.resultFormat, FORMATS_NS[fmt.w3c]))
+    g.add(
+        (
+            node,
+            DCTERMS.description,
+            Literal(
+                "Read-only to the public: queries stop after "
+                f"{settings.query_timeout} s and return at most {settings.max_rows} "
+                "rows; SERVICE and LOAD are refused. SPARQL Update needs an admin "
+                "token."
+            ),
+        )
+    )
+    g.add((node, SD.defaultDataset, dataset))
+    g.add((dataset, RDF.type, SD.Dataset))
+    g.add((dataset, RDF.type, VOID.Dataset))
+    g.add((dataset, DCTERMS.title, Literal(settings.site_name)))
+    g.add((dataset, VOID.sparqlEndpoint, endpoint))
+    g.add((dataset, VOID.triples, Literal(figures.triples)))
+    g.add((dataset, VOID.entities, Literal(figures.releases)))
+    g.add((dataset, VOID.dataDump, URIRef(settings.base_url + "/dump.nq.gz")))
+    g.add((dataset, SD.defaultGraph, default))
+    g.add((default, RDF.type, SD.Graph))
+    g.add(
+        (
+            default,
+            DCTERMS.description,
+            Literal(
+                "The union of all named graphs (unless a request names its dataset)"
+            ),
+        )
+    )
+    g.add((default, VOID.triples, Literal(figures.triples)))
+    iris = the_site.iris
+    for name, title in (
+        (iris.catalog_graph, "The catalogue"),
+        (iris.history_graph, "The history of changes"),
+    ):
+        named = URIRef(f"{name}#sd")
+        g.add((dataset, SD.namedGraph, named))
+        g.add((named, RDF.type, SD.NamedGraph))
+        g.add((named, SD.name, URIRef(name)))
+        g.add((named, DCTERMS.title, Literal(title)))
+    g.add(
+        (
+            dataset,
+            DCTERMS.description,
+            Literal(
+                "One named graph per release, "
+                f"{settings.base_url}/graphs/releases/{{slug}} ({figures.releases} "
+                "now), the catalogue and the history."
+            ),
+        )
+    )
+    return g
+
+
+# The query page ----------------------------------------------------------------
+
+
+def _page(text: str, params: dict[str, list[str]], result: Result | None) -> str:
+    the_service = service()
+    grid: Table | None = None
+    boolean: bool | None = None
+    if result is not None:
+        if result.answer.kind == "select":
+            grid = table(result.answer)
+        elif result.answer.kind == "ask":
+            boolean = json.loads(result.answer.payload).get("boolean")
+        else:
+            grid = triples_table(result.answer)
+    downloads = []
+    if result is not None:
+        kind = "results" if result.answer.kind in ("select", "ask") else "graph"
+        for fmt in FORMATS:
+            if fmt.kind == kind:
+                query = {"query": text, "format": fmt.name}
+                downloads.append(
+                    (fmt.label, "/sparql?" + urllib.parse.urlencode(query))
+                )
+    return render_template(
+        "sparql/query.html",
+        meta=meta_for(
+            title="SPARQL query",
+            description="Query every release, topic and change with SPARQL 1.1.",
+            path="/sparql",
+        ),
+        query=text or EXAMPLES[0].query,
+        examples=EXAMPLES,
+        result=result,
+        grid=grid,
+        boolean=boolean,
+        downloads=downloads,
+        settings_=the_service.settings,
+    )
+
+
+# Errors and CORS ---------------------------------------------------------------
+
+
+def _error(
+    status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    response = Response(message.rstrip() + "\n", status=status, mimetype="text/plain")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _preflight() -> Response:
+    response = Response(status=204)
+    response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = (
+        "Accept, Content-Type, If-None-Match"
+    )
+    response.headers["Access-Control-Max-Age"] = "86400"
+    response.headers["Allow"] = "GET, POST, OPTIONS, HEAD"
+    return response
+
+
+@bp.after_app_request
+def _cors(response: Response) -> Response:
+    """CORS on every /sparql answer, errors included (settings: cors_origins)."""
+    if request.path != "/sparql":
+        return response
+    allowed = service().settings.cors_origins.split()
+    origin = request.headers.get("Origin")
+    if "*" in allowed:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    elif origin and origin in allowed:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.vary.add("Origin")
+    else:
+        return response
+    response.headers["Access-Control-Expose-Headers"] = (
+        "ETag, X-SPARQL-MaxRows, Retry-After, X-Cache"
+    )
+    return response

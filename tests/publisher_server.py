@@ -1,0 +1,109 @@
+"""``publisher serve`` as a real process over a store holding the bundled sample,
+for end-to-end tests through real HTTP (waitress), with the settings a test needs.
+
+    with PublisherServer(env={"PUBLISHER_QUERY_TIMEOUT": "2"}) as server:
+        status, headers, body = server.request("GET", "/sparql?query=ASK{}")
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from email.message import Message
+from pathlib import Path
+from typing import Self
+
+from publisher.resources import sample_calendar
+from tests.server_process import ServerProcess
+
+#: the admin token every PublisherServer accepts (PUBLISHER_WRITE_TOKENS)
+ADMIN_TOKEN = "test-admin-token-0123456789"  # noqa: S105 - a test's own token
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PublisherServer(ServerProcess):
+    """The sample calendar imported into a fresh embedded store, then served."""
+
+    def __init__(
+        self, env: dict[str, str] | None = None, *, import_sample: bool = True
+    ) -> None:
+        self.process = None
+        self._log = None
+        self._tmp = Path(tempfile.mkdtemp(prefix="publisher-serve-"))
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.store = str(self._tmp / "store")
+        self.log_path = self._tmp / "serve.log"
+        self.env = {
+            k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")
+        }
+        self.env.update(
+            {
+                "PUBLISHER_BASE_URL": self.base,
+                "PUBLISHER_STORE": self.store,
+                "PUBLISHER_WRITE_TOKENS": ADMIN_TOKEN,
+            }
+        )
+        self.env.update(env or {})
+        self._import_sample = import_sample
+
+    def start(self) -> Self:
+        if self._import_sample:
+            self._import_sample = False
+            subprocess.run(
+                [sys.executable, "-m", "publisher", "import", str(sample_calendar())],
+                check=True,
+                capture_output=True,
+                env=self.env,
+            )
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "publisher", "serve", "--port", str(self.port)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.base}/healthz", timeout=1) as r:  # noqa: S310
+                    if r.status == 200:
+                        return self
+            except OSError:
+                pass
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.stop()
+                raise RuntimeError(self.log_path.read_text())
+            time.sleep(0.1)
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 30,
+    ) -> tuple[int, Message, bytes]:
+        """Status, headers (case-insensitive) and body; never raises for 4xx/5xx."""
+        request = urllib.request.Request(  # noqa: S310
+            self.base + path, data=body, headers=headers or {}, method=method
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                return response.status, response.headers, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.headers, exc.read()
