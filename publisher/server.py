@@ -22,10 +22,16 @@ def serve(
 ) -> None:
     """Create the app over the settings' store and serve it until interrupted."""
     app = create_app(settings)
+    # two readers ready for the first SPARQL queries (a new one takes ~0.3 s)
+    sparql = app.extensions["publisher.sparql"]
+    sparql.readers.start(min(2, settings.concurrency))
     announce(
         f"Serving {settings.site_name} at {settings.base_url}/ (listening on "
         f"http://{host}:{port}, {threads} threads). Ctrl-C stops."
     )
-    waitress_serve(
-        app, host=host, port=port, threads=threads, ident="release-publisher"
-    )
+    try:
+        waitress_serve(
+            app, host=host, port=port, threads=threads, ident="release-publisher"
+        )
+    finally:
+        sparql.close()

@@ -86,7 +86,7 @@ class SparqlService:
 
     def form(self, text: str) -> str:
         """select, ask, construct or describe; or QuerySyntaxError/QueryRefusedError."""
-        return inspect_query(_with_base(text, self.endpoint)).form
+        return inspect_query(_clean(text)).form
 
     def version(self) -> str:
         return self._data_version() or "empty"
@@ -102,8 +102,10 @@ class SparqlService:
         Raises QuerySyntaxError/QueryRefusedError (the client's fault) or a
         StoreError: ReadersBusyError, QueryTimeoutError, QueryFailedError.
         """
+        # checked as the client wrote it (error positions are theirs), run with
+        # the endpoint as its base IRI
+        info = inspect_query(_clean(text))
         query = _with_base(text, self.endpoint)
-        info = inspect_query(query)
         version = self.version()
         key = (version, request_key(text, default_graphs, named_graphs))
         with self._cache_lock:
@@ -191,11 +193,15 @@ class SparqlService:
         shutil.rmtree(self._folder, ignore_errors=True)
 
 
-def _with_base(text: str, endpoint: str) -> str:
-    """Relative IRIs resolve against the endpoint (SPARQL 1.1 Protocol, 2.1.5)."""
+def _clean(text: str) -> str:
     if "\x00" in text:
         raise QuerySyntaxError("SPARQL syntax error: NUL character in the request")
-    return f"BASE <{endpoint}>\n{text}"
+    return text
+
+
+def _with_base(text: str, endpoint: str) -> str:
+    """Relative IRIs resolve against the endpoint (SPARQL 1.1 Protocol, 2.1.5)."""
+    return f"BASE <{_clean(endpoint)}>\n{_clean(text)}"
 
 
 def _checkpoint_folder(settings: Settings, store: Store) -> str:

@@ -29,8 +29,15 @@ VANN = Namespace("http://purl.org/vocab/vann/")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
 XSD = Namespace("http://www.w3.org/2001/XMLSchema#")
 
-CLASSES = {"Release", "DateChange", "ReleaseStatus", "Designation", "Tombstone"}
-OBJECT_PROPERTIES = {"status", "designation", "dateChange", "nextRelease"}
+CLASSES = {
+    "Release",
+    "DateChange",
+    "ReleaseStatus",
+    "Designation",
+    "Tombstone",
+    "Change",
+}
+OBJECT_PROPERTIES = {"status", "designation", "dateChange", "nextRelease", "affects"}
 DATATYPE_PROPERTIES = {
     "provisionalDate",
     "previousDate",
@@ -46,6 +53,8 @@ DATATYPE_PROPERTIES = {
     "baseUrl",
     "deletedAt",
     "deletionReason",
+    "changeKind",
+    "updateText",
 }
 SCHEMES = {"ReleaseStatusScheme", "DesignationScheme"}
 STATUSES = {"Provisional", "Confirmed", "Postponed", "Cancelled", "Published"}

@@ -541,7 +541,6 @@ def history_triples(
         _t(activity, "pub:changeKind", _lit(kind)),
         _t(activity, "prov:wasAssociatedWith", who),
         _t(activity, "prov:endedAtTime", _dt(moment)),
-        _t(activity, "pub:dataVersion", _lit(version)),
         _t(who, "a", "prov:Agent"),
         _t(who, "foaf:name", _lit(agent)),
     ]

@@ -120,18 +120,26 @@ def tokens() -> TokenTable:
 # The route ---------------------------------------------------------------------
 
 
-@bp.route("/sparql", methods=["GET", "POST", "OPTIONS"])
+ALLOW = "GET, HEAD, POST, OPTIONS"
+
+
+@bp.route("/sparql", methods=["GET", "POST", "OPTIONS", "PUT", "DELETE", "PATCH"])
 def endpoint() -> Response:
     if request.method == "OPTIONS":
         return _preflight()
+    if request.method not in ("GET", "HEAD", "POST"):
+        return _error(
+            405,
+            f"{request.method} is not a SPARQL 1.1 Protocol method: queries are GET "
+            "or POST, updates POST",
+            {"Allow": ALLOW},
+        )
     try:
         params = _params()
         if "update" in params:
             if request.method != "POST":
                 raise ProtocolError(
-                    405 if request.method == "GET" else 400,
-                    "SPARQL Update must be sent by POST (SPARQL 1.1 Protocol, 2.2)",
-                    Allow="POST",
+                    400, "SPARQL Update must be sent by POST (SPARQL 1.1 Protocol, 2.2)"
                 )
             return _update(params)
         if "query" not in params:
@@ -558,7 +566,7 @@ def _preflight() -> Response:
         "Accept, Content-Type, If-None-Match"
     )
     response.headers["Access-Control-Max-Age"] = "86400"
-    response.headers["Allow"] = "GET, POST, OPTIONS, HEAD"
+    response.headers["Allow"] = ALLOW
     return response
 
 
