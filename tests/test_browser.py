@@ -3,9 +3,10 @@
 
 Every kind of page is checked with axe-core (the npm package, pinned by
 tests/browser/package-lock.json and installed by ``make test``): no serious or
-critical violations. The release page and the calendar load with no console
-errors, the calendar's filters work (with and without JavaScript), pages do not
-scroll sideways at 375px, and screenshots are saved.
+critical violations. The release page, the calendar and the SPARQL query page
+load with no console errors, the calendar's filters and the query page's examples,
+results and downloads work (with and without JavaScript), pages do not scroll
+sideways at 375px, and screenshots are saved.
 
 Run as a script (``python -m tests.test_browser docs/images``) it takes the
 screenshots used in docs/web.md.
@@ -22,17 +23,19 @@ import subprocess
 import sys
 import time
 import urllib.request
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from publisher.model import Release
 from publisher.resources import sample_calendar
+from publisher.sparql import EXAMPLES
 
 from .conftest import ROOT
 
@@ -61,6 +64,9 @@ CANCELLED = "regional-gross-disposable-household-income-uk-1997-to-2024"
 POSTPONED = "gdp-monthly-estimate-uk-october-2026"
 DELETED = "graduates-in-the-uk-labour-market-2026"
 REASON = "Duplicate of another release."
+#: the query page's examples by name (publisher.sparql.EXAMPLES)
+EXAMPLE = {example.name: example.query for example in EXAMPLES}
+EXAMPLE_TITLE = {example.name: example.title for example in EXAMPLES}
 
 #: kind of page -> (path, HTTP status, text the page shows)
 PAGES: dict[str, tuple[str, int, str]] = {
@@ -73,6 +79,12 @@ PAGES: dict[str, tuple[str, int, str]] = {
     "vocabulary": ("/ns", 200, "Release Publisher vocabulary"),
     "not-found": ("/releases/no-such-release", 404, "Page not found"),
     "gone": (f"/releases/{DELETED}", 410, REASON),
+    "sparql": ("/sparql", 200, "SPARQL query"),
+    "sparql-results": (
+        "/sparql?" + urlencode({"query": EXAMPLE["cancelled"]}),
+        200,
+        "Download: XML, JSON, CSV, TSV.",
+    ),
 }
 
 
@@ -267,7 +279,7 @@ FOCUS_CONTRAST = """async () => {
 }"""
 
 
-@pytest.mark.parametrize("kind", ["calendar", "published"])
+@pytest.mark.parametrize("kind", ["calendar", "published", "sparql-results"])
 def test_focused_controls_keep_their_contrast(
     page: Page, server: Server, kind: str
 ) -> None:
@@ -286,12 +298,26 @@ def test_landmarks_and_headings(page: Page, server: Server) -> None:
     page.goto(server.base + "/releases")
     for label in ("Search", "Topic", "Designation", "From", "To"):
         assert page.get_by_label(label, exact=True).count() == 1, label
+    for kind in ("sparql", "sparql-results"):
+        page.goto(server.base + PAGES[kind][0])
+        assert page.get_by_role("main").count() == 1, kind
+        assert page.locator("h1").count() == 1, kind
+        assert page.get_by_label("Query", exact=True).evaluate("e => e.tagName") == (
+            "TEXTAREA"
+        )
+        assert page.get_by_role("button", name="Run query").count() == 1
+        examples = page.get_by_role("region", name="Examples")
+        assert examples.get_by_role("link").count() == len(EXAMPLES)
+    assert page.get_by_role("region", name="Results").count() >= 1
 
 
 # Rendering -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["calendar", "published", "cancelled", "postponed"])
+@pytest.mark.parametrize(
+    "kind",
+    ["calendar", "published", "cancelled", "postponed", "sparql", "sparql-results"],
+)
 def test_renders_without_console_errors(page: Page, server: Server, kind: str) -> None:
     problems: list[str] = []
     page.on(
@@ -338,7 +364,11 @@ def test_release_page_shows_status_and_data(page: Page, server: Server) -> None:
 def test_screenshots(page: Page, server: Server, tmp_path: Path) -> None:
     from PIL import Image
 
-    for name, kind in (("release-page", "published"), ("calendar", "calendar")):
+    for name, kind in (
+        ("release-page", "published"),
+        ("calendar", "calendar"),
+        ("sparql", "sparql-results"),
+    ):
         page.goto(server.base + PAGES[kind][0])
         target = tmp_path / f"{name}.png"
         page.screenshot(path=str(target), full_page=True)
@@ -446,11 +476,300 @@ def test_content_without_javascript(browser: Browser, server: Server) -> None:
         context.close()
 
 
+# The SPARQL query page -----------------------------------------------------
+
+#: what each download link on the query page is named and the type it answers
+DOWNLOADS = {
+    "XML": "application/sparql-results+xml",
+    "JSON": "application/sparql-results+json",
+    "CSV": "text/csv",
+    "TSV": "text/tab-separated-values",
+}
+GRAPH_DOWNLOADS = {
+    "Turtle": "text/turtle",
+    "RDF/XML": "application/rdf+xml",
+    "N-Triples": "application/n-triples",
+    "JSON-LD": "application/ld+json",
+    "N-Quads": "application/n-quads",
+}
+SPARQL_RESULTS = "http://www.w3.org/2005/sparql-results#"
+
+
+def _fetch(server: Server, query: str, accept: str) -> bytes:
+    """The endpoint's own answer to ``query``, outside the browser."""
+    request = urllib.request.Request(
+        server.base + "/sparql?" + urlencode({"query": query}),
+        headers={"Accept": accept},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        body: bytes = response.read()
+        return body
+
+
+def _expected(server: Server, query: str) -> tuple[list[str], list[list[str]]]:
+    """The variables and rows of a SELECT as the endpoint answers it in JSON,
+    each cell as the query page shows it."""
+    answer = json.loads(_fetch(server, query, "application/sparql-results+json"))
+    names = answer["head"]["vars"]
+    rows = []
+    for binding in answer["results"]["bindings"]:
+        row = []
+        for name in names:
+            term = binding.get(name)
+            if term is None:
+                row.append("")
+            elif term["type"] == "uri" and not term["value"].startswith("http"):
+                row.append(f"<{term['value']}>")
+            elif term["type"] == "bnode":
+                row.append(f"_:{term['value']}")
+            else:
+                row.append(term["value"])
+        rows.append(row)
+    return names, rows
+
+
+def _shown(page: Page) -> tuple[list[str], list[list[str]]]:
+    """The results table's column headings and rows, as text."""
+    names = page.locator("table.results thead th").all_text_contents()
+    rows = page.locator("table.results tbody tr").evaluate_all(
+        "rows => rows.map(r => Array.from(r.cells, c => c.textContent))"
+    )
+    return names, rows
+
+
+def _downloads(page: Page) -> dict[str, str]:
+    links = page.locator("#results p", has_text="Download:").get_by_role("link")
+    return dict(
+        zip(
+            links.all_text_contents(),
+            links.evaluate_all("links => links.map(a => a.href)"),
+            strict=True,
+        )
+    )
+
+
+def _query_in(url: str) -> str:
+    return parse_qs(urlparse(url).query)["query"][0]
+
+
+def _watch(page: Page) -> list[str]:
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda msg: (
+            problems.append(f"console: {msg.text}") if msg.type == "error" else None
+        ),
+    )
+    page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
+    return problems
+
+
+def test_sparql_examples_with_javascript(page: Page, server: Server) -> None:
+    problems = _watch(page)
+    page.goto(server.base + "/sparql")
+    editor = page.get_by_label("Query", exact=True)
+    assert editor.input_value() == EXAMPLES[0].query
+    assert page.locator("#results").count() == 0
+    assert page.locator("#hint").inner_text() == "Ctrl+Enter runs the query."
+
+    # an example fills the editor in place, and focuses it
+    start = page.url
+    page.get_by_role("link", name=EXAMPLE_TITLE["cancelled"], exact=True).click()
+    assert editor.input_value() == EXAMPLE["cancelled"]
+    assert page.url == start
+    assert page.locator("#results").count() == 0
+    assert page.evaluate("document.activeElement.id") == "query"
+    assert EXAMPLE_TITLE["cancelled"] in page.locator("#hint").inner_text()
+
+    # Ctrl+Enter runs it
+    with page.expect_navigation():
+        page.keyboard.press("Control+Enter")
+    assert _query_in(page.url) == EXAMPLE["cancelled"]
+    names, rows = _expected(server, EXAMPLE["cancelled"])
+    assert names == ["slug", "title", "notice"] and rows
+    assert _shown(page) == (names, rows)
+    assert editor.input_value() == EXAMPLE["cancelled"]
+    assert page.locator(".count").inner_text() == f"{len(rows)} rows."
+
+    # another example, then the button runs it
+    results = page.url
+    page.get_by_role("link", name=EXAMPLE_TITLE["by-topic"], exact=True).click()
+    assert editor.input_value() == EXAMPLE["by-topic"]
+    assert page.url == results
+    assert _shown(page) == (names, rows)  # the page has not changed
+    with page.expect_navigation():
+        page.get_by_role("button", name="Run query").click()
+    assert _query_in(page.url) == EXAMPLE["by-topic"]
+    names, rows = _expected(server, EXAMPLE["by-topic"])
+    assert names == ["topic", "releases"] and rows
+    assert _shown(page) == (names, rows)
+    assert problems == []
+
+
+def test_sparql_results_without_javascript(browser: Browser, server: Server) -> None:
+    import csv
+    import io
+
+    context = _context(browser, server, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(server.base + "/sparql")
+        link = page.get_by_role("link", name=EXAMPLE_TITLE["cancelled"], exact=True)
+        assert _query_in(link.get_attribute("href") or "") == EXAMPLE["cancelled"]
+        link.click()
+        page.wait_for_url(re.compile(r".*[?&]query="))
+        assert _query_in(page.url) == EXAMPLE["cancelled"]
+        names, rows = _expected(server, EXAMPLE["cancelled"])
+        assert rows and _shown(page) == (names, rows)
+        editor = page.get_by_label("Query", exact=True)
+        assert editor.input_value() == EXAMPLE["cancelled"]
+        assert page.locator("#hint").inner_text().startswith("Results appear")
+
+        # each download link answers in the format it names
+        links = _downloads(page)
+        assert list(links) == list(DOWNLOADS)
+        for label, href in links.items():
+            assert parse_qs(urlparse(href).query)["query"] == [EXAMPLE["cancelled"]]
+            response = page.request.get(href)
+            assert response.ok, (label, response.status)
+            mimetype = response.headers["content-type"].split(";")[0]
+            assert mimetype == DOWNLOADS[label], label
+            body = response.body()
+            if label == "JSON":
+                found = json.loads(body)
+                assert found["head"]["vars"] == names
+                count = len(found["results"]["bindings"])
+            elif label == "XML":
+                root = ET.fromstring(body)  # noqa: S314 (our own server's answer)
+                count = len(root.findall(f".//{{{SPARQL_RESULTS}}}result"))
+            else:
+                delimiter = "," if label == "CSV" else "\t"
+                table = list(
+                    csv.reader(io.StringIO(body.decode()), delimiter=delimiter)
+                )
+                head = [n.lstrip("?") for n in table[0]]  # TSV names are ?slug
+                assert head == names, label
+                count = len(table) - 1
+            assert count == len(rows), label
+
+        # a query typed into the editor and run by the button
+        editor.fill(
+            "SELECT ?slug WHERE { ?r <https://w3id.org/release-publisher/ns#slug> ?slug } ORDER BY ?slug LIMIT 3"
+        )
+        page.get_by_role("button", name="Run query").click()
+        page.wait_for_url(re.compile(r".*LIMIT.*"))
+        names, rows = _expected(server, _query_in(page.url))
+        assert names == ["slug"] and len(rows) == 3
+        assert _shown(page) == (names, rows)
+    finally:
+        context.close()
+
+
+def test_sparql_construct_shows_triples(browser: Browser, server: Server) -> None:
+    from rdflib import Graph
+
+    context = _context(browser, server, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(server.base + "/sparql")
+        page.get_by_role("link", name=EXAMPLE_TITLE["one-release"], exact=True).click()
+        page.wait_for_url(re.compile(r".*[?&]query="))
+        names, rows = _shown(page)
+        assert names == ["subject", "predicate", "object"]
+        lines = _fetch(server, EXAMPLE["one-release"], "application/n-triples")
+        triples = [line for line in lines.decode().splitlines() if line.strip()]
+        assert rows and len(rows) == len(triples)
+        release = f"{server.base}/releases/{PUBLISHED}#release"
+        assert {row[0] for row in rows} == {release}
+        assert [
+            release,
+            "https://w3id.org/release-publisher/ns#slug",
+            PUBLISHED,
+        ] in rows
+        shown = {tuple(row) for row in rows}
+
+        links = _downloads(page)
+        assert list(links) == list(GRAPH_DOWNLOADS)
+        for label, href in links.items():
+            response = page.request.get(href)
+            assert response.ok, (label, response.status)
+            mimetype = response.headers["content-type"].split(";")[0]
+            assert mimetype == GRAPH_DOWNLOADS[label], label
+            if label == "N-Quads":
+                graph = Graph().parse(data=response.text(), format="nt")
+            else:
+                graph = Graph().parse(
+                    data=response.text(), format=mimetype, publicID=server.base
+                )
+            assert {(str(s), str(p), str(o)) for s, p, o in graph} == shown, label
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "answer"),
+    [
+        ("ASK { ?r <https://w3id.org/release-publisher/ns#slug> ?s }", True),
+        ("ASK { ?r <https://w3id.org/release-publisher/ns#slug> 'no-such' }", False),
+    ],
+    ids=["yes", "no"],
+)
+def test_sparql_ask_says_yes_or_no(
+    browser: Browser, server: Server, query: str, answer: bool
+) -> None:
+    assert json.loads(_fetch(server, query, "application/json"))["boolean"] is answer
+    context = _context(browser, server, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(server.base + "/sparql")
+        page.get_by_label("Query", exact=True).fill(query)
+        page.get_by_role("button", name="Run query").click()
+        page.wait_for_url(re.compile(r".*[?&]query=ASK"))
+        word = "yes" if answer else "no"
+        assert page.locator(".answer").inner_text().startswith(f"The answer is {word} ")
+        assert page.locator("table.results").count() == 0
+        assert list(_downloads(page)) == list(DOWNLOADS)
+    finally:
+        context.close()
+
+
+def test_sparql_syntax_error(browser: Browser, server: Server) -> None:
+    """A query the endpoint cannot read: a 400 that says why (for now a plain
+    text answer, not the query page)."""
+    context = _context(browser, server, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(server.base + "/sparql")
+        page.get_by_label("Query", exact=True).fill("SELEC ?s WHERE { ?s ?p ?o }")
+        with page.expect_navigation() as navigation:
+            page.get_by_role("button", name="Run query").click()
+        response = navigation.value
+        assert response is not None and response.status == 400
+        assert "syntax error" in page.locator("body").inner_text().lower()
+    finally:
+        context.close()
+
+
+def test_sparql_results_cut_at_the_row_cap(page: Page, server: Server) -> None:
+    """More rows than the endpoint's cap (10,000 by default): the page says so."""
+    digits = "VALUES ?{} {{ 0 1 2 3 4 5 6 7 8 9 }}"
+    query = (
+        "SELECT ?a ?b ?c ?d ?e WHERE { "
+        + " ".join(digits.format(name) for name in "abcde")
+        + " }"
+    )
+    page.goto(server.base + "/sparql?" + urlencode({"query": query}))
+    notice = page.locator("#results .banner[role=status]")
+    assert notice.inner_text().startswith("Cut at 10,000 rows.")
+    assert page.locator("table.results tbody tr").count() == 10_000
+
+
 # Screenshots for docs/web.md -----------------------------------------------
 
 
 def docs_screenshots(folder: Path) -> list[Path]:
-    """docs/images/release-page.png and calendar.png from the running sample."""
+    """docs/images/release-page.png, calendar.png and sparql.png (the query page
+    with the cancelled releases example's results) from the running sample."""
     import tempfile
 
     from PIL import Image
@@ -468,6 +787,7 @@ def docs_screenshots(folder: Path) -> list[Path]:
             for name, path in (
                 ("release-page", PAGES["postponed"][0]),
                 ("calendar", "/releases"),
+                ("sparql", PAGES["sparql-results"][0]),
             ):
                 page.goto(server.base + path)
                 target = folder / f"{name}.png"

@@ -387,7 +387,8 @@ def test_update_changes_a_release_the_index_and_history_follow(
         text = (
             "PREFIX schema: <http://schema.org/>\n"
             f"DELETE {{ GRAPH <{graph}> {{ <{release}> schema:name ?old }} }}\n"
-            f'INSERT {{ GRAPH <{graph}> {{ <{release}> schema:name "Renamed by SPARQL" }} }}\n'
+            f"INSERT {{ GRAPH <{graph}> {{ <{release}> schema:name "
+            '"Renamed by SPARQL" } }\n'
             f"WHERE {{ GRAPH <{graph}> {{ <{release}> schema:name ?old }} }}"
         )
         reply = client.post(
@@ -410,7 +411,8 @@ def test_update_changes_a_release_the_index_and_history_follow(
             "PREFIX prov: <http://www.w3.org/ns/prov#>\n"
             "PREFIX pub: <https://w3id.org/release-publisher/ns#>\n"
             "PREFIX foaf: <http://xmlns.com/foaf/0.1/>\n"
-            "SELECT ?kind ?who ?when ?what ?text WHERE { GRAPH <http://127.0.0.1:8000/graphs/history> {"
+            "SELECT ?kind ?who ?when ?what ?text WHERE { "
+            "GRAPH <http://127.0.0.1:8000/graphs/history> {"
             " ?c a pub:Change ; pub:changeKind ?kind ; prov:endedAtTime ?when ;"
             " pub:affects ?what ; pub:updateText ?text ;"
             " prov:wasAssociatedWith [ foaf:name ?who ] } }",
