@@ -7,10 +7,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 # Debian packages the tests run for real: Virtuoso (a third store for the contract
-# suite) and Chromium (driven by Playwright in the browser tests). Installed as root
-# when missing; nothing is installed by hand.
-DEB_PACKAGES := virtuoso-opensource-7-bin chromium
-DEB_COMMANDS := virtuoso-t chromium
+# suite), Chromium (driven by Playwright in the browser tests) and curl (the
+# examples of docs/sparql.md are run as written). Installed as root when missing;
+# nothing is installed by hand.
+DEB_PACKAGES := virtuoso-opensource-7-bin chromium curl
+DEB_COMMANDS := virtuoso-t chromium curl
 
 .PHONY: demo test lint typecheck pytest bench clean system
 

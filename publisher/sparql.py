@@ -222,7 +222,6 @@ class Example:
 
 _PREFIXES = """PREFIX pub: <https://w3id.org/release-publisher/ns#>
 PREFIX schema: <http://schema.org/>
-PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
 """
 
 #: the query page's examples (docs/sparql.md shows the same ones; the tests run them)
