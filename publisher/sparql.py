@@ -280,7 +280,8 @@ ORDER BY ?slug ?previous""",
         "Everything about one release (CONSTRUCT)",
         _PREFIXES
         + """CONSTRUCT { ?release ?p ?o } WHERE {
-  ?release pub:slug "labour-market-overview-uk-september-2026" ; ?p ?o .
+  ?release a pub:Release ;
+           pub:slug "labour-market-overview-uk-september-2026" ; ?p ?o .
 }""",
     ),
 )

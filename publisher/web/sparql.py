@@ -231,12 +231,24 @@ def _query(params: dict[str, list[str]]) -> Response:
     text = params["query"][0]
     dataset = _dataset(params)
     the_service = service()
+    wants_html = _wants_html(params)
+
+    def failed(
+        status: int, message: str, headers: dict[str, str] | None = None
+    ) -> Response:
+        """For people, the query page again with the message; else text/plain."""
+        if wants_html:
+            response = Response(_page(text, params, None, error=message), status=status)
+            for name, value in (headers or {}).items():
+                response.headers[name] = value
+            return response
+        return _error(status, message, headers)
+
     try:
         form = the_service.form(text)
     except (QuerySyntaxError, QueryRefusedError) as exc:
-        return _error(400, str(exc))
+        return failed(400, str(exc))
     kind = "results" if form in ("select", "ask") else "graph"
-    wants_html = _wants_html(params)
     fmt = None if wants_html else _negotiate(kind, params.get("format", [None])[0])
     key = request_key(text, *dataset)
     version = the_service.version()
@@ -248,16 +260,20 @@ def _query(params: dict[str, list[str]]) -> Response:
     try:
         result = the_service.query(text, *dataset)
     except (QuerySyntaxError, QueryRefusedError) as exc:
-        return _error(400, str(exc))
+        return failed(400, str(exc))
     except ReadersBusyError as exc:
-        return _error(503, str(exc), {"Retry-After": "1"})
-    except QueryTimeoutError as exc:
+        return failed(503, str(exc), {"Retry-After": "1"})
+    except QueryTimeoutError:
         limit = the_service.settings.query_timeout
-        return _error(504, f"{exc} (the limit is {limit} s: PUBLISHER_QUERY_TIMEOUT)")
+        return failed(
+            504,
+            f"the query ran longer than {limit} s (PUBLISHER_QUERY_TIMEOUT) and was "
+            "stopped: narrow it, or add a LIMIT",
+        )
     except QueryFailedError as exc:
-        return _error(400, str(exc))
+        return failed(400, str(exc))
     except StoreError as exc:
-        return _error(503, f"the store cannot answer: {exc}")
+        return failed(503, f"the store cannot answer: {exc}")
     tag = Result.etag_for(result.version, key, fmt.name if fmt else "html")
     if fmt is None:
         response = Response(_page(text, params, result))
@@ -510,7 +526,12 @@ def _description_graph() -> Graph:
 # The query page ----------------------------------------------------------------
 
 
-def _page(text: str, params: dict[str, list[str]], result: Result | None) -> str:
+def _page(
+    text: str,
+    params: dict[str, list[str]],
+    result: Result | None,
+    error: str | None = None,
+) -> str:
     the_service = service()
     grid: Table | None = None
     boolean: bool | None = None
@@ -543,6 +564,7 @@ def _page(text: str, params: dict[str, list[str]], result: Result | None) -> str
         grid=grid,
         boolean=boolean,
         downloads=downloads,
+        error=error,
         settings_=the_service.settings,
     )
 

@@ -25,5 +25,10 @@
     var button = form.querySelector("button");
     if (button) { button.textContent = "Running…"; button.setAttribute("aria-busy", "true"); }
   });
+  // Back to a page that was submitted: the button is ready again.
+  window.addEventListener("pageshow", function () {
+    var button = form.querySelector("button");
+    if (button) { button.textContent = "Run query"; button.removeAttribute("aria-busy"); }
+  });
   if (hint) { hint.textContent = "Ctrl+Enter runs the query."; }
 }());
