@@ -37,6 +37,7 @@ class DateChange:
     previous_date: datetime | date
     reason: str | None = None
     changed_at: datetime | None = None
+    new_date: datetime | date | None = None  # the date it moved to, when known
 
 
 @dataclass(frozen=True)

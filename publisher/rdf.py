@@ -288,6 +288,8 @@ def _change_triples(
         yield node, PUB.changeReason, _text(change.reason)
     if change.changed_at:
         yield node, PUB.changedAt, _when(change.changed_at)
+    if change.new_date:
+        yield node, PUB.newDate, _when(change.new_date)
 
 
 def _topic_triples(

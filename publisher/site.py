@@ -38,6 +38,7 @@ class DateChangeView:
     previous: str
     reason: str | None
     changed_at: str | None
+    new: str | None = None
 
 
 @dataclass(frozen=True)
@@ -222,6 +223,7 @@ def _page(slug: str, g: Graph, row: Row, iris: Iris) -> ReleasePage:
                 previous=str(g.value(node, PUB.previousDate)),
                 reason=_text(g.value(node, PUB.changeReason)),
                 changed_at=_text(g.value(node, PUB.changedAt)),
+                new=_text(g.value(node, PUB.newDate)),
             )
         )
     datasets = []

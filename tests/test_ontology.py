@@ -41,6 +41,7 @@ OBJECT_PROPERTIES = {"status", "designation", "dateChange", "nextRelease", "affe
 DATATYPE_PROPERTIES = {
     "provisionalDate",
     "previousDate",
+    "newDate",
     "changeReason",
     "changedAt",
     "cancellationNotice",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterator, Mapping
+from datetime import date, datetime
 from typing import Any
 
 from publisher.config import Settings
@@ -272,7 +273,9 @@ def _date_changes(
     changes = []
     for i, item in enumerate(_items(record, "date_changes", where)):
         name = f"date_changes[{i}]"
-        _check_keys(item, ("previous_date", "reason", "changed_at"), where, name)
+        _check_keys(
+            item, ("previous_date", "new_date", "reason", "changed_at"), where, name
+        )
         previous = parse_date_or_datetime(
             item.get("previous_date"), settings.zone, where, f"{name}.previous_date"
         )
@@ -286,6 +289,9 @@ def _date_changes(
                 reason=get_str(item, "reason", where, f"{name}.reason"),
                 changed_at=parse_datetime(
                     item.get("changed_at"), settings.zone, where, f"{name}.changed_at"
+                ),
+                new_date=parse_date_or_datetime(
+                    item.get("new_date"), settings.zone, where, f"{name}.new_date"
                 ),
             )
         )
@@ -436,3 +442,96 @@ def _unflatten_csv_row(row: Mapping[str, Any], where: Where) -> dict[str, Any]:
                 if isinstance(item, dict) and isinstance(item.get("downloads"), list):
                     item["downloads"] = [d for d in item["downloads"] if d != {}]
     return out
+
+
+# Writing: the inverse of release_from_record ----------------------------------
+
+
+def _iso(value: datetime | date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def release_to_record(release: Release) -> dict[str, Any]:
+    """The native JSON record of a release (what the API returns and ``push``
+    sends); :func:`release_from_record` reads it back to an equal release.
+    Empty fields are left out."""
+    record: dict[str, Any] = {
+        "id": release.slug,
+        "title": release.title,
+        "summary": release.summary,
+        "status": release.status.value if release.status else None,
+        "release_date": _iso(release.release_date),
+        "provisional_date": release.provisional_date,
+        "date_changes": [
+            {
+                k: v
+                for k, v in (
+                    ("previous_date", _iso(c.previous_date)),
+                    ("new_date", _iso(c.new_date)),
+                    ("reason", c.reason),
+                    ("changed_at", _iso(c.changed_at)),
+                )
+                if v is not None
+            }
+            for c in release.date_changes
+        ],
+        "cancellation_notice": release.cancellation_notice,
+        "published_date": _iso(release.published_date),
+        "designation": release.designation.value if release.designation else None,
+        "census": release.census or None,
+        "topics": [{"id": t.slug, "label": t.label} for t in release.topics],
+        "keywords": list(release.keywords),
+        "language": release.language,
+        "contacts": [
+            {k: v for k, v in vars(c).items() if v is not None}
+            for c in release.contacts
+        ],
+        "publisher": (
+            {k: v for k, v in vars(release.publisher).items() if v is not None}
+            if release.publisher
+            else None
+        ),
+        "license": release.license,
+        "datasets": [
+            {
+                k: v
+                for k, v in (
+                    ("title", d.title),
+                    ("url", d.url),
+                    ("description", d.description),
+                    (
+                        "downloads",
+                        [
+                            {k2: v2 for k2, v2 in vars(dl).items() if v2 is not None}
+                            for dl in d.downloads
+                        ],
+                    ),
+                )
+                if v not in (None, [])
+            }
+            for d in release.datasets
+        ],
+        "related_documents": [
+            {k: v for k, v in vars(doc).items() if v is not None}
+            for doc in release.related_documents
+        ],
+        "next_release": release.next_release,
+        "next_release_id": release.next_release_slug,
+        "series": (
+            {
+                k: v
+                for k, v in (
+                    ("id", release.series.slug),
+                    ("title", release.series.title),
+                )
+                if v
+            }
+            if release.series
+            else None
+        ),
+        "previous_edition": release.previous_edition,
+        "same_as": list(release.same_as),
+        "identifier": release.identifier,
+        "former_ids": list(release.former_slugs),
+    }
+    return {k: v for k, v in record.items() if v not in (None, [], "")}
