@@ -12,6 +12,7 @@ outside strings, IRIs and comments is a second line of defence.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,9 @@ _NOT_CODE = re.compile(
     r"|[?$]\w+|[A-Za-z_][\w.-]*:[\w.-]*|:[\w.-]+"
 )
 _KEYWORD = re.compile(r"\b(SERVICE|LOAD)\b", re.IGNORECASE)
+#: rdflib's SPARQL grammar (pyparsing) is not safe to use from two threads at once:
+#: concurrent parses fail with errors from inside pyparsing
+_PARSER = threading.Lock()
 
 
 def _names(node: Any) -> Iterator[str]:
@@ -88,7 +92,8 @@ class QueryInfo:
 def inspect_query(text: str) -> QueryInfo:
     """The query's form and whether it names its dataset, or an error."""
     try:
-        parsed = parseQuery(text)
+        with _PARSER:
+            parsed = parseQuery(text)
     except ParseException as exc:
         raise QuerySyntaxError(f"SPARQL syntax error: {exc}") from None
     names = set(_names(parsed))
@@ -106,7 +111,8 @@ def check_query(text: str) -> str:
 
 def _parse_update(text: str) -> Any:
     try:
-        return parseUpdate(text)
+        with _PARSER:
+            return parseUpdate(text)
     except ParseException as exc:
         raise QuerySyntaxError(f"SPARQL syntax error: {exc}") from None
 
@@ -173,7 +179,9 @@ def graphs_written(text: str, base: str | None = None) -> set[str] | None:
     template, ``DROP ALL``/``NAMED`` and the like could change any.
     """
     try:
-        update = translateUpdate(_parse_update(text), base=base)
+        parsed = _parse_update(text)
+        with _PARSER:
+            update = translateUpdate(parsed, base=base)
     except (ParseException, ValueError, KeyError) as exc:
         raise QuerySyntaxError(f"SPARQL syntax error: {exc}") from None
     graphs: set[str] = set()

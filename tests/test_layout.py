@@ -13,7 +13,7 @@ PACKAGE = ROOT / "publisher"
 #: layer of each module; a module may import only from its own or lower layers
 LAYERS = {
     "publisher": 0,
-    "publisher.__main__": 11,
+    "publisher.__main__": 12,
     "publisher.errors": 0,
     "publisher.config": 1,
     "publisher.tokens": 2,
@@ -22,6 +22,7 @@ LAYERS = {
     "publisher.model": 2,
     "publisher.importers": 3,
     "publisher.rdf": 4,
+    "publisher.readback": 4,
     "publisher.jsonld": 5,
     "publisher.validation": 5,
     "publisher.queries": 5,
@@ -30,9 +31,10 @@ LAYERS = {
     "publisher.pipeline": 7,
     "publisher.site": 7,
     "publisher.sparql": 7,
-    "publisher.server": 9,
-    "publisher.cli": 10,
-    "publisher.web": 8,
+    "publisher.publishing": 8,
+    "publisher.server": 10,
+    "publisher.cli": 11,
+    "publisher.web": 9,
 }
 #: third-party modules that reach stores or the network: only publisher.store
 STORE_ONLY = ("pyoxigraph", "SPARQLWrapper", "urllib.request", "http.client", "socket")

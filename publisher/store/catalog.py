@@ -407,18 +407,28 @@ def publish(
     releases: Sequence[ReleaseEntry],
     nquads_path: str,
     settings: Settings,
+    *,
+    agent: str = "cli",
+    notes: dict[str, ChangeNote] | None = None,
+    renames: dict[str, str] | None = None,
 ) -> PublishResult:
     """Publish a batch atomically; unchanged releases are left alone.
 
     ``nquads_path`` holds every release's graph as N-Quads (graph
-    ``{base}/graphs/releases/{slug}``), as pipeline.run_batch writes it.
+    ``{base}/graphs/releases/{slug}``), as pipeline.run_batch writes it. Each
+    changed release gets a change in the history, by ``agent``, described by
+    ``notes`` (default: created or updated). ``renames`` maps old slugs to the new
+    slugs of this batch: the old ones become redirects, in the same request.
     """
     check_base_url(store, settings)
+    renames = renames or {}
     previous = release_states(store, settings, [r.slug for r in releases])
     changed = [
         r
         for r in releases
-        if r.slug not in previous or previous[r.slug].version != r.content_hash
+        if r.slug not in previous
+        or previous[r.slug].version != r.content_hash
+        or r.slug in renames.values()
     ]
     changed_slugs = {r.slug for r in changed}
     unchanged = [r.slug for r in releases if r.slug not in changed_slugs]
@@ -426,19 +436,51 @@ def publish(
         return PublishResult(data_version(store, settings), [], unchanged)
     version, moment = new_data_version(), now()
     iris = Iris(settings.base_url)
+    given = notes or {}
+    history = _release_history(
+        iris,
+        agent,
+        moment,
+        version,
+        {
+            r.slug: given.get(r.slug)
+            or ChangeNote("updated" if r.slug in previous else "created")
+            for r in changed
+        },
+    )
     bulk = getattr(store, "bulk_replace_empty", None)
-    if bulk is not None and len(changed) >= BULK_MIN and is_empty(store):
+    if (
+        bulk is not None
+        and len(changed) >= BULK_MIN
+        and is_empty(store)
+        and not renames
+    ):
         lines = catalog_triples(settings, iris, version, moment, changed, previous)
         suffix = f" <{iris.catalog_graph}> .\n"
+        history_suffix = f" <{iris.history_graph}> .\n"
         with open(nquads_path, "a", encoding="utf-8") as fh:
             fh.writelines(line[:-2] + suffix for line in lines)
+            fh.writelines(line[:-2] + history_suffix for line in history)
         bulk(nquads_path)
     else:
         graphs = _graphs_from_nquads(nquads_path, iris, changed_slugs)
-        store.update(
-            build_publish_update(
-                changed, graphs, previous, settings, version=version, moment=moment
+        update = build_publish_update(
+            changed, graphs, previous, settings, version=version, moment=moment
+        )
+        extra_ops: list[str] = []
+        extra_lines: list[str] = []
+        for old, new in renames.items():
+            ops, lines = _redirect(iris, old, new, moment)
+            extra_ops += ops
+            extra_lines += lines
+        parts = [f"GRAPH <{iris.history_graph}> {{\n" + "\n".join(history) + "\n}"]
+        if extra_lines:
+            parts.append(
+                f"GRAPH <{iris.catalog_graph}> {{\n" + "\n".join(extra_lines) + "\n}"
             )
+        ops_text = "".join(f" ;\n{op}" for op in extra_ops)
+        store.update(
+            update + ops_text + " ;\nINSERT DATA {\n" + "\n".join(parts) + "\n}"
         )
     return PublishResult(version, [r.slug for r in changed], unchanged)
 
@@ -457,9 +499,15 @@ def _graphs_from_nquads(path: str, iris: Iris, slugs: set[str]) -> dict[str, str
 
 
 def delete(
-    store: Store, slugs: Iterable[str], reason: str, settings: Settings
+    store: Store,
+    slugs: Iterable[str],
+    reason: str,
+    settings: Settings,
+    *,
+    agent: str = "cli",
 ) -> PublishResult:
-    """Delete releases, leaving a tombstone each (slug, title, when, why)."""
+    """Delete releases, leaving a tombstone each (slug, title, when, why), and a
+    change in the history by ``agent``."""
     check_base_url(store, settings)
     wanted = list(dict.fromkeys(slugs))
     if not reason.strip():
@@ -485,7 +533,20 @@ def delete(
         )
         ops += more_ops
         lines += more_lines
-    ops.append(f"INSERT DATA {{ GRAPH {cat} {{\n" + "\n".join(lines) + "\n} }")
+    history = _release_history(
+        iris,
+        agent,
+        moment,
+        version,
+        {slug: ChangeNote("deleted", reason.strip()) for slug in wanted},
+    )
+    ops.append(
+        f"INSERT DATA {{ GRAPH {cat} {{\n"
+        + "\n".join(lines)
+        + f"\n}} GRAPH <{iris.history_graph}> {{\n"
+        + "\n".join(history)
+        + "\n} }"
+    )
     store.update(PREFIXES + " ;\n".join(ops))
     return PublishResult(version, deleted=wanted)
 
@@ -519,6 +580,15 @@ def _tombstone(
 # History ----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ChangeNote:
+    """What a write did to one release, for its history: a kind and, for people,
+    a summary (``status: confirmed -> published``)."""
+
+    kind: str
+    summary: str = ""
+
+
 def history_triples(
     iris: Iris,
     *,
@@ -528,12 +598,17 @@ def history_triples(
     version: str,
     releases: Iterable[str] = (),
     text: str | None = None,
+    summary: str = "",
+    entry: str | None = None,
 ) -> list[str]:
     """One change in the history graph (PROV-O): what kind, who, when, which releases.
 
-    ``agent`` is the name of the token that made it (DESIGN.md, "Tokens").
+    ``agent`` is the name of the token that made it (DESIGN.md, "Tokens"). The
+    change is ``{base}/history/{version}`` or, one per release of a write,
+    ``{base}/history/{version}/{entry}``.
     """
-    activity = f"<{iris.history_entry(version)}>"
+    name = iris.history_entry(version) + (f"/{entry}" if entry else "")
+    activity = f"<{name}>"
     who = f"<{iris.agent(agent)}>"
     lines = [
         _t(activity, "a", "prov:Activity"),
@@ -546,9 +621,137 @@ def history_triples(
     ]
     for slug in sorted(set(releases)):
         lines.append(_t(activity, "pub:affects", f"<{iris.release(slug)}>"))
+    if summary:
+        lines.append(_t(activity, "dcterms:description", _lit(summary)))
     if text is not None:
         lines.append(_t(activity, "pub:updateText", _lit(text)))
     return lines
+
+
+def _release_history(
+    iris: Iris,
+    agent: str,
+    moment: datetime,
+    version: str,
+    notes: dict[str, ChangeNote],
+) -> list[str]:
+    lines: list[str] = []
+    for slug, note in notes.items():
+        lines += history_triples(
+            iris,
+            kind=note.kind,
+            agent=agent,
+            moment=moment,
+            version=version,
+            releases=[slug],
+            summary=note.summary,
+            entry=slug,
+        )
+    return lines
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    when: str
+    agent: str
+    kind: str
+    summary: str
+
+
+def release_history(store: Store, settings: Settings, slug: str) -> list[HistoryEntry]:
+    """Every recorded change of one release, newest first."""
+    iris = Iris(settings.base_url)
+    rows = store.select(
+        PREFIXES
+        + f"""SELECT ?when ?who ?kind ?summary WHERE {{
+  GRAPH <{iris.history_graph}> {{
+    ?c pub:affects <{iris.release(slug)}> ; pub:changeKind ?kind ;
+       prov:endedAtTime ?when ; prov:wasAssociatedWith ?agent .
+    ?agent foaf:name ?who .
+    OPTIONAL {{ ?c dcterms:description ?summary }}
+  }}
+}} ORDER BY DESC(?when)"""
+    )
+    return [
+        HistoryEntry(r["when"], r["who"], r["kind"], r.get("summary", "")) for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class FeedChange:
+    slug: str
+    when: str
+    agent: str
+    kind: str
+    summary: str
+
+
+def recent_changes(
+    store: Store, settings: Settings, limit: int = 50
+) -> list[FeedChange]:
+    """The latest changes to releases, newest first (the Atom feed of changes)."""
+    iris = Iris(settings.base_url)
+    rows = store.select(
+        PREFIXES
+        + f"""SELECT ?release ?when ?who ?kind ?summary WHERE {{
+  GRAPH <{iris.history_graph}> {{
+    ?c pub:affects ?release ; pub:changeKind ?kind ;
+       prov:endedAtTime ?when ; prov:wasAssociatedWith ?agent .
+    ?agent foaf:name ?who .
+    OPTIONAL {{ ?c dcterms:description ?summary }}
+  }}
+}} ORDER BY DESC(?when) LIMIT {int(limit)}"""
+    )
+    prefix = iris.page("")
+    return [
+        FeedChange(
+            r["release"][len(prefix) :].split("#", 1)[0],
+            r["when"],
+            r["who"],
+            r["kind"],
+            r.get("summary", ""),
+        )
+        for r in rows
+    ]
+
+
+def _redirect(
+    iris: Iris, old: str, new: str, moment: datetime
+) -> tuple[list[str], list[str]]:
+    """Operations and triples that turn ``old``'s record into a redirect to ``new``."""
+    cat = f"<{iris.catalog_graph}>"
+    rec, rel = f"<{iris.record(old)}>", f"<{iris.release(old)}>"
+    ops = [
+        f"DROP SILENT GRAPH <{iris.release_graph(old)}>",
+        f"DELETE WHERE {{ GRAPH {cat} {{ {rec} ?p ?o }} }}",
+        f"DELETE DATA {{ GRAPH {cat} {{ <{iris.catalog}> dcat:dataset {rel} . "
+        f"<{iris.catalog}> schema:dataset {rel} . "
+        f"<{iris.catalog}> dcat:record {rec} }} }}",
+        # older redirects to ``old`` now lead straight to ``new``
+        f"DELETE {{ GRAPH {cat} {{ ?r dcterms:isReplacedBy {rel} }} }} "
+        f"INSERT {{ GRAPH {cat} {{ ?r dcterms:isReplacedBy <{iris.release(new)}> }} }} "
+        f"WHERE {{ GRAPH {cat} {{ ?r dcterms:isReplacedBy {rel} }} }}",
+    ]
+    lines = [
+        _t(rec, "a", "dcat:CatalogRecord"),
+        _t(rec, "a", "pub:Redirect"),
+        _t(rec, "pub:slug", _lit(old)),
+        _t(rec, "dcterms:isReplacedBy", f"<{iris.release(new)}>"),
+        _t(rec, "dcterms:modified", _dt(moment)),
+    ]
+    return ops, lines
+
+
+def redirect_for(store: Store, settings: Settings, slug: str) -> str | None:
+    """The slug a renamed release now has, or None."""
+    iris = Iris(settings.base_url)
+    rows = store.select(
+        PREFIXES + f"SELECT ?to WHERE {{ GRAPH <{iris.catalog_graph}> {{ "
+        f"<{iris.record(slug)}> a pub:Redirect ; dcterms:isReplacedBy ?to }} }} LIMIT 1"
+    )
+    if not rows:
+        return None
+    return rows[0]["to"][len(iris.page("")) :].split("#", 1)[0]
 
 
 def _release_slug(iris: Iris, graph: str) -> str | None:

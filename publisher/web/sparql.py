@@ -90,6 +90,21 @@ ALIASES = {
         "application/json": "jsonld",
     },
 }
+#: short names for ``?format=`` besides the FORMATS' own
+SHORT = {
+    "results": {"sparql-results+json": "json", "sparql-results+xml": "xml"},
+    "graph": {
+        "xml": "rdfxml",
+        "rdf": "rdfxml",
+        "rdf+xml": "rdfxml",
+        "json": "jsonld",
+        "json-ld": "jsonld",
+        "ttl": "turtle",
+        "nt": "ntriples",
+        "n3": "turtle",
+        "nq": "nquads",
+    },
+}
 HTML = "text/html"
 FORM = "application/x-www-form-urlencoded"
 DIRECT_QUERY = "application/sparql-query"
@@ -217,7 +232,7 @@ def _parse(raw: bytes) -> dict[str, list[str]]:
 
 
 def _single(params: dict[str, list[str]]) -> None:
-    for name in ("query", "update", "format"):
+    for name in ("query", "update"):
         if len(params.get(name, [])) > 1:
             raise ProtocolError(400, f"the '{name}' parameter is given more than once")
     if "query" in params and "update" in params:
@@ -249,7 +264,7 @@ def _query(params: dict[str, list[str]]) -> Response:
     except (QuerySyntaxError, QueryRefusedError) as exc:
         return failed(400, str(exc))
     kind = "results" if form in ("select", "ask") else "graph"
-    fmt = None if wants_html else _negotiate(kind, params.get("format", [None])[0])
+    fmt = None if wants_html else _negotiate(kind, params.get("format"))
     key = request_key(text, *dataset)
     version = the_service.version()
     tag = Result.etag_for(version, key, fmt.name if fmt else "html")
@@ -299,9 +314,9 @@ def _dataset(
 
 
 def _wants_html(params: dict[str, list[str]]) -> bool:
-    chosen = params.get("format", [None])[0]
-    if chosen is not None:
-        return chosen in ("html", HTML)
+    chosen = params.get("format")
+    if chosen:
+        return chosen[0] in ("html", HTML)
     return _prefers_html([f.mimetype for f in FORMATS])
 
 
@@ -312,20 +327,28 @@ def _prefers_html(others: list[str]) -> bool:
     return named and accept.best_match([HTML, *others]) == HTML
 
 
-def _negotiate(kind: str, chosen: str | None) -> Format:
-    """The format asked for by ``?format=`` or Accept; 406 when none fits."""
+def _negotiate(kind: str, chosen: list[str] | None) -> Format:
+    """The format asked for by ``?format=`` or Accept; 406 when none fits.
+
+    ``format`` may be a name (``json``, ``turtle``), a media type, or a short
+    name clients use for either kind (``xml`` and ``json`` are RDF/XML and JSON-LD
+    for a graph: SPARQLWrapper sends them so); given more than once, the first
+    that fits wins.
+    """
     suitable = [f for f in FORMATS if f.kind == kind]
-    if chosen is not None:
-        name = ALIASES[kind].get(chosen, chosen)
+    if chosen:
         by_type = {f.mimetype: f for f in suitable}
-        found = BY_NAME.get(name) if name in BY_NAME else by_type.get(chosen)
-        if found is None or found.kind != kind:
-            raise ProtocolError(
-                406,
-                f"format {chosen!r} does not fit {_kind_text(kind)}; use one of "
-                + ", ".join(f.name for f in suitable),
-            )
-        return found
+        for value in chosen:
+            name = SHORT[kind].get(value.lower(), value.lower())
+            name = ALIASES[kind].get(name, name)
+            found = BY_NAME.get(name) or by_type.get(name)
+            if found is not None and found.kind == kind:
+                return found
+        raise ProtocolError(
+            406,
+            f"format {', '.join(chosen)} does not fit {_kind_text(kind)}; use one of "
+            + ", ".join(f.name for f in suitable),
+        )
     accept = request.accept_mimetypes
     if not accept or (accept.best == "*/*" and len(list(accept.values())) == 1):
         return suitable[0]
@@ -599,13 +622,16 @@ def _cors(response: Response) -> Response:
         return response
     allowed = service().settings.cors_origins.split()
     origin = request.headers.get("Origin")
+    if not allowed:
+        return response
     if "*" in allowed:
         response.headers["Access-Control-Allow-Origin"] = "*"
-    elif origin and origin in allowed:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.vary.add("Origin")
     else:
-        return response
+        # the answer depends on Origin, whether it names one or not
+        response.vary.add("Origin")
+        if not origin or origin not in allowed:
+            return response
+        response.headers["Access-Control-Allow-Origin"] = origin
     response.headers["Access-Control-Expose-Headers"] = (
         "ETag, X-SPARQL-MaxRows, Retry-After, X-Cache"
     )
