@@ -36,6 +36,7 @@ CLASSES = {
     "Designation",
     "Tombstone",
     "Change",
+    "Redirect",
 }
 OBJECT_PROPERTIES = {"status", "designation", "dateChange", "nextRelease", "affects"}
 DATATYPE_PROPERTIES = {
