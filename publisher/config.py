@@ -105,6 +105,13 @@ SETTINGS: tuple[Setting, ...] = (
         "(default: <store>.index.sqlite, or ./data/index.sqlite for a remote store).",
     ),
     Setting(
+        "schedule",
+        "",
+        "Path of the file (SQLite) that holds releases scheduled for publication "
+        "under embargo (default: <store>.schedule.sqlite, or ./data/schedule.sqlite "
+        "for a remote store).",
+    ),
+    Setting(
         "write_tokens",
         "",
         "Comma-separated admin tokens (named env-1, env-2, ...) for API writes and "
@@ -178,6 +185,7 @@ class Settings:
     store_timeout: str = "30"
     store_retries: str = "3"
     index: str = ""
+    schedule: str = ""
     write_tokens: str = ""
     write_tokens_file: str = ""
     query_timeout: str = "10"
@@ -241,6 +249,14 @@ class Settings:
         if self.endpoint:
             return "./data/index.sqlite"
         return self.store.rstrip("/") + ".index.sqlite"
+
+    @property
+    def schedule_path(self) -> str:
+        if self.schedule:
+            return self.schedule
+        if self.endpoint:
+            return "./data/schedule.sqlite"
+        return self.store.rstrip("/") + ".schedule.sqlite"
 
     @property
     def zone(self) -> ZoneInfo:

@@ -31,7 +31,12 @@ from publisher.model import Release, Topic
 from publisher.namespaces import Iris
 from publisher.rdf import bind_prefixes, nt_line, release_to_triples
 from publisher.store import Store, catalog
-from publisher.store.catalog import PublishResult, ReleaseEntry, content_hash
+from publisher.store.catalog import (
+    ChangeNote,
+    PublishResult,
+    ReleaseEntry,
+    content_hash,
+)
 from publisher.validation import (
     Result,
     ValidationReport,
@@ -267,8 +272,15 @@ def import_batch(
     *,
     jobs: int | None = None,
     progress: Callable[[int], None] | None = None,
+    agent: str = "cli",
+    notes: dict[str, ChangeNote] | None = None,
+    renames: dict[str, str] | None = None,
 ) -> ImportOutcome:
-    """Validate and publish a batch atomically: all of it, or (a violation) none."""
+    """Validate and publish a batch atomically: all of it, or (a violation) none.
+
+    ``agent``, ``notes`` and ``renames`` go to the history and the catalogue
+    (publisher.store.catalog.publish).
+    """
     with tempfile.TemporaryDirectory(prefix="publisher-import-") as folder:
         path = os.path.join(folder, "batch.nq")
         with open(path, "w", encoding="utf-8") as fh:
@@ -286,4 +298,15 @@ def import_batch(
             )
             for slug in outcome.kept
         ]
-        return ImportOutcome(outcome, catalog.publish(store, entries, path, settings))
+        return ImportOutcome(
+            outcome,
+            catalog.publish(
+                store,
+                entries,
+                path,
+                settings,
+                agent=agent,
+                notes=notes,
+                renames=renames,
+            ),
+        )

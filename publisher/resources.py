@@ -39,6 +39,7 @@ def ontology_file() -> Path:
 
 
 def data_file(name: str) -> Path:
+    """A file of publisher/data (the sample, the JSON schemas, the context)."""
     return Path(str(resources.files("publisher") / "data" / name))
 
 

@@ -21,7 +21,7 @@ def serve(
     announce: Callable[[str], None] = print,
 ) -> None:
     """Create the app over the settings' store and serve it until interrupted."""
-    app = create_app(settings)
+    app = create_app(settings, scheduler=True)
     # two readers ready for the first SPARQL queries (a new one takes ~0.3 s)
     sparql = app.extensions["publisher.sparql"]
     sparql.readers.start(min(2, settings.concurrency))
@@ -35,3 +35,4 @@ def serve(
         )
     finally:
         sparql.close()
+        app.extensions["publisher.publishing"].stop()

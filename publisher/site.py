@@ -85,6 +85,7 @@ class ReleasePage:
     date_changes: list[DateChangeView] = field(default_factory=list)
     datasets: list[DatasetView] = field(default_factory=list)
     documents: list[tuple[str, str]] = field(default_factory=list)  # (title, url)
+    history: list[catalog.HistoryEntry] = field(default_factory=list)
 
     def embed(self) -> dict[str, Any]:
         return graph_to_embed(self.graph)
@@ -155,7 +156,16 @@ class Site:
             return None
         graph = bind_prefixes(Graph(bind_namespaces="none"))
         graph.parse(data=text, format="nt")
-        return _page(slug, graph, row, self.iris)
+        page = _page(slug, graph, row, self.iris)
+        page.history = catalog.release_history(self.store, self.settings, slug)
+        return page
+
+    def moved_to(self, slug: str) -> str | None:
+        """The slug a renamed release has now, or None."""
+        return catalog.redirect_for(self.store, self.settings, slug)
+
+    def recent_changes(self, limit: int = 50) -> list[catalog.FeedChange]:
+        return catalog.recent_changes(self.store, self.settings, limit)
 
     def tombstone(self, slug: str) -> catalog.Tombstone | None:
         self.current()

@@ -23,6 +23,7 @@ LAYERS = {
     "publisher.importers": 3,
     "publisher.rdf": 4,
     "publisher.readback": 4,
+    "publisher.lifecycle": 3,
     "publisher.jsonld": 5,
     "publisher.validation": 5,
     "publisher.queries": 5,

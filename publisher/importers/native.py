@@ -1,7 +1,7 @@
 """The native input format: JSON, JSON Lines, YAML and CSV (docs/native-format.md).
 
-The record shape is docs/release.schema.json. CSV flattens it: nested fields are
-dotted column names with 1-based positions (``date_changes.1.previous_date``,
+The record shape is publisher/data/release.schema.json. CSV flattens it: nested
+fields are dotted column names with 1-based positions (``date_changes.1.previous_date``,
 ``datasets.1.downloads.2.url``), and the text lists ``topics``, ``keywords``,
 ``same_as`` and ``former_ids`` are separated by ``;``.
 """

@@ -8,15 +8,18 @@ Only this package imports Flask.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, current_app
 
 from publisher.config import Settings, load_settings
+from publisher.publishing import Publishing
 from publisher.site import Site
 from publisher.sparql import SparqlService
 from publisher.store import Store, catalog, open_store
 from publisher.store.index import ListingIndex
+from publisher.store.schedule import ScheduleStore
 from publisher.tokens import load_tokens
 
 
@@ -25,8 +28,14 @@ def create_app(
     *,
     store: Store | None = None,
     index: ListingIndex | None = None,
+    schedule: ScheduleStore | None = None,
+    scheduler: bool = False,
 ) -> Flask:
-    """An app over ``store`` (default: the one the settings name)."""
+    """An app over ``store`` (default: the one the settings name).
+
+    ``scheduler``: publish scheduled releases on time from a thread of this
+    process (``publisher serve`` does; tests start it when they need it).
+    """
     settings = settings or load_settings()
     app = Flask(__name__)
     app.config["PUBLISHER_SETTINGS"] = settings
@@ -39,15 +48,26 @@ def create_app(
     app.extensions["publisher.sparql"] = SparqlService(
         settings, store, the_site.data_version, the_site.write_lock
     )
+    publishing = Publishing(
+        settings,
+        store,
+        the_site.write_lock,
+        schedule or ScheduleStore.for_settings(settings),
+    )
+    app.extensions["publisher.publishing"] = publishing
+    if scheduler:
+        publishing.start()
 
-    from publisher.web import feeds, linked, ops, pages, sparql
+    from publisher.web import api, feeds, linked, ops, pages, sparql
 
     app.register_blueprint(ops.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(linked.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(sparql.bp)
+    app.register_blueprint(api.bp)
     app.after_request(_security_headers)
+    app.after_request(_until_next_publication)
     app.jinja_env.globals["settings"] = settings
     return app
 
@@ -55,6 +75,19 @@ def create_app(
 def site() -> Site:
     found: Site = current_app.extensions["publisher"]
     return found
+
+
+def _until_next_publication(response: Response) -> Response:
+    """No cache may keep a page past a scheduled publication: max-age is cut to
+    the seconds left until the next one (issue 6, "every cache follows")."""
+    age = response.cache_control.max_age
+    if age is None:
+        return response
+    upcoming = current_app.extensions["publisher.publishing"].next_publication()
+    if upcoming is not None:
+        left = int((upcoming - datetime.now(UTC)).total_seconds())
+        response.cache_control.max_age = max(0, min(age, left))
+    return response
 
 
 def _security_headers(response: Response) -> Response:
@@ -71,4 +104,4 @@ def _security_headers(response: Response) -> Response:
 
 def wsgi_app(**overrides: Any) -> Flask:
     """For ``flask --app publisher.web run`` (development only)."""
-    return create_app(load_settings(overrides or None))
+    return create_app(load_settings(overrides or None), scheduler=True)

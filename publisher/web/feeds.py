@@ -26,11 +26,18 @@ def atom() -> Response:
     rows = the_site.recently_changed(request.args.get("topic") or None)
     updated = max((r.modified or "" for r in rows), default="")
     updated = updated or datetime.now(UTC).isoformat()
+    latest: dict[str, tuple[str, str]] = {}  # slug -> (who, what) of its last change
+    for change in the_site.recent_changes(200):
+        latest.setdefault(
+            change.slug, (change.agent, _what(change.kind, change.summary))
+        )
     entries = []
     for r in rows:
         url = f"{base}/releases/{r.slug}"
         label = STATUS_WORDS.get(r.status or "", "")
         title = f"{label}: {r.title or r.slug}" if label else (r.title or r.slug)
+        who, what = latest.get(r.slug, ("", ""))
+        summary = f"{what}. {r.summary or ''}" if what else (r.summary or "")
         entries.append(
             "<entry>"
             f"<id>{escape(url)}</id><title>{escape(title)}</title>"
@@ -41,8 +48,9 @@ def atom() -> Response:
                 if r.published_date
                 else ""
             )
+            + (f"<author><name>{escape(who)}</name></author>" if who else "")
             + f'<category term="{escape(r.status or "")}"/>'
-            f"<summary>{escape(r.summary or '')}</summary>"
+            f"<summary>{escape(summary.strip())}</summary>"
             "</entry>"
         )
     body = (
@@ -53,6 +61,47 @@ def atom() -> Response:
         "published and changed releases</title>"
         f'<link rel="self" href="{escape(base)}/feeds/releases.atom"/>'
         f'<link rel="alternate" href="{escape(base)}/releases"/>'
+        f"<updated>{escape(updated)}</updated>"
+        f"<author><name>{escape(the_site.settings.organization_name)}</name></author>"
+        + "".join(entries)
+        + "</feed>\n"
+    )
+    return Response(body, mimetype="application/atom+xml")
+
+
+def _what(kind: str, summary: str) -> str:
+    text = kind.replace("-", " ").capitalize()
+    return f"{text}: {summary}" if summary else text
+
+
+@bp.get("/feeds/changes.atom")
+def changes() -> Response:
+    """Every recorded change (the history graph), newest first: who, when, what."""
+    the_site = site()
+    base = the_site.settings.base_url
+    found = the_site.recent_changes(100)
+    updated = found[0].when if found else datetime.now(UTC).isoformat()
+    entries = []
+    for change in found:
+        url = f"{base}/releases/{change.slug}"
+        title = f"{change.slug}: {_what(change.kind, '')}"
+        entries.append(
+            "<entry>"
+            f"<id>{escape(url)}#change-{escape(change.when)}</id>"
+            f"<title>{escape(title)}</title>"
+            f'<link rel="alternate" type="text/html" href="{escape(url)}"/>'
+            f"<updated>{escape(change.when)}</updated>"
+            f"<author><name>{escape(change.agent)}</name></author>"
+            f'<category term="{escape(change.kind)}"/>'
+            f"<summary>{escape(_what(change.kind, change.summary))}</summary>"
+            "</entry>"
+        )
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<id>{escape(base)}/feeds/changes.atom</id>"
+        f"<title>{escape(the_site.settings.site_name)}: every change</title>"
+        f'<link rel="self" href="{escape(base)}/feeds/changes.atom"/>'
         f"<updated>{escape(updated)}</updated>"
         f"<author><name>{escape(the_site.settings.organization_name)}</name></author>"
         + "".join(entries)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, redirect, render_template, request
 from markupsafe import Markup
 
 from publisher.cards import Card, render_card
@@ -241,6 +241,11 @@ def releases() -> str:
 def _release_or_error(slug: str) -> ReleasePage:
     found = site().release(slug)
     if found is None:
+        moved = site().moved_to(slug)
+        if moved is not None:
+            # a renamed release keeps its URL: permanently redirected (308)
+            target = request.path.replace(f"/releases/{slug}", f"/releases/{moved}", 1)
+            abort(redirect(absolute(target), 308))
         stone = site().tombstone(slug)
         if stone is not None:
             abort(410, stone)

@@ -1,0 +1,432 @@
+"""Publishing over HTTP, without HTTP: every API write goes through here.
+
+One path for every write (issue 6): records are read by the native importer,
+checked against the calendar's rules (publisher.lifecycle) and the release as
+stored, validated by the shapes and published by the same pipeline and catalogue
+code as ``publisher import`` (publisher.pipeline.import_batch), with one history
+change per release. Writes take the site's write lock, one at a time, so a
+version checked (``If-Match``) is still the version replaced.
+
+Scheduled publication under embargo: a published version whose publication time
+is still ahead is validated now and held in the schedule (publisher.store.schedule),
+outside the store, so nothing of it shows anywhere. A scheduler thread publishes
+it at that minute, through the same path, as the token that sent it. Any later
+write to the release (a postponement, a deletion) withdraws what was scheduled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from publisher import pipeline
+from publisher.config import Settings
+from publisher.errors import InputError, PublisherError
+from publisher.importers._common import Where
+from publisher.importers.native import release_from_record, release_to_record
+from publisher.lifecycle import LifecycleError, check_change, check_rename
+from publisher.model import Release, Status
+from publisher.readback import ntriples_to_release
+from publisher.store import Store, catalog
+from publisher.store.catalog import ChangeNote
+from publisher.store.schedule import Scheduled, ScheduleStore
+from publisher.validation import ValidationReport
+
+
+class NotFoundError(PublisherError):
+    """No live release has this id (HTTP 404)."""
+
+
+class PreconditionFailedError(PublisherError):
+    """``If-Match`` names a version that is not the current one (HTTP 412)."""
+
+
+class RejectedError(PublisherError):
+    """The records violate the shapes or cannot be read (HTTP 422): the report."""
+
+    def __init__(self, message: str, report: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+@dataclasses.dataclass(frozen=True)
+class Current:
+    """A release as published now, with its version (its ETag)."""
+
+    release: Release
+    version: str
+    issued: str | None
+    modified: str
+
+
+@dataclasses.dataclass
+class WriteResult:
+    published: list[str] = dataclasses.field(default_factory=list)
+    unchanged: list[str] = dataclasses.field(default_factory=list)
+    scheduled: dict[str, datetime] = dataclasses.field(default_factory=dict)
+    created: list[str] = dataclasses.field(default_factory=list)
+    versions: dict[str, str] = dataclasses.field(default_factory=dict)
+    data_version: str | None = None
+    report: dict[str, Any] | None = None  # warnings, in the 422 body's schema
+
+
+def publication_time(release: Release) -> datetime | None:
+    """When a published version goes public: its published date, else its date."""
+    if release.status is not Status.PUBLISHED:
+        return None
+    return release.published_date or release.release_date
+
+
+def input_report(exc: InputError, checked: int) -> dict[str, Any]:
+    """An unreadable record as a validation report (the 422 body's schema)."""
+    return {
+        "conforms": False,
+        "checked": checked,
+        "violations": 1,
+        "warnings": 0,
+        "skipped": [],
+        "records": [
+            {
+                "file": exc.file,
+                "record": exc.record,
+                "id": exc.record_id,
+                "results": [
+                    {
+                        "field": exc.field or "",
+                        "severity": "Violation",
+                        "message": exc.message,
+                    }
+                ],
+            }
+        ],
+    }
+
+
+class Publishing:
+    """Writes to one store: create, replace, rename, delete, batches, schedules."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        write_lock: threading.Lock,
+        schedule: ScheduleStore,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.schedule = schedule
+        self._lock = write_lock
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+
+    # Reading -----------------------------------------------------------------
+
+    def read(self, slug: str) -> Current | None:
+        states = catalog.release_states(self.store, self.settings, [slug])
+        state = states.get(slug)
+        if state is None:
+            return None
+        text = catalog.release_graph_ntriples(self.store, self.settings, slug)
+        if not text:
+            return None
+        release = ntriples_to_release(text, slug, self.settings)
+        return Current(release, state.version, state.issued, state.modified)
+
+    def record(self, slug: str) -> tuple[dict[str, Any], Current] | None:
+        current = self.read(slug)
+        if current is None:
+            return None
+        return release_to_record(current.release), current
+
+    # Writing -----------------------------------------------------------------
+
+    def parse(self, records: Sequence[Any], source: str) -> list[Release]:
+        """The records as releases, or RejectedError naming the record and field."""
+        releases = []
+        for n, record in enumerate(records, start=1):
+            where = Where(source, n)
+            try:
+                if not isinstance(record, dict):
+                    raise where.error(
+                        f"a release is a JSON object, not {type(record).__name__}"
+                    )
+                releases.append(release_from_record(record, where, self.settings))
+            except InputError as exc:
+                raise RejectedError(str(exc), input_report(exc, len(records))) from None
+        seen: dict[str, int] = {}
+        for n, release in enumerate(releases, start=1):
+            if release.slug in seen:
+                repeated = Where(source, n, release.slug).error(
+                    f"the id is used by record {seen[release.slug]} too", "id"
+                )
+                raise RejectedError(str(repeated), input_report(repeated, len(records)))
+            seen[release.slug] = n
+        return releases
+
+    def write(
+        self,
+        records: Sequence[Any],
+        agent: str,
+        *,
+        source: str = "request",
+        target: str | None = None,
+        if_match: str | None = None,
+        create_only: bool = False,
+        moment: datetime | None = None,
+    ) -> WriteResult:
+        """Publish (or schedule) releases atomically: all of them, or none.
+
+        ``target``: the id in the URL of a PUT (a different id in the record renames
+        the release); ``if_match``: the version the client last saw (412 if it is
+        no longer current); ``create_only``: a POST (409 if the id is taken).
+        """
+        releases = self.parse(records, source)
+        with self._lock:
+            return self._write(
+                releases, agent, target, if_match, create_only, moment or _now()
+            )
+
+    def _write(
+        self,
+        releases: list[Release],
+        agent: str,
+        target: str | None,
+        if_match: str | None,
+        create_only: bool,
+        moment: datetime,
+    ) -> WriteResult:
+        renames: dict[str, str] = {}
+        olds: dict[str, Current | None] = {}
+        for i, release in enumerate(releases):
+            key = target if target is not None else release.slug
+            current = self.read(key)
+            if (
+                target is not None
+                and if_match is not None
+                and (current is None or current.version != if_match)
+            ):
+                raise PreconditionFailedError(
+                    f"{key} has changed since version {if_match}"
+                    + (f" (now {current.version})" if current else " (it is gone)")
+                    + ": fetch it again, apply your change, and send it with "
+                    "the new ETag"
+                )
+            if create_only and current is not None:
+                raise LifecycleError(
+                    release.slug,
+                    f"a release with this id exists; replace it with PUT "
+                    f"/api/releases/{release.slug} (with If-Match)",
+                )
+            if target is not None and release.slug != target:
+                if current is None:
+                    raise NotFoundError(f"no release {target!r} to rename")
+                taken = self.read(release.slug) is not None
+                releases[i] = check_rename(target, release, taken)
+                renames[target] = release.slug
+            olds[releases[i].slug] = current
+        changes = {
+            r.slug: check_change(_renamed(olds[r.slug], r.slug), r, moment)
+            for r in releases
+        }
+        for old_slug, new_slug in renames.items():
+            change = changes[new_slug]
+            changes[new_slug] = dataclasses.replace(
+                change,
+                kind="renamed",
+                summary=f"renamed from {old_slug}; {change.summary}",
+            )
+        ready = [c.release for c in changes.values()]
+        later = {
+            r.slug: when
+            for r in ready
+            if (when := publication_time(r)) is not None and when > moment
+        }
+        result = WriteResult()
+        if later:
+            held = [r for r in ready if r.slug in later]
+            if renames and any(renames.get(t) in later for t in renames):
+                raise LifecycleError(
+                    next(iter(later)),
+                    "a release cannot be renamed and scheduled in one request: "
+                    "rename it first, then schedule the published version",
+                )
+            outcome = pipeline.run_batch_text(held, self.settings, "ntriples", jobs=1)
+            if not outcome.written:
+                raise RejectedError(
+                    "the scheduled release violates the shapes",
+                    outcome.report.to_json(),
+                )
+        publish_now = [r for r in ready if r.slug not in later]
+        warnings: ValidationReport | None = None
+        if publish_now:
+            notes = {
+                r.slug: ChangeNote(changes[r.slug].kind, changes[r.slug].summary)
+                for r in publish_now
+            }
+            imported = pipeline.import_batch(
+                publish_now,
+                self.settings,
+                self.store,
+                jobs=1,
+                agent=agent,
+                notes=notes,
+                renames=renames,
+            )
+            if imported.published is None:
+                raise RejectedError(
+                    "the release violates the shapes"
+                    if len(publish_now) == 1
+                    else "releases violate the shapes; nothing was published",
+                    imported.batch.report.to_json(),
+                )
+            warnings = imported.batch.report
+            result.published = imported.published.changed
+            result.unchanged = imported.published.unchanged
+            result.data_version = imported.published.data_version
+            result.created = [s for s in result.published if olds.get(s) is None]
+        for release in ready:
+            # any write withdraws what was scheduled for the release before it
+            self.schedule.remove(release.slug)
+        for old in renames:
+            self.schedule.remove(old)
+        for release in ready:
+            if release.slug in later:
+                self.schedule.put(
+                    release.slug, later[release.slug], release_to_record(release), agent
+                )
+                result.scheduled[release.slug] = later[release.slug]
+        states = catalog.release_states(
+            self.store, self.settings, [r.slug for r in ready]
+        )
+        result.versions = {s: st.version for s, st in states.items()}
+        if warnings is not None and warnings.results:
+            result.report = warnings.to_json()
+        self.wake()
+        return result
+
+    def delete(
+        self, slug: str, reason: str, agent: str, if_match: str | None = None
+    ) -> str | None:
+        """Delete a release, leaving its tombstone; the new data version."""
+        if not reason.strip():
+            raise LifecycleError(
+                slug,
+                "deleting a release needs a reason, shown to people who follow an "
+                'old link: send ?reason=... (or a JSON body {"reason": "..."})',
+            )
+        with self._lock:
+            current = catalog.release_states(self.store, self.settings, [slug]).get(
+                slug
+            )
+            if current is None:
+                raise NotFoundError(f"no release {slug!r}")
+            if if_match is not None and current.version != if_match:
+                raise PreconditionFailedError(
+                    f"{slug} has changed since version {if_match} (now "
+                    f"{current.version}): fetch it again before deleting it"
+                )
+            result = catalog.delete(
+                self.store, [slug], reason, self.settings, agent=agent
+            )
+            self.schedule.remove(slug)
+        self.wake()
+        return result.data_version
+
+    def withdraw(self, slug: str) -> bool:
+        """Cancel a scheduled publication (the release as published stays)."""
+        with self._lock:
+            done = self.schedule.remove(slug)
+        self.wake()
+        return done
+
+    # The scheduler -------------------------------------------------------------
+
+    def publish_due(self, moment: datetime | None = None) -> list[str]:
+        """Publish every scheduled release whose minute has come."""
+        published = []
+        for entry in self.schedule.due(moment or _now()):
+            try:
+                self._publish_scheduled(entry)
+                published.append(entry.slug)
+            except PublisherError as exc:
+                # it stays scheduled no longer: a broken entry must not repeat
+                self.schedule.remove(entry.slug)
+                print(
+                    f"scheduled publication of {entry.slug} failed: {exc}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        return published
+
+    def _publish_scheduled(self, entry: Scheduled) -> None:
+        releases = self.parse([entry.record], f"schedule ({entry.slug})")
+        with self._lock:
+            if self.schedule.get(entry.slug) is None:
+                return  # withdrawn meanwhile
+            self.schedule.remove(entry.slug)
+            self._write(
+                releases,
+                entry.agent,
+                None,
+                None,
+                False,
+                max(_now(), entry.publish_at),
+            )
+
+    def start(self) -> None:
+        """Publish what is due now, then keep publishing on time, in a thread."""
+        if self._thread is not None:
+            return
+        self.publish_due()
+        self._thread = threading.Thread(
+            target=self._run, name="publisher-scheduler", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                if self._stopping:
+                    return
+                upcoming = self.schedule.next_time()
+                if upcoming is None:
+                    self._wake.wait()
+                else:
+                    left = (upcoming - _now()).total_seconds()
+                    if left > 0:
+                        self._wake.wait(min(left, 60.0))
+                if self._stopping:
+                    return
+            self.publish_due()
+
+    def wake(self) -> None:
+        """The schedule changed: the scheduler looks at it again."""
+        with self._wake:
+            self._wake.notify_all()
+
+    def stop(self) -> None:
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    def next_publication(self) -> datetime | None:
+        return self.schedule.next_time()
+
+
+def _renamed(current: Current | None, slug: str) -> Release | None:
+    """The stored release under its new id, so a rename is compared field by field."""
+    if current is None:
+        return None
+    return dataclasses.replace(current.release, slug=slug)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

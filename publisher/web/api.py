@@ -1,0 +1,421 @@
+"""The publishing API at /api (docs/api.md; OpenAPI at /api/openapi.json).
+
+Views parse the request, call one publisher.publishing method and answer JSON.
+Reads are public; writes need a write token (publisher.tokens), role publish or
+admin. Errors are ``{"error": {"status": ..., "message": ...}}``; a release that
+violates the shapes gets 422 with the validation report (the schema of
+``publisher validate --report json``).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+
+from publisher.errors import StoreError
+from publisher.jsonld import graph_to_embed
+from publisher.lifecycle import LifecycleError
+from publisher.publishing import (
+    NotFoundError,
+    PreconditionFailedError,
+    Publishing,
+    RejectedError,
+    WriteResult,
+)
+from publisher.site import VIEWS
+from publisher.store import catalog
+from publisher.tokens import Token, TokenTable
+from publisher.web import site
+from publisher.web.openapi import openapi
+from publisher.web.pages import meta_for
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+JSON = "application/json"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.extra = extra
+
+
+def publishing() -> Publishing:
+    found: Publishing = current_app.extensions["publisher.publishing"]
+    return found
+
+
+def _answer(body: Any, status: int = 200, **headers: str) -> Response:
+    response = Response(
+        json.dumps(body, ensure_ascii=False, indent=2) + "\n",
+        status=status,
+        mimetype=JSON,
+    )
+    for name, value in headers.items():
+        response.headers[name.replace("_", "-")] = value
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def _problem(status: int, message: str, **extra: Any) -> Response:
+    headers = {}
+    if status == 401:
+        headers["WWW_Authenticate"] = 'Bearer realm="Release Publisher API"'
+    return _answer(
+        {"error": {"status": status, "message": message}, **extra}, status, **headers
+    )
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError) -> Response:
+    return _problem(exc.status, str(exc), **exc.extra)
+
+
+@bp.errorhandler(404)
+def _not_found(_exc: Exception) -> Response:
+    return _problem(404, "no such API resource; see /api/openapi.json")
+
+
+@bp.errorhandler(405)
+def _not_allowed(_exc: Exception) -> Response:
+    return _problem(405, f"{request.method} is not allowed here; see /api/openapi.json")
+
+
+def _token() -> Token:
+    given = request.headers.get("Authorization", "")
+    scheme, _, credentials = given.partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        raise ApiError(
+            401, "writing needs a write token: Authorization: Bearer <token>"
+        )
+    table: TokenTable = current_app.extensions["publisher.tokens"]
+    token = table.check(credentials.strip())
+    if token is None:
+        raise ApiError(403, "this token is not known here")
+    return token
+
+
+def _body() -> Any:
+    if request.mimetype != JSON:
+        raise ApiError(
+            415,
+            f"send the release as {JSON} (Content-Type), not "
+            f"{request.mimetype or 'nothing'}",
+        )
+    limit = site().settings.max_request_bytes * 64
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, f"the body is larger than {limit} bytes")
+    raw = request.get_data(cache=True)
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ApiError(400, "the body is not UTF-8") from None
+    except ValueError as exc:
+        raise ApiError(400, f"the body is not valid JSON: {exc}") from None
+
+
+def _if_match() -> str | None:
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    tags = request.if_match
+    if tags.star_tag:
+        return None
+    found = list(tags.as_set())
+    if len(found) != 1:
+        raise ApiError(400, "If-Match takes one ETag: the one GET returned")
+    return found[0]
+
+
+def _written(result: WriteResult, slug: str | None, created: bool) -> Response:
+    record = None
+    headers: dict[str, str] = {}
+    if slug is not None and slug in result.versions:
+        found = publishing().record(slug)
+        record = found[0] if found else None
+        headers["ETag"] = f'"{result.versions[slug]}"'
+        headers["Location"] = url_for("api.release", slug=slug)
+    body = {
+        "published": result.published,
+        "unchanged": result.unchanged,
+        "created": result.created,
+        "scheduled": {s: _utc(t) for s, t in result.scheduled.items()},
+        "versions": result.versions,
+        "data_version": result.data_version,
+        "report": result.report,
+        "release": record,
+    }
+    if slug is not None and slug in result.scheduled:
+        status = 202
+        headers.pop("ETag", None)
+    elif created:
+        status = 201
+    else:
+        status = 200
+    return _answer(body, status, **headers)
+
+
+def _utc(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def _write_errors(call: Any) -> Any:
+    try:
+        return call()
+    except RejectedError as exc:
+        raise ApiError(422, str(exc), report=exc.report) from None
+    except LifecycleError as exc:
+        raise ApiError(409, str(exc)) from None
+    except PreconditionFailedError as exc:
+        raise ApiError(412, str(exc)) from None
+    except NotFoundError as exc:
+        raise ApiError(404, str(exc)) from None
+    except StoreError as exc:
+        raise ApiError(503, f"the store cannot take the change: {exc}") from None
+
+
+# Reading ---------------------------------------------------------------------
+
+
+@bp.get("/releases")
+def releases() -> Response:
+    view = request.args.get("view", "all")
+    if view not in VIEWS:
+        raise ApiError(400, f"view is one of {', '.join(VIEWS)}, not {view!r}")
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        raise ApiError(400, "page is a whole number") from None
+    if page < 1:
+        raise ApiError(400, "page starts at 1")
+    start, end = _date("from"), _date("to")
+    listing = site().listing(
+        view,
+        topic=request.args.get("topic") or None,
+        designation=request.args.get("designation") or None,
+        start=start,
+        end=end,
+        text=(request.args.get("q") or "").strip() or None,
+        page=page,
+    )
+    records = []
+    for row in listing.rows:
+        found = publishing().record(row.slug)
+        if found is not None:
+            records.append(found[0])
+    following = None
+    if page < listing.pages:
+        args = {**request.args.to_dict(), "page": str(page + 1)}
+        following = url_for("api.releases") + "?" + urlencode(args)
+    return _answer(
+        {
+            "releases": records,
+            "total": listing.total,
+            "page": listing.page,
+            "pages": listing.pages,
+            "next": following,
+        }
+    )
+
+
+def _date(name: str) -> datetime | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ApiError(400, f"{name} is a date such as 2027-01-31") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=site().settings.zone)
+
+
+def _gone_or_moved(slug: str) -> Response:
+    the_site = site()
+    moved = catalog.redirect_for(the_site.store, the_site.settings, slug)
+    if moved is not None:
+        response = Response(status=308)
+        response.headers["Location"] = url_for(
+            request.endpoint or "api.release", slug=moved
+        )
+        return response
+    stone = the_site.tombstone(slug)
+    if stone is not None:
+        return _problem(
+            410,
+            f"{slug} was deleted: {stone.reason}",
+            deleted_at=stone.deleted_at,
+            reason=stone.reason,
+        )
+    return _problem(404, f"no release {slug!r}")
+
+
+@bp.get("/releases/<slug>")
+def release(slug: str) -> Response:
+    found = publishing().record(slug)
+    if found is None:
+        return _gone_or_moved(slug)
+    record, current = found
+    response = _answer(record)
+    response.set_etag(current.version)
+    response.headers["Cache-Control"] = "no-cache"
+    response.make_conditional(request)
+    return response
+
+
+@bp.get("/releases/<slug>/jsonld")
+def release_jsonld(slug: str) -> Response:
+    page = site().release(slug)
+    if page is None:
+        return _gone_or_moved(slug)
+    response = Response(
+        json.dumps(graph_to_embed(page.graph), ensure_ascii=False, indent=2) + "\n",
+        mimetype="application/ld+json",
+    )
+    response.set_etag(f"{page.version}-embed")
+    response.headers["Cache-Control"] = "no-cache"
+    response.make_conditional(request)
+    return response
+
+
+# Writing ---------------------------------------------------------------------
+
+
+@bp.post("/releases")
+def create() -> Response:
+    token = _token()
+    body = _body()
+    result = _write_errors(
+        lambda: publishing().write(
+            [body], token.name, source="request", create_only=True
+        )
+    )
+    slug = next(iter(result.versions), None) or next(iter(result.scheduled), None)
+    return _written(result, slug, created=True)
+
+
+@bp.put("/releases/<slug>")
+def replace(slug: str) -> Response:
+    token = _token()
+    body = _body()
+    if isinstance(body, dict) and "id" not in body:
+        body = {"id": slug, **body}
+    existed = publishing().read(slug) is not None
+    if_match = _if_match()
+    result = _write_errors(
+        lambda: publishing().write(
+            [body], token.name, source="request", target=slug, if_match=if_match
+        )
+    )
+    new_slug = body.get("id", slug) if isinstance(body, dict) else slug
+    return _written(result, new_slug, created=not existed)
+
+
+@bp.delete("/releases/<slug>")
+def delete(slug: str) -> Response:
+    token = _token()
+    reason = request.args.get("reason", "")
+    if not reason and request.mimetype == JSON and request.get_data():
+        body = _body()
+        if isinstance(body, dict) and isinstance(body.get("reason"), str):
+            reason = body["reason"]
+    if_match = _if_match()
+    version = _write_errors(
+        lambda: publishing().delete(slug, reason, token.name, if_match)
+    )
+    return _answer({"deleted": slug, "reason": reason.strip(), "data_version": version})
+
+
+@bp.post("/batches")
+def batch() -> Response:
+    token = _token()
+    body = _body()
+    if isinstance(body, dict) and set(body) == {"releases"}:
+        records = body["releases"]
+    elif isinstance(body, list):
+        records = body
+    else:
+        raise ApiError(400, 'a batch is {"releases": [release, ...]}')
+    if not isinstance(records, list) or not records:
+        raise ApiError(400, 'a batch is {"releases": [release, ...]}, at least one')
+    result = _write_errors(
+        lambda: publishing().write(records, token.name, source="batch")
+    )
+    return _written(result, None, created=False)
+
+
+@bp.get("/releases/<slug>/scheduled")
+def scheduled(slug: str) -> Response:
+    _token()
+    entry = publishing().schedule.get(slug)
+    if entry is None:
+        raise ApiError(404, f"nothing is scheduled for {slug!r}")
+    return _answer(
+        {
+            "id": entry.slug,
+            "publish_at": _utc(entry.publish_at),
+            "scheduled_by": entry.agent,
+            "release": entry.record,
+        }
+    )
+
+
+@bp.delete("/releases/<slug>/scheduled")
+def withdraw(slug: str) -> Response:
+    _token()
+    if not publishing().withdraw(slug):
+        raise ApiError(404, f"nothing is scheduled for {slug!r}")
+    return Response(status=204)
+
+
+# The description ---------------------------------------------------------------
+
+
+@bp.get("/openapi.json")
+def description() -> Response:
+    response = _answer(openapi())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("")
+@bp.get("/")
+def guide() -> str:
+    spec = openapi()
+    operations = []
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            operations.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": operation.get("summary", ""),
+                    "auth": bool(operation.get("security")),
+                    "parameters": [
+                        p
+                        for p in [
+                            *item.get("parameters", []),
+                            *operation.get("parameters", []),
+                        ]
+                    ],
+                    "responses": sorted(operation["responses"].items()),
+                    "id": operation.get("operationId", ""),
+                }
+            )
+    return render_template(
+        "api/guide.html",
+        spec=spec,
+        operations=operations,
+        meta=meta_for(
+            title="Publishing API",
+            description="Publish releases from a pipeline: the HTTP API, "
+            "described in OpenAPI 3.1.",
+            path="/api",
+        ),
+    )
