@@ -26,10 +26,12 @@ from publisher import __version__, pipeline
 from publisher.config import Settings, load_settings
 from publisher.errors import PublisherError
 from publisher.importers import FORMAT_NAMES
+from publisher.importers.native import release_to_record
 from publisher.model import Release
 from publisher.queries import check_query
 from publisher.resources import sample_calendar
 from publisher.store import Store, catalog, open_store
+from publisher.store.client import PublisherServer
 from publisher.store.index import ListingIndex
 from publisher.validation import (
     ValidationReport,
@@ -493,6 +495,113 @@ def import_(
         _refresh_index(store, settings)
         _say_published(result, store)
     ctx.exit(EXIT_OK)
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option(
+    "--from",
+    "source_format",
+    type=click.Choice(FORMAT_NAMES),
+    default="auto",
+    show_default=True,
+    help="Input format; auto looks at each file.",
+)
+@click.option(
+    "--server",
+    required=True,
+    help="Base URL of a running Release Publisher (https://example.org/stats).",
+)
+@click.option(
+    "--token",
+    required=True,
+    envvar="PUBLISHER_TOKEN",
+    help="A write token of that server [env PUBLISHER_TOKEN].",
+)
+@click.pass_context
+def push(
+    ctx: click.Context,
+    /,
+    inputs: tuple[str, ...],
+    source_format: str,
+    server: str,
+    token: str,
+) -> None:
+    """Publish releases through a running server's API, atomically.
+
+    For pipelines that cannot open the server's store themselves. The server
+    checks the batch against the same shapes and rules as import and publishes
+    all of it or none. Exit 1 when the server refuses the data (422, 409, 412);
+    2 for usage, authentication (401, 403) or connection failures.
+    """
+    settings = _settings(ctx)
+    releases = _load(inputs, settings, source_format)
+    if not releases:
+        raise Failure("no releases in the input")
+    records = [release_to_record(r) for r in releases]
+    try:
+        answer = PublisherServer(server, token).publish_batch(records)
+    except PublisherError as exc:
+        raise Failure(str(exc)) from None
+    body = answer.body
+    report = body.get("report")
+    if isinstance(report, dict):
+        text = _local_report(ValidationReport.from_json(report), releases).to_text()
+        click.echo(text, err=True, nl=False)
+    if answer.status in (401, 403):
+        raise Failure(f"{server} refused the token: {answer.message}")
+    if answer.status in (409, 412, 422):
+        if answer.status != 422:
+            click.echo(f"Refused: {answer.message}", err=True)
+        click.echo(f"Nothing published: {server} is unchanged.", err=True)
+        ctx.exit(EXIT_INVALID)
+    if answer.status != 200:
+        raise Failure(f"{server} answered HTTP {answer.status}: {answer.message}")
+    parts = []
+    for key, label in (
+        ("published", "published"),
+        ("unchanged", "unchanged"),
+        ("scheduled", "scheduled"),
+    ):
+        if body.get(key):
+            parts.append(f"{len(body[key])} {label}")
+    for slug, when in sorted((body.get("scheduled") or {}).items()):
+        click.echo(f"Scheduled: {slug} at {when} (under embargo until then)")
+    click.echo(
+        f"{', '.join(parts) or 'nothing to do'} at {server} "
+        f"(data version {body.get('data_version')})."
+    )
+    ctx.exit(EXIT_OK)
+
+
+def _local_report(
+    report: ValidationReport, releases: Sequence[Release]
+) -> ValidationReport:
+    """The server's report with the input's own file, record and field names."""
+    results = []
+    for r in report.results:
+        release = (
+            releases[r.record - 1] if r.record and r.record <= len(releases) else None
+        )
+        source = release.source if release else None
+        if source is None:
+            results.append(r)
+            continue
+        head, sep, rest = r.field.partition("[")
+        head, dot, tail = head.partition(".") if not sep else (head, "", "")
+        model = {"id": "slug", "next_release_id": "next_release_slug"}.get(head, head)
+        model = {"former_ids": "former_slugs"}.get(model, model)
+        path = model + (sep + rest if sep else (dot + tail if dot else ""))
+        results.append(
+            replace(
+                r,
+                file=source.file,
+                record=source.index,
+                record_id=source.record_id,
+                field=source.field_name(path) if r.field else r.field,
+            )
+        )
+    return ValidationReport(results=results, checked=report.checked)
 
 
 @cli.command()

@@ -8,7 +8,8 @@ change from what is published now (issue 6, "Lifecycle rules"). Each refusal is 
   (previous date, new date, reason, when); recorded date changes are never lost;
 - a published release never becomes upcoming (provisional, confirmed, postponed)
   again;
-- cancelling needs a notice;
+- cancelling a release needs a notice (a release first sent as cancelled only
+  gets the shapes' warning, as an import does);
 - a release's slug changes only to one that is free (the old URL then redirects).
 
 Pure functions: the publishing service (publisher.publishing) gives them the
@@ -65,14 +66,16 @@ def check_change(
     LifecycleError that says what to do."""
     moment = moment or datetime.now(UTC)
     slug = new.slug
+    if old is None:
+        # a release first published as cancelled (an older calendar brought in)
+        # is not a cancellation: the shapes warn if it has no notice
+        return Change(new, "created", f"created ({_status(new)})")
     if new.status is Status.CANCELLED and not new.cancellation_notice:
         raise LifecycleError(
             slug,
             "cancelling a release needs a notice that says why: add "
             '"cancellation_notice" to the record',
         )
-    if old is None:
-        return Change(new, "created", f"created ({_status(new)})")
     if old.status is Status.PUBLISHED and new.status in UPCOMING:
         raise LifecycleError(
             slug,

@@ -121,6 +121,28 @@ class ValidationReport:
             ],
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ValidationReport:
+        """A report written by :meth:`to_json` (the API's 422 body), read back."""
+        results = []
+        for record in data.get("records") or []:
+            for r in record.get("results") or []:
+                results.append(
+                    Result(
+                        severity=str(r.get("severity", "Violation")),
+                        message=str(r.get("message", "")),
+                        field=str(r.get("field", "")),
+                        record_id=record.get("id"),
+                        record=record.get("record"),
+                        file=record.get("file"),
+                        focus=str(r.get("focus_node") or ""),
+                        path=r.get("result_path"),
+                        value=r.get("value"),
+                        shape=r.get("source_shape"),
+                    )
+                )
+        return cls(results=results, checked=int(data.get("checked") or 0))
+
     def to_text(self) -> str:
         lines = []
         for r in self.sorted_results():

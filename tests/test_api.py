@@ -1,0 +1,327 @@
+"""The publishing API through Flask's test client: reads, writes with tokens,
+the rules, history on pages and feeds, renames, and scheduling under embargo with
+the scheduler driven by hand (over real HTTP and real time: test_api_e2e.py)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from publisher import pipeline
+from publisher.config import Settings
+from publisher.model import Release
+from publisher.publishing import Publishing
+from publisher.store.index import ListingIndex
+from publisher.store.oxigraph import EmbeddedStore
+from publisher.store.schedule import ScheduleStore
+from publisher.web import create_app
+
+ADMIN = "api-admin-embargoed"
+PUBLISH = "api-publish-embargoed"
+CONFIRMED = "business-enterprise-rd-expenditure-provisional-uk-2025"
+PUBLISHED = "labour-market-overview-uk-september-2026"
+
+
+@pytest.fixture
+def app(sample_releases: list[Release], tmp_path: Path) -> Iterator[Flask]:
+    tokens = tmp_path / "tokens"
+    digest = hashlib.sha256(PUBLISH.encode()).hexdigest()
+    tokens.write_text(f"pipeline publish {digest}\n")
+    settings = Settings(write_tokens=ADMIN, write_tokens_file=str(tokens))
+    store = EmbeddedStore.in_memory()
+    assert pipeline.import_batch(sample_releases, settings, store, jobs=1).published
+    app = create_app(
+        settings,
+        store=store,
+        index=ListingIndex(":memory:"),
+        schedule=ScheduleStore(":memory:"),
+    )
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["publisher.sparql"].close()
+    store.close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def _auth(token: str = PUBLISH) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _get(client: FlaskClient, slug: str) -> tuple[dict[str, Any], str]:
+    reply = client.get(f"/api/releases/{slug}")
+    assert reply.status_code == 200, reply.json
+    return reply.json, reply.headers["ETag"].strip('"')  # type: ignore[return-value]
+
+
+def test_list_filters_and_pages(
+    client: FlaskClient, sample_releases: list[Release]
+) -> None:
+    everything = client.get("/api/releases").json
+    assert everything["total"] == 52
+    assert len(everything["releases"]) == 20
+    assert everything["next"].endswith("page=2")
+    last = client.get("/api/releases?page=3").json
+    assert last["next"] is None and len(last["releases"]) == 12
+    cancelled = client.get("/api/releases?view=cancelled").json
+    expected = {
+        r.slug for r in sample_releases if r.status and r.status.value == "cancelled"
+    }
+    assert {r["id"] for r in cancelled["releases"]} == expected
+    assert all("cancellation_notice" in r for r in cancelled["releases"])
+    assert client.get("/api/releases?view=nope").status_code == 400
+    assert client.get("/api/releases?page=x").status_code == 400
+    assert client.get("/api/releases?from=31/01/2027").status_code == 400
+
+
+def test_a_release_reads_back_as_it_was_imported(
+    client: FlaskClient, sample_releases: list[Release]
+) -> None:
+    from publisher.importers._common import Where
+    from publisher.importers.native import release_from_record
+
+    record, etag = _get(client, PUBLISHED)
+    original = next(r for r in sample_releases if r.slug == PUBLISHED)
+    back = release_from_record(record, Where("api", 1), Settings())
+    assert back.title == original.title and back.datasets == original.datasets
+    again = client.get(
+        f"/api/releases/{PUBLISHED}", headers={"If-None-Match": f'"{etag}"'}
+    )
+    assert again.status_code == 304
+    block = client.get(f"/api/releases/{PUBLISHED}/jsonld")
+    assert block.mimetype == "application/ld+json"
+    assert block.json["@context"] == "https://schema.org"
+
+
+def test_writes_need_a_token(client: FlaskClient) -> None:
+    record, _ = _get(client, CONFIRMED)
+    missing = client.put(f"/api/releases/{CONFIRMED}", json=record)
+    assert missing.status_code == 401
+    assert missing.headers["WWW-Authenticate"].startswith("Bearer")
+    wrong = client.put(f"/api/releases/{CONFIRMED}", json=record, headers=_auth("nope"))
+    assert wrong.status_code == 403
+    text = client.put(
+        f"/api/releases/{CONFIRMED}",
+        data="{}",
+        headers={**_auth(), "Content-Type": "text/plain"},
+    )
+    assert text.status_code == 415
+    broken = client.put(
+        f"/api/releases/{CONFIRMED}",
+        data="{",
+        headers={**_auth(), "Content-Type": "application/json"},
+    )
+    assert broken.status_code == 400
+    assert "not valid JSON" in broken.json["error"]["message"]
+
+
+def test_history_of_a_write_on_the_page_and_in_the_feeds(client: FlaskClient) -> None:
+    record, etag = _get(client, CONFIRMED)
+    record["summary"] += " Now with regional figures."
+    reply = client.put(
+        f"/api/releases/{CONFIRMED}",
+        json=record,
+        headers={**_auth(), "If-Match": f'"{etag}"'},
+    )
+    assert reply.status_code == 200, reply.json
+    assert reply.json["published"] == [CONFIRMED]
+    assert reply.headers["ETag"] != f'"{etag}"'
+    page = client.get(f"/releases/{CONFIRMED}").get_data(as_text=True)
+    assert "Changes to this release" in page
+    assert "changed: summary" in page and "pipeline" in page
+    changes = client.get("/feeds/changes.atom").get_data(as_text=True)
+    assert "<name>pipeline</name>" in changes and CONFIRMED in changes
+    releases = client.get("/feeds/releases.atom").get_data(as_text=True)
+    assert "<name>pipeline</name>" in releases
+
+
+def test_a_date_change_through_the_api(client: FlaskClient) -> None:
+    record, etag = _get(client, CONFIRMED)
+    old_date = record["release_date"]
+    moved = {
+        **record,
+        "release_date": "2027-03-04T09:30:00+00:00",
+        "status": "postponed",
+    }
+    refused = client.put(f"/api/releases/{CONFIRMED}", json=moved, headers=_auth())
+    assert refused.status_code == 409
+    assert "needs a reason" in refused.json["error"]["message"]
+    assert _get(client, CONFIRMED)[1] == etag  # nothing changed
+    moved["date_changes"] = [{"previous_date": old_date, "reason": "Late survey data"}]
+    done = client.put(f"/api/releases/{CONFIRMED}", json=moved, headers=_auth())
+    assert done.status_code == 200, done.json
+    (change,) = done.json["release"]["date_changes"]
+    assert change["new_date"] == "2027-03-04T09:30:00+00:00"
+    assert change["reason"] == "Late survey data" and change["changed_at"]
+
+
+def test_rename_redirects_the_old_urls(client: FlaskClient) -> None:
+    record, etag = _get(client, PUBLISHED)
+    renamed = {**record, "id": "labour-market-overview-september-2026"}
+    reply = client.put(
+        f"/api/releases/{PUBLISHED}",
+        json=renamed,
+        headers={**_auth(), "If-Match": f'"{etag}"'},
+    )
+    assert reply.status_code == 201, reply.json
+    assert reply.json["release"]["former_ids"] == [PUBLISHED]
+    page = client.get(f"/releases/{PUBLISHED}")
+    assert page.status_code == 308
+    assert page.headers["Location"].endswith(
+        "/releases/labour-market-overview-september-2026"
+    )
+    data = client.get(f"/releases/{PUBLISHED}.ttl")
+    assert data.headers["Location"].endswith(
+        "/releases/labour-market-overview-september-2026.ttl"
+    )
+    api = client.get(f"/api/releases/{PUBLISHED}")
+    assert api.status_code == 308
+    assert "labour-market-overview-september-2026" in (
+        client.get("/sitemap.xml").get_data(as_text=True)
+    )
+    assert PUBLISHED not in client.get("/sitemap.xml").get_data(as_text=True)
+
+
+def test_scheduled_publication_stays_hidden_until_its_minute(
+    app: Flask, client: FlaskClient
+) -> None:
+    publishing: Publishing = app.extensions["publisher.publishing"]
+    record, etag = _get(client, CONFIRMED)
+    at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
+    embargoed = "Embargoed figures: R&D spending rose by 7.5%."
+    published = {
+        **record,
+        "status": "published",
+        "release_date": at.isoformat(),
+        "summary": embargoed,
+        "date_changes": [
+            {"previous_date": record["release_date"], "reason": "Brought forward"}
+        ],
+    }
+    reply = client.put(f"/api/releases/{CONFIRMED}", json=published, headers=_auth())
+    assert reply.status_code == 202, reply.json
+    assert reply.json["scheduled"] == {CONFIRMED: at.isoformat()}
+    for path in (
+        f"/releases/{CONFIRMED}",
+        f"/releases/{CONFIRMED}.ttl",
+        f"/api/releases/{CONFIRMED}",
+        f"/api/releases/{CONFIRMED}/jsonld",
+        "/feeds/releases.atom",
+        "/feeds/changes.atom",
+        "/sitemap.xml",
+        "/sparql?query=SELECT+*+WHERE+%7B%3Fs+%3Fp+%3Fo%7D&format=csv",
+    ):
+        assert "7.5%" not in client.get(path).get_data(as_text=True), path
+    assert _get(client, CONFIRMED)[1] == etag
+    page = client.get(f"/releases/{CONFIRMED}")
+    assert 0 <= page.cache_control.max_age <= 2 * 3600
+    held = client.get(f"/api/releases/{CONFIRMED}/scheduled", headers=_auth())
+    assert held.json["release"]["summary"] == embargoed
+    assert held.json["scheduled_by"] == "pipeline"
+    assert client.get(f"/api/releases/{CONFIRMED}/scheduled").status_code == 401
+    # the minute comes
+    assert publishing.publish_due(at - timedelta(seconds=1)) == []
+    assert publishing.publish_due(at) == [CONFIRMED]
+    record, _ = _get(client, CONFIRMED)
+    assert record["status"] == "published" and record["summary"] == embargoed
+    assert embargoed.replace("&", "&amp;") in client.get(
+        f"/releases/{CONFIRMED}"
+    ).get_data(as_text=True)
+    assert (
+        client.get(f"/api/releases/{CONFIRMED}/scheduled", headers=_auth()).status_code
+        == 404
+    )
+
+
+def test_a_later_write_withdraws_the_schedule(app: Flask, client: FlaskClient) -> None:
+    publishing: Publishing = app.extensions["publisher.publishing"]
+    record, _ = _get(client, CONFIRMED)
+    at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    published = {
+        **record,
+        "status": "published",
+        "release_date": at.isoformat(),
+        "date_changes": [
+            {"previous_date": record["release_date"], "reason": "Earlier"}
+        ],
+    }
+    assert (
+        client.put(
+            f"/api/releases/{CONFIRMED}", json=published, headers=_auth()
+        ).status_code
+        == 202
+    )
+    later = {
+        **record,
+        "status": "postponed",
+        "release_date": "2027-05-01T09:30:00+01:00",
+        "date_changes": [
+            {"previous_date": record["release_date"], "reason": "Data late"}
+        ],
+    }
+    assert (
+        client.put(
+            f"/api/releases/{CONFIRMED}", json=later, headers=_auth()
+        ).status_code
+        == 200
+    )
+    assert publishing.schedule.get(CONFIRMED) is None
+    assert publishing.publish_due(at + timedelta(seconds=1)) == []
+    assert _get(client, CONFIRMED)[0]["status"] == "postponed"
+
+
+def test_batches_are_all_or_nothing(client: FlaskClient) -> None:
+    good = {
+        "id": "batch-release-one",
+        "title": "Batch release one",
+        "status": "provisional",
+        "provisional_date": "April 2027",
+        "summary": "A provisional release sent in a batch through the publishing API.",
+    }
+    bad = {
+        **good,
+        "id": "batch-release-two",
+        "status": "confirmed",
+        "provisional_date": None,
+    }
+    refused = client.post(
+        "/api/batches", json={"releases": [good, bad]}, headers=_auth()
+    )
+    assert refused.status_code == 422
+    (record,) = refused.json["report"]["records"]
+    assert record["id"] == "batch-release-two" and record["record"] == 2
+    assert record["results"][0]["field"] == "release_date"
+    assert client.get("/api/releases/batch-release-one").status_code == 404
+    done = client.post("/api/batches", json={"releases": [good]}, headers=_auth())
+    assert done.status_code == 200
+    assert done.json["published"] == ["batch-release-one"]
+    again = client.post("/api/batches", json=[good], headers=_auth())
+    assert again.json["unchanged"] == ["batch-release-one"]
+
+
+def test_openapi_and_its_page(client: FlaskClient) -> None:
+    spec = client.get("/api/openapi.json").json
+    assert spec["openapi"] == "3.1.0"
+    assert "/api/releases/{slug}" in spec["paths"]
+    assert spec["components"]["schemas"]["Release"]["required"] == [
+        "id",
+        "title",
+        "status",
+    ]
+    page = client.get("/api").get_data(as_text=True)
+    for operation in (
+        "GET /api/releases",
+        "PUT /api/releases/{slug}",
+        "POST /api/batches",
+    ):
+        assert operation in page
