@@ -79,6 +79,7 @@ PAGES: dict[str, tuple[str, int, str]] = {
     "vocabulary": ("/ns", 200, "Release Publisher vocabulary"),
     "not-found": ("/releases/no-such-release", 404, "Page not found"),
     "gone": (f"/releases/{DELETED}", 410, REASON),
+    "api": ("/api", 200, "Publishing API"),
     "sparql": ("/sparql", 200, "SPARQL query"),
     "sparql-results": (
         "/sparql?" + urlencode({"query": EXAMPLE["cancelled"]}),
