@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -402,7 +403,11 @@ class Publishing:
                         self._wake.wait(min(left, 60.0))
                 if self._stopping:
                     return
-            self.publish_due()
+            try:
+                self.publish_due()
+            except Exception as exc:  # the scheduler must keep going, whatever broke
+                print(f"the scheduler failed: {exc!r}", file=sys.stderr, flush=True)
+                time.sleep(1)
 
     def wake(self) -> None:
         """The schedule changed: the scheduler looks at it again."""
