@@ -25,6 +25,7 @@ from publisher.errors import PublisherError
 from publisher.model import DateChange, Release, Status
 
 UPCOMING = (Status.PROVISIONAL, Status.CONFIRMED, Status.POSTPONED)
+NO_CHANGE = "no visible change"
 #: statuses whose release date was announced as confirmed
 CONFIRMED = (Status.CONFIRMED, Status.POSTPONED)
 
@@ -181,7 +182,7 @@ def _summary(old: Release, new: Release) -> str:
         parts.append("changed: " + ", ".join(fields))
     if old.slug != new.slug:
         parts.append(f"renamed from {old.slug}")
-    return "; ".join(parts) or "no visible change"
+    return "; ".join(parts) or NO_CHANGE
 
 
 def check_rename(old_slug: str, new: Release, taken: bool) -> Release:

@@ -29,7 +29,7 @@ from publisher.config import Settings
 from publisher.errors import InputError, PublisherError
 from publisher.importers._common import Where
 from publisher.importers.native import release_from_record, release_to_record
-from publisher.lifecycle import LifecycleError, check_change, check_rename
+from publisher.lifecycle import NO_CHANGE, LifecycleError, check_change, check_rename
 from publisher.model import Release, Status
 from publisher.readback import ntriples_to_release
 from publisher.store import Store, catalog
@@ -217,6 +217,13 @@ class Publishing:
                     + ": fetch it again, apply your change, and send it with "
                     "the new ETag"
                 )
+            if create_only and self.schedule.get(release.slug) is not None:
+                raise LifecycleError(
+                    release.slug,
+                    "a published version of this id is scheduled already; replace it "
+                    f"with PUT /api/releases/{release.slug}, or withdraw it with "
+                    f"DELETE /api/releases/{release.slug}/scheduled",
+                )
             if create_only and current is not None:
                 raise LifecycleError(
                     release.slug,
@@ -236,10 +243,9 @@ class Publishing:
         }
         for old_slug, new_slug in renames.items():
             change = changes[new_slug]
+            rest = "" if change.summary == NO_CHANGE else f"; {change.summary}"
             changes[new_slug] = dataclasses.replace(
-                change,
-                kind="renamed",
-                summary=f"renamed from {old_slug}; {change.summary}",
+                change, kind="renamed", summary=f"renamed from {old_slug}{rest}"
             )
         ready = [c.release for c in changes.values()]
         later = {

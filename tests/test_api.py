@@ -325,3 +325,35 @@ def test_openapi_and_its_page(client: FlaskClient) -> None:
         "POST /api/batches",
     ):
         assert operation in page
+
+
+def test_a_scheduled_id_is_not_created_twice(client: FlaskClient) -> None:
+    at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    record = {
+        "id": "scheduled-only",
+        "title": "Scheduled only",
+        "status": "published",
+        "release_date": at.isoformat(),
+        "summary": "A release whose first public version is its published one.",
+    }
+    first = client.post("/api/releases", json=record, headers=_auth())
+    assert first.status_code == 202, first.json
+    second = client.post(
+        "/api/releases", json={**record, "title": "Another"}, headers=_auth()
+    )
+    assert second.status_code == 409
+    assert "scheduled already" in second.json["error"]["message"]
+    held = client.get("/api/releases/scheduled-only/scheduled", headers=_auth())
+    assert held.json["release"]["title"] == "Scheduled only"
+
+
+def test_a_rename_alone_is_recorded_as_a_rename(client: FlaskClient) -> None:
+    record, _ = _get(client, CONFIRMED)
+    reply = client.put(
+        f"/api/releases/{CONFIRMED}",
+        json={**record, "id": "berd-provisional-2025"},
+        headers=_auth(),
+    )
+    assert reply.status_code == 201
+    page = client.get("/releases/berd-provisional-2025").get_data(as_text=True)
+    assert f"Renamed: renamed from {CONFIRMED}</td>" in page

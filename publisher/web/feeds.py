@@ -265,11 +265,22 @@ def _urlset(urls: list[str]) -> Response:
     return Response(body, mimetype="application/xml")
 
 
+def _to_the_second(value: str | None) -> str:
+    """A sitemap lastmod: UTC, to the second (a later change the same day shows)."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value[:10]
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _release_urls() -> list[str]:
     base = escape(site().settings.base_url)
     urls = [f"<url><loc>{base}/</loc></url>", f"<url><loc>{base}/releases</loc></url>"]
     for r in site().sitemap_rows():
-        lastmod = (r.modified or "")[:10]
+        lastmod = _to_the_second(r.modified)
         urls.append(
             f"<url><loc>{base}/releases/{escape(r.slug)}</loc>"
             + (f"<lastmod>{lastmod}</lastmod>" if lastmod else "")
