@@ -27,7 +27,7 @@ from typing import Any
 from publisher import pipeline
 from publisher.config import Settings
 from publisher.errors import InputError, PublisherError
-from publisher.importers._common import Where
+from publisher.importers._common import Where, check_release_terms
 from publisher.importers.native import release_from_record, release_to_record
 from publisher.lifecycle import NO_CHANGE, LifecycleError, check_change, check_rename
 from publisher.model import Release, Status
@@ -156,7 +156,11 @@ class Publishing:
                     raise where.error(
                         f"a release is a JSON object, not {type(record).__name__}"
                     )
-                releases.append(release_from_record(record, where, self.settings))
+                releases.append(
+                    check_release_terms(
+                        release_from_record(record, where, self.settings)
+                    )
+                )
             except InputError as exc:
                 raise RejectedError(str(exc), input_report(exc, len(records))) from None
         seen: dict[str, int] = {}

@@ -19,6 +19,7 @@ from rdflib.term import Node
 
 from publisher.config import Settings
 from publisher.jsonld import graph_to_embed, graph_to_jsonld
+from publisher.model import SLUG_RE
 from publisher.namespaces import PUB, SCHEMA, Iris
 from publisher.rdf import bind_prefixes
 from publisher.store import Store, catalog
@@ -147,6 +148,8 @@ class Site:
     # One release --------------------------------------------------------------
 
     def release(self, slug: str) -> ReleasePage | None:
+        if not SLUG_RE.match(slug):
+            return None  # not an id: nothing to look up (and nothing to quote)
         self.current()
         row = self.index.get(slug)
         if row is None:
@@ -162,12 +165,16 @@ class Site:
 
     def moved_to(self, slug: str) -> str | None:
         """The slug a renamed release has now, or None."""
+        if not SLUG_RE.match(slug):
+            return None
         return catalog.redirect_for(self.store, self.settings, slug)
 
     def recent_changes(self, limit: int = 50) -> list[catalog.FeedChange]:
         return catalog.recent_changes(self.store, self.settings, limit)
 
     def tombstone(self, slug: str) -> catalog.Tombstone | None:
+        if not SLUG_RE.match(slug):
+            return None
         self.current()
         return self.index.tombstone(slug)
 

@@ -216,3 +216,39 @@ def test_forced_format_must_match(settings: Settings) -> None:
 def test_unknown_format_name(settings: Settings) -> None:
     with pytest.raises(InputError, match="unknown format 'xml'"):
         read_file(str(NATIVE / "calendar.json"), settings, "xml")
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "words"),
+    [
+        ({"license": "http://example.org/a b"}, "license", "cannot be a link"),
+        ({"same_as": ["https://x.example/<a>"]}, "same_as[0]", "cannot be a link"),
+        (
+            {"datasets": [{"title": "D", "downloads": [{"url": "http://a/{x}"}]}]},
+            "datasets[0].downloads[0].url",
+            "cannot be a link",
+        ),
+        ({"contacts": [{"email": "a<b>@example.org"}]}, "contacts[0].email", "link"),
+        ({"next_release_id": "Next Edition"}, "next_release_id", "is not an id"),
+        ({"release_date": "0206-02-14T04:44:00-17:31"}, "release_date", "the year 206"),
+        ({"release_date": "9999-12-31T23:59:59-12:00"}, "release_date", "9999"),
+        (
+            {"date_changes": [{"previous_date": "1066-10-14"}]},
+            "date_changes[0].previous_date",
+            "1900 to 2999",
+        ),
+    ],
+)
+def test_values_that_cannot_become_rdf_terms_are_input_errors(
+    tmp_path: Path, settings: Settings, extra: dict[str, object], field: str, words: str
+) -> None:
+    """Refused with the file, record and field, never a crash in the RDF code."""
+    record = {"id": "a-release", "title": "A release", "status": "confirmed"}
+    record["release_date"] = "2027-01-20T07:00:00Z"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps([{**record, **extra}]))
+    with pytest.raises(InputError) as caught:
+        read_file(str(path), settings)
+    assert caught.value.field == field
+    assert caught.value.record == 1 and caught.value.record_id == "a-release"
+    assert words in caught.value.message

@@ -22,7 +22,7 @@ import yaml
 from publisher.config import Settings
 from publisher.errors import InputError
 from publisher.importers import govuk, native, ons_api, ons_legacy
-from publisher.importers._common import Where
+from publisher.importers._common import Where, check_release_terms
 from publisher.model import Release
 
 Importer = Callable[..., list[Release]]
@@ -188,8 +188,14 @@ def iter_file(path: str, settings: Settings, fmt: str = "auto") -> Iterator[Rele
     """The releases of one input, one at a time.
 
     JSON Lines and CSV in the native format are read a line at a time; other
-    documents are parsed whole, then handed out record by record.
+    documents are parsed whole, then handed out record by record. Every release
+    is checked to hold only values that can become RDF terms.
     """
+    for release in _iter_file(path, settings, fmt):
+        yield check_release_terms(release)
+
+
+def _iter_file(path: str, settings: Settings, fmt: str) -> Iterator[Release]:
     if fmt not in FORMAT_NAMES:
         raise InputError(
             f"unknown format {fmt!r}; use one of {', '.join(FORMAT_NAMES)}"

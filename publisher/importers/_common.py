@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from publisher.errors import InputError
+from publisher.model import SLUG_RE, Release
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,25 @@ def parse_datetime(
         raise where.error(f"expected a date and time, got {type(value).__name__}", name)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
-    return parsed.astimezone(zone)
+    _check_year(parsed, where, name)
+    try:
+        return parsed.astimezone(zone)
+    except OverflowError:  # pragma: no cover - years are checked first
+        raise where.error(f"{value!r} is out of range", name) from None
+
+
+#: the years a release calendar's dates may fall in: outside them a date is a
+#: mistake (and before 1900 local times carry odd offsets such as -00:01:15)
+YEARS = range(1900, 3000)
+
+
+def _check_year(value: date, where: Where, name: str) -> None:
+    if value.year not in YEARS:
+        raise where.error(
+            f"the year {value.year} is not a release calendar's: dates from "
+            f"{YEARS.start} to {YEARS.stop - 1} only",
+            name,
+        )
 
 
 def parse_date_or_datetime(
@@ -136,10 +155,73 @@ def parse_date_or_datetime(
     if value is None or value == "":
         return None
     if isinstance(value, date) and not isinstance(value, datetime):
+        _check_year(value, where, name)
         return value
     if isinstance(value, str) and _DATE_ONLY.match(value.strip()):
         try:
-            return date.fromisoformat(value.strip())
+            day = date.fromisoformat(value.strip())
         except ValueError:
             raise where.error(f"{value!r} is not a real calendar date", name) from None
+        _check_year(day, where, name)
+        return day
     return parse_datetime(value, zone, where, name)
+
+
+#: characters no IRI may hold (RFC 3987); rdflib and SPARQL stores refuse them
+_NOT_IRI = re.compile(r'[\x00-\x20<>"{}|\\^`\x7f]')
+
+
+def release_terms_problem(release: Release) -> tuple[str, str] | None:
+    """The first field (model path) whose value cannot become an RDF term, with
+    the reason; None when every one can. Runs before the RDF is made, so a bad
+    value is the input's error (exit 2, 422), never a crash."""
+    iris: list[tuple[str, str | None]] = [("license", release.license)]
+    iris += [(f"same_as[{i}]", v) for i, v in enumerate(release.same_as)]
+    iris += [
+        (f"related_documents[{i}].url", d.url)
+        for i, d in enumerate(release.related_documents)
+    ]
+    for i, dataset in enumerate(release.datasets):
+        iris.append((f"datasets[{i}].url", dataset.url))
+        iris += [
+            (f"datasets[{i}].downloads[{j}].url", d.url)
+            for j, d in enumerate(dataset.downloads)
+        ]
+    if release.publisher is not None:
+        iris.append(("publisher.url", release.publisher.url))
+    iris += [(f"contacts[{i}].email", c.email) for i, c in enumerate(release.contacts)]
+    for path, value in iris:
+        if value is not None and _NOT_IRI.search(value.strip()):
+            return path, (
+                f"{value!r} cannot be a link: spaces and the characters "
+                '<>"{}|\\^` are not allowed (percent-encode them)'
+            )
+    slugs: list[tuple[str, str | None]] = [
+        ("next_release_slug", release.next_release_slug),
+        ("previous_edition", release.previous_edition),
+        ("series.slug", release.series.slug if release.series else None),
+    ]
+    slugs += [(f"topics[{i}].slug", t.slug) for i, t in enumerate(release.topics)]
+    slugs += [(f"former_slugs[{i}]", s) for i, s in enumerate(release.former_slugs)]
+    for path, value in slugs:
+        if value is not None and not SLUG_RE.match(value):
+            return path, (
+                f"{value!r} is not an id: use lower-case letters, digits and hyphens"
+            )
+    return None
+
+
+def check_release_terms(release: Release) -> Release:
+    """The release, or an InputError naming the field as the input named it."""
+    problem = release_terms_problem(release)
+    if problem is None:
+        return release
+    path, message = problem
+    source = release.source
+    raise InputError(
+        message,
+        file=source.file if source else None,
+        record=source.index if source else None,
+        record_id=(source.record_id if source else None) or release.slug,
+        field=source.field_name(path) if source else path,
+    )

@@ -8,10 +8,11 @@ Only this package imports Flask.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, request
 
 from publisher.config import Settings, load_settings
 from publisher.publishing import Publishing
@@ -66,6 +67,9 @@ def create_app(
     app.register_blueprint(feeds.bp)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(api.bp)
+    # /api answers errors in JSON, even for URLs and methods it does not have
+    app.register_error_handler(404, _for_path(api.not_found, pages.not_found))
+    app.register_error_handler(405, _for_path(api.not_allowed, None))
     app.after_request(_security_headers)
     app.after_request(_until_next_publication)
     app.jinja_env.globals["settings"] = settings
@@ -75,6 +79,17 @@ def create_app(
 def site() -> Site:
     found: Site = current_app.extensions["publisher"]
     return found
+
+
+def _for_path(
+    api_handler: Callable[[Any], Any], other: Callable[[Any], Any] | None
+) -> Callable[[Any], Any]:
+    def handle(error: Any) -> Any:
+        if request.path == "/api" or request.path.startswith("/api/"):
+            return api_handler(error)
+        return other(error) if other is not None else error
+
+    return handle
 
 
 def _until_next_publication(response: Response) -> Response:

@@ -10,7 +10,7 @@ violates the shapes gets 422 with the validation report (the schema of
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,6 +19,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from publisher.errors import StoreError
 from publisher.jsonld import graph_to_embed
 from publisher.lifecycle import LifecycleError
+from publisher.model import SLUG_RE
 from publisher.publishing import (
     NotFoundError,
     PreconditionFailedError,
@@ -30,7 +31,7 @@ from publisher.site import VIEWS
 from publisher.store import catalog
 from publisher.tokens import Token, TokenTable
 from publisher.web import site
-from publisher.web.openapi import openapi
+from publisher.web.openapi import MAX_PAGE, openapi
 from publisher.web.pages import meta_for
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -77,13 +78,19 @@ def _api_error(exc: ApiError) -> Response:
 
 
 @bp.errorhandler(404)
-def _not_found(_exc: Exception) -> Response:
+def not_found(_exc: Exception) -> Response:
     return _problem(404, "no such API resource; see /api/openapi.json")
 
 
 @bp.errorhandler(405)
-def _not_allowed(_exc: Exception) -> Response:
-    return _problem(405, f"{request.method} is not allowed here; see /api/openapi.json")
+def not_allowed(exc: Exception) -> Response:
+    response = _problem(
+        405, f"{request.method} is not allowed here; see /api/openapi.json"
+    )
+    allowed = getattr(exc, "valid_methods", None)
+    if allowed:
+        response.headers["Allow"] = ", ".join(sorted(allowed))
+    return response
 
 
 def _token() -> Token:
@@ -112,11 +119,21 @@ def _body() -> Any:
         raise ApiError(413, f"the body is larger than {limit} bytes")
     raw = request.get_data(cache=True)
     try:
-        return json.loads(raw.decode("utf-8"))
+        found = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ApiError(400, "the body is not UTF-8") from None
+    except RecursionError:
+        raise ApiError(400, "the body is not valid JSON: nested too deeply") from None
     except ValueError as exc:
         raise ApiError(400, f"the body is not valid JSON: {exc}") from None
+    try:
+        # a \ud800 escape alone (half a surrogate pair) stands for no character
+        json.dumps(found, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(
+            400, "the body is not valid JSON text: a \\u escape is half a character"
+        ) from None
+    return found
 
 
 def _if_match() -> str | None:
@@ -130,6 +147,17 @@ def _if_match() -> str | None:
     if len(found) != 1:
         raise ApiError(400, "If-Match takes one ETag: the one GET returned")
     return found[0]
+
+
+def _release_id(slug: str) -> str:
+    """The slug of a URL, which can only name a release if it is a slug (a 404)."""
+    if not SLUG_RE.match(slug):
+        raise ApiError(
+            404,
+            f"no release {slug!r}: a release's id is a slug (lower-case letters, "
+            "digits and hyphens)",
+        )
+    return slug
 
 
 def _written(result: WriteResult, slug: str | None, created: bool) -> Response:
@@ -191,8 +219,8 @@ def releases() -> Response:
         page = int(request.args.get("page", "1"))
     except ValueError:
         raise ApiError(400, "page is a whole number") from None
-    if page < 1:
-        raise ApiError(400, "page starts at 1")
+    if not 1 <= page <= MAX_PAGE:
+        raise ApiError(400, f"page is from 1 to {MAX_PAGE}")
     start, end = _date("from"), _date("to")
     listing = site().listing(
         view,
@@ -231,7 +259,13 @@ def _date(name: str) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise ApiError(400, f"{name} is a date such as 2027-01-31") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=site().settings.zone)
+    if not parsed.tzinfo:
+        parsed = parsed.replace(tzinfo=site().settings.zone)
+    try:
+        parsed.astimezone(UTC)  # the listing compares times in UTC
+    except OverflowError:
+        raise ApiError(400, f"{name} is out of range: {value}") from None
+    return parsed
 
 
 def _gone_or_moved(slug: str) -> Response:
@@ -256,6 +290,7 @@ def _gone_or_moved(slug: str) -> Response:
 
 @bp.get("/releases/<slug>")
 def release(slug: str) -> Response:
+    _release_id(slug)
     found = publishing().record(slug)
     if found is None:
         return _gone_or_moved(slug)
@@ -269,6 +304,7 @@ def release(slug: str) -> Response:
 
 @bp.get("/releases/<slug>/jsonld")
 def release_jsonld(slug: str) -> Response:
+    _release_id(slug)
     page = site().release(slug)
     if page is None:
         return _gone_or_moved(slug)
@@ -301,6 +337,7 @@ def create() -> Response:
 @bp.put("/releases/<slug>")
 def replace(slug: str) -> Response:
     token = _token()
+    _release_id(slug)
     body = _body()
     if isinstance(body, dict) and "id" not in body:
         body = {"id": slug, **body}
@@ -312,12 +349,14 @@ def replace(slug: str) -> Response:
         )
     )
     new_slug = body.get("id", slug) if isinstance(body, dict) else slug
-    return _written(result, new_slug, created=not existed)
+    # a rename creates the release at a new URL (the old one redirects to it)
+    return _written(result, new_slug, created=not existed or new_slug != slug)
 
 
 @bp.delete("/releases/<slug>")
 def delete(slug: str) -> Response:
     token = _token()
+    _release_id(slug)
     reason = request.args.get("reason", "")
     if not reason and request.mimetype == JSON and request.get_data():
         body = _body()
@@ -351,6 +390,7 @@ def batch() -> Response:
 @bp.get("/releases/<slug>/scheduled")
 def scheduled(slug: str) -> Response:
     _token()
+    _release_id(slug)
     entry = publishing().schedule.get(slug)
     if entry is None:
         raise ApiError(404, f"nothing is scheduled for {slug!r}")
@@ -367,6 +407,7 @@ def scheduled(slug: str) -> Response:
 @bp.delete("/releases/<slug>/scheduled")
 def withdraw(slug: str) -> Response:
     _token()
+    _release_id(slug)
     if not publishing().withdraw(slug):
         raise ApiError(404, f"nothing is scheduled for {slug!r}")
     return Response(status=204)

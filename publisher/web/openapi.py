@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from publisher import __version__
+from publisher.model import SLUG_RE
 from publisher.resources import data_file
 
 
@@ -32,6 +33,9 @@ def _json(ref: str, description: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+#: the last page GET /api/releases takes (20 releases a page: beyond any calendar)
+MAX_PAGE = 1_000_000_000
+
 _ERROR = "#/components/schemas/Error"
 _ETAG = {"ETag": {"$ref": "#/components/headers/ETag"}}
 
@@ -46,8 +50,11 @@ def _errors(*codes: int) -> dict[str, Any]:
         "what to do.",
         410: "The release was deleted: the reason and when.",
         412: "If-Match names a version that is no longer current.",
+        413: "The body is larger than the server takes.",
         415: "The body is not application/json.",
         422: "The release violates the shapes: the report, per record and field.",
+        503: "The store cannot take the change now (unreachable, or refused it); "
+        "nothing changed.",
     }
     out: dict[str, Any] = {}
     for code in codes:
@@ -68,8 +75,8 @@ _SLUG = {
     "name": "slug",
     "in": "path",
     "required": True,
-    "description": "The release's id (its URL slug).",
-    "schema": {"type": "string"},
+    "description": "The release's id (its URL slug); any other text is a 404.",
+    "schema": {"type": "string", "pattern": SLUG_RE.pattern},
 }
 _WRITE_BODY = {
     "required": True,
@@ -263,7 +270,12 @@ def openapi() -> dict[str, Any]:
                         {
                             "name": "page",
                             "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "default": 1},
+                            "schema": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": MAX_PAGE,
+                                "default": 1,
+                            },
                         },
                     ],
                     "responses": {
@@ -284,7 +296,7 @@ def openapi() -> dict[str, Any]:
                         "202": _json(
                             answer, "Held under embargo until its publication time."
                         ),
-                        **_errors(400, 401, 403, 409, 415, 422),
+                        **_errors(400, 401, 403, 409, 413, 415, 422, 503),
                     },
                 },
             },
@@ -299,6 +311,10 @@ def openapi() -> dict[str, Any]:
                             "The release as published now.",
                             headers=_ETAG,
                         ),
+                        "304": {
+                            "description": "Not modified: If-None-Match names the "
+                            "current version."
+                        },
                         "308": {
                             "description": "The release was renamed: Location "
                             "gives its new URL."
@@ -326,7 +342,7 @@ def openapi() -> dict[str, Any]:
                         "202": _json(
                             answer, "Held under embargo until its publication time."
                         ),
-                        **_errors(400, 401, 403, 404, 409, 412, 415, 422),
+                        **_errors(400, 401, 403, 404, 409, 412, 413, 415, 422, 503),
                     },
                 },
                 "delete": {
@@ -349,7 +365,7 @@ def openapi() -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": _json("#/components/schemas/Deleted", "Deleted."),
-                        **_errors(400, 401, 403, 404, 409, 412),
+                        **_errors(400, 401, 403, 404, 409, 412, 503),
                     },
                 },
             },
@@ -367,6 +383,8 @@ def openapi() -> dict[str, Any]:
                                 "application/ld+json": {"schema": {"type": "object"}}
                             },
                         },
+                        "304": {"description": "Not modified."},
+                        "308": {"description": "Renamed: Location is the new URL."},
                         **_errors(404, 410),
                     },
                 },
@@ -407,7 +425,7 @@ def openapi() -> dict[str, Any]:
                     },
                     "responses": {
                         "200": _json(answer, "Published (and scheduled)."),
-                        **_errors(400, 401, 403, 409, 415, 422),
+                        **_errors(400, 401, 403, 409, 413, 415, 422, 503),
                     },
                 },
             },
