@@ -8,6 +8,7 @@ byte-identical N-Triples. Structured as a list of steps, one per part of a relea
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from functools import lru_cache
@@ -135,6 +136,19 @@ def _iri(value: str) -> URIRef:
     return URIRef(value.strip())
 
 
+#: characters no IRI may hold (RFC 3987)
+_NOT_IRI = re.compile(r'[\x00-\x20<>"{}|\\^`\x7f]')
+_MEDIA_TYPE = re.compile(r"^[A-Za-z0-9][\w.+-]*/[A-Za-z0-9][\w.+-]*$")
+
+
+def _link(value: str) -> URIRef | Literal:
+    """A link the input gave: an IRI, or, when it cannot be one (a space, a ``<``),
+    the text as a literal, so the shapes report it (sh:nodeKind sh:IRI) with their
+    message instead of the RDF writer failing."""
+    text = value.strip()
+    return Literal(text) if _NOT_IRI.search(text) else _iri(text)
+
+
 def _site_triples(release: Release, settings: Settings, iris: Iris) -> Iterable[Triple]:
     org = _iri(iris.organization)
     site = _iri(iris.website)
@@ -154,8 +168,8 @@ def _organization(node: URIRef, name: str, url: str | None) -> Iterable[Triple]:
     yield node, SCHEMA.name, _text(name)
     yield node, FOAF.name, _text(name)
     if url:
-        yield node, SCHEMA.url, _iri(url)
-        yield node, FOAF.homepage, _iri(url)
+        yield node, SCHEMA.url, _link(url)
+        yield node, FOAF.homepage, _link(url)
 
 
 def _page_triples(release: Release, settings: Settings, iris: Iris) -> Iterable[Triple]:
@@ -220,14 +234,14 @@ def _basic_triples(
     yield rel, DCT.publisher, org
     licence = release.license or settings.default_license
     if licence:
-        yield rel, SCHEMA.license, _iri(licence)
-        yield rel, DCT.license, _iri(licence)
+        yield rel, SCHEMA.license, _link(licence)
+        yield rel, DCT.license, _link(licence)
     yield rel, SCHEMA.isAccessibleForFree, Literal(True)
     if release.identifier:
         yield rel, SCHEMA.identifier, _text(release.identifier)
         yield rel, DCT.identifier, _text(release.identifier)
     for same in release.same_as:
-        yield rel, SCHEMA.sameAs, _iri(same)
+        yield rel, SCHEMA.sameAs, _link(same)
     for former in release.former_slugs:
         yield rel, PUB.formerSlug, _text(former)
     if release.census:
@@ -325,11 +339,9 @@ def _contact_triples(
             yield node, VCARD.fn, _text(contact.name)
         if contact.email:
             yield node, SCHEMA.email, _text(contact.email)
-            yield (
-                node,
-                VCARD.hasEmail,
-                URIRef("mailto:" + contact.email.replace(" ", "")),
-            )
+            mailto = "mailto:" + contact.email.replace(" ", "")
+            if not _NOT_IRI.search(mailto):
+                yield node, VCARD.hasEmail, URIRef(mailto)
         if contact.telephone:
             yield node, SCHEMA.telephone, _text(contact.telephone)
             tel = "".join(ch for ch in contact.telephone if ch.isdigit() or ch == "+")
@@ -366,8 +378,8 @@ def _dataset_triples(
             yield node, SCHEMA.description, _text(dataset.description)
             yield node, DCT.description, _text(dataset.description)
         if dataset.url:
-            yield node, SCHEMA.url, _iri(dataset.url)
-            yield node, DCAT.landingPage, _iri(dataset.url)
+            yield node, SCHEMA.url, _link(dataset.url)
+            yield node, DCAT.landingPage, _link(dataset.url)
         for m, download in enumerate(dataset.downloads, start=1):
             dl = _iri(iris.download(slug, n, m))
             yield rel, SCHEMA.distribution, dl
@@ -378,11 +390,11 @@ def _dataset_triples(
             name = download.title or dataset.title
             yield dl, SCHEMA.name, _text(name)
             yield dl, DCT.title, _text(name)
-            yield dl, SCHEMA.contentUrl, _iri(download.url)
-            yield dl, DCAT.downloadURL, _iri(download.url)
+            yield dl, SCHEMA.contentUrl, _link(download.url)
+            yield dl, DCAT.downloadURL, _link(download.url)
             if download.format:
                 yield dl, SCHEMA.encodingFormat, _text(download.format)
-                if "/" in download.format and " " not in download.format:
+                if _MEDIA_TYPE.match(download.format):
                     yield dl, DCAT.mediaType, IANA_MEDIA[download.format.lower()]
             if download.size is not None:
                 yield dl, SCHEMA.contentSize, _text(human_size(download.size))
@@ -401,7 +413,7 @@ def _document_triples(
         node = _iri(iris.document(release.slug, n))
         yield rel, SCHEMA.subjectOf, node
         yield node, RDF.type, SCHEMA.CreativeWork
-        yield node, SCHEMA.url, _iri(doc.url)
+        yield node, SCHEMA.url, _link(doc.url)
         yield node, SCHEMA.name, _text(doc.title or doc.url)
 
 

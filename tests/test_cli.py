@@ -156,8 +156,8 @@ def test_validate_json_report_follows_the_schema(
     result = runner.invoke(cli, ["validate", path, "--report", "json"])
     assert result.exit_code == 1
     report = json.loads(result.stdout)
-    path = ROOT / "publisher" / "data" / "report.schema.json"
-    schema = json.loads(path.read_text())
+    schema_file = ROOT / "publisher" / "data" / "report.schema.json"
+    schema = json.loads(schema_file.read_text())
     Draft202012Validator(schema).validate(report)
     assert report["conforms"] is False
     assert report["violations"] == 1

@@ -221,15 +221,8 @@ def test_unknown_format_name(settings: Settings) -> None:
 @pytest.mark.parametrize(
     ("extra", "field", "words"),
     [
-        ({"license": "http://example.org/a b"}, "license", "cannot be a link"),
-        ({"same_as": ["https://x.example/<a>"]}, "same_as[0]", "cannot be a link"),
-        (
-            {"datasets": [{"title": "D", "downloads": [{"url": "http://a/{x}"}]}]},
-            "datasets[0].downloads[0].url",
-            "cannot be a link",
-        ),
-        ({"contacts": [{"email": "a<b>@example.org"}]}, "contacts[0].email", "link"),
         ({"next_release_id": "Next Edition"}, "next_release_id", "is not an id"),
+        ({"previous_edition": "a/b"}, "previous_edition", "is not an id"),
         ({"release_date": "0206-02-14T04:44:00-17:31"}, "release_date", "the year 206"),
         ({"release_date": "9999-12-31T23:59:59-12:00"}, "release_date", "9999"),
         (
@@ -239,10 +232,10 @@ def test_unknown_format_name(settings: Settings) -> None:
         ),
     ],
 )
-def test_values_that_cannot_become_rdf_terms_are_input_errors(
+def test_ids_and_dates_out_of_range_are_input_errors(
     tmp_path: Path, settings: Settings, extra: dict[str, object], field: str, words: str
 ) -> None:
-    """Refused with the file, record and field, never a crash in the RDF code."""
+    """Refused with the file, record and field, never a crash further on."""
     record = {"id": "a-release", "title": "A release", "status": "confirmed"}
     record["release_date"] = "2027-01-20T07:00:00Z"
     path = tmp_path / "bad.json"
@@ -252,3 +245,43 @@ def test_values_that_cannot_become_rdf_terms_are_input_errors(
     assert caught.value.field == field
     assert caught.value.record == 1 and caught.value.record_id == "a-release"
     assert words in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"license": "http://example.org/a b"}, "license"),
+        ({"license": "^x"}, "license"),
+        ({"same_as": ["https://x.example/<a>"]}, "same_as"),
+        (
+            {"datasets": [{"title": "D", "downloads": [{"url": "http://a/{x}"}]}]},
+            "datasets[0].downloads[0].url",
+        ),
+        (
+            {"related_documents": [{"url": "https://a.example/a b"}]},
+            "related_documents[0].url",
+        ),
+    ],
+)
+def test_links_that_cannot_be_iris_are_shape_violations(
+    settings: Settings, extra: dict[str, object], field: str
+) -> None:
+    """The shapes report them with their message (the RDF writer once crashed)."""
+    from publisher.importers._common import Where
+    from publisher.importers.native import release_from_record
+    from publisher.pipeline import run_batch_text
+
+    record = {
+        "id": "a-release",
+        "title": "A release",
+        "status": "confirmed",
+        "release_date": "2027-01-20T07:00:00Z",
+        "summary": "A release whose links are checked by the shapes, not the writer.",
+        **extra,
+    }
+    release = release_from_record(record, Where("links.json", 1), settings)
+    outcome = run_batch_text([release], settings, "ntriples")
+    assert not outcome.written
+    fields = {r.field for r in outcome.report.violations}
+    assert field in fields
+    assert any("absolute http(s)" in r.message for r in outcome.report.violations)

@@ -17,8 +17,8 @@ from .conftest import ROOT
 
 
 def test_sample_matches_the_native_json_schema() -> None:
-    path = ROOT / "publisher" / "data" / "release.schema.json"
-    schema = json.loads(path.read_text())
+    schema_file = ROOT / "publisher" / "data" / "release.schema.json"
+    schema = json.loads(schema_file.read_text())
     Draft202012Validator.check_schema(schema)
     validator = Draft202012Validator(schema, format_checker=FormatChecker())
     data = json.loads(sample_calendar().read_text())

@@ -167,35 +167,11 @@ def parse_date_or_datetime(
     return parse_datetime(value, zone, where, name)
 
 
-#: characters no IRI may hold (RFC 3987); rdflib and SPARQL stores refuse them
-_NOT_IRI = re.compile(r'[\x00-\x20<>"{}|\\^`\x7f]')
-
-
 def release_terms_problem(release: Release) -> tuple[str, str] | None:
-    """The first field (model path) whose value cannot become an RDF term, with
-    the reason; None when every one can. Runs before the RDF is made, so a bad
-    value is the input's error (exit 2, 422), never a crash."""
-    iris: list[tuple[str, str | None]] = [("license", release.license)]
-    iris += [(f"same_as[{i}]", v) for i, v in enumerate(release.same_as)]
-    iris += [
-        (f"related_documents[{i}].url", d.url)
-        for i, d in enumerate(release.related_documents)
-    ]
-    for i, dataset in enumerate(release.datasets):
-        iris.append((f"datasets[{i}].url", dataset.url))
-        iris += [
-            (f"datasets[{i}].downloads[{j}].url", d.url)
-            for j, d in enumerate(dataset.downloads)
-        ]
-    if release.publisher is not None:
-        iris.append(("publisher.url", release.publisher.url))
-    iris += [(f"contacts[{i}].email", c.email) for i, c in enumerate(release.contacts)]
-    for path, value in iris:
-        if value is not None and _NOT_IRI.search(value.strip()):
-            return path, (
-                f"{value!r} cannot be a link: spaces and the characters "
-                '<>"{}|\\^` are not allowed (percent-encode them)'
-            )
+    """The first id field (model path) that is not a slug, with the reason; None
+    when every one is. Ids become parts of IRIs, and no shape checks them; links
+    that cannot be IRIs are left to the shapes (publisher.rdf writes them as text,
+    which sh:nodeKind sh:IRI refuses with its own message)."""
     slugs: list[tuple[str, str | None]] = [
         ("next_release_slug", release.next_release_slug),
         ("previous_edition", release.previous_edition),
