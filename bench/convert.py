@@ -9,8 +9,8 @@ For each size N the benchmark
 
 1. **generate**: writes N synthetic native releases as JSON Lines (deterministic:
    a fixed random seed). The records vary as real calendars do
-   (publisher/data/release.schema.json): all five statuses (45% published, 25% confirmed,
-   10% provisional, 10% postponed with one or two date changes, 10% cancelled
+   (publisher/data/release.schema.json): all five statuses (45% published, 25%
+   confirmed, 10% provisional, 10% postponed with one or two date changes, 10% cancelled
    with a notice), summaries of 80-400 characters, 1-3 of 20 topics, keywords,
    contacts, designations, census on ~3%, release times of 07:00 or 09:30 in
    London with the offset of the day (+00:00 or +01:00), datasets and downloads on

@@ -59,8 +59,8 @@ def _settings(ctx: click.Context, **flags: Any) -> Settings:
         raise Failure(str(exc)) from None
 
 
-def input_options(func: F) -> F:
-    func = click.option(
+def format_option(func: F) -> F:
+    return click.option(
         "--from",
         "source_format",
         type=click.Choice(FORMAT_NAMES),
@@ -68,6 +68,10 @@ def input_options(func: F) -> F:
         show_default=True,
         help="Input format; auto looks at each file.",
     )(func)
+
+
+def input_options(func: F) -> F:
+    func = format_option(func)
     func = click.option(
         "--base-url",
         default=None,
@@ -499,14 +503,7 @@ def import_(
 
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
-@click.option(
-    "--from",
-    "source_format",
-    type=click.Choice(FORMAT_NAMES),
-    default="auto",
-    show_default=True,
-    help="Input format; auto looks at each file.",
-)
+@format_option
 @click.option(
     "--server",
     required=True,

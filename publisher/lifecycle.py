@@ -140,28 +140,13 @@ def _kind(old: Release, new: Release) -> str:
     return "updated"
 
 
-_FIELDS = (
-    "title",
-    "summary",
-    "provisional_date",
-    "cancellation_notice",
-    "published_date",
-    "designation",
-    "census",
-    "topics",
-    "keywords",
-    "language",
-    "contacts",
-    "publisher",
-    "license",
-    "datasets",
-    "related_documents",
-    "next_release",
-    "next_release_slug",
-    "series",
-    "previous_edition",
-    "same_as",
-    "identifier",
+#: fields a summary names when they change (status, dates and the slug are told
+#: apart; the source is where a record came from, not what it says)
+_FIELDS = tuple(
+    f.name
+    for f in dataclasses.fields(Release)
+    if f.name
+    not in ("slug", "status", "release_date", "date_changes", "former_slugs", "source")
 )
 
 

@@ -20,7 +20,7 @@ import dataclasses
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -116,11 +116,16 @@ class Publishing:
         store: Store,
         write_lock: threading.Lock,
         schedule: ScheduleStore,
+        on_write: Callable[[str | None, str | None, list[str]], None] | None = None,
     ) -> None:
+        """``on_write(previous, version, slugs)`` hears of every write that moved
+        the data version, with the releases it changed (the listing index follows
+        them without a full sync)."""
         self.settings = settings
         self.store = store
         self.schedule = schedule
         self._lock = write_lock
+        self._on_write = on_write
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -205,6 +210,7 @@ class Publishing:
         create_only: bool,
         moment: datetime,
     ) -> WriteResult:
+        before = catalog.data_version(self.store, self.settings)
         renames: dict[str, str] = {}
         olds: dict[str, Current | None] = {}
         for i, release in enumerate(releases):
@@ -300,6 +306,10 @@ class Publishing:
             result.unchanged = imported.published.unchanged
             result.data_version = imported.published.data_version
             result.created = [s for s in result.published if olds.get(s) is None]
+            if result.published and self._on_write is not None:
+                self._on_write(
+                    before, result.data_version, [*result.published, *renames]
+                )
         for release in ready:
             # any write withdraws what was scheduled for the release before it
             self.schedule.remove(release.slug)
@@ -341,10 +351,13 @@ class Publishing:
                     f"{slug} has changed since version {if_match} (now "
                     f"{current.version}): fetch it again before deleting it"
                 )
+            before = catalog.data_version(self.store, self.settings)
             result = catalog.delete(
                 self.store, [slug], reason, self.settings, agent=agent
             )
             self.schedule.remove(slug)
+            if self._on_write is not None:
+                self._on_write(before, result.data_version, [slug])
         self.wake()
         return result.data_version
 

@@ -124,6 +124,22 @@ def _local(value: Node | None) -> str | None:
     )
 
 
+def parse_day(value: str, settings: Settings) -> datetime | None:
+    """A date filter (``from``, ``to``): an ISO date or time, read in the site's
+    zone when it has no offset; None when empty; ValueError when unreadable or out
+    of range."""
+    text = value.strip()
+    if not text:
+        return None
+    parsed = datetime.fromisoformat(text)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=settings.zone)
+    try:
+        parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text} is out of range") from None
+    return parsed
+
+
 class Site:
     """The store, its listing index and the settings, for the web."""
 
@@ -140,6 +156,15 @@ class Site:
         """Bring the listing index up to the store's data version."""
         with self._lock:
             self.index.ensure_current(self.store, self.settings)
+
+    def follow(
+        self, previous: str | None, version: str | None, slugs: list[str]
+    ) -> None:
+        """A write in this process changed ``slugs``: the index re-reads just those."""
+        with self._lock:
+            self.index.sync_releases(
+                self.store, self.settings, previous, version, slugs
+            )
 
     def data_version(self) -> str | None:
         self.current()
@@ -160,7 +185,7 @@ class Site:
         graph = bind_prefixes(Graph(bind_namespaces="none"))
         graph.parse(data=text, format="nt")
         page = _page(slug, graph, row, self.iris)
-        page.history = catalog.release_history(self.store, self.settings, slug)
+        page.history = catalog.history(self.store, self.settings, slug=slug)
         return page
 
     def moved_to(self, slug: str) -> str | None:
@@ -169,8 +194,8 @@ class Site:
             return None
         return catalog.redirect_for(self.store, self.settings, slug)
 
-    def recent_changes(self, limit: int = 50) -> list[catalog.FeedChange]:
-        return catalog.recent_changes(self.store, self.settings, limit)
+    def recent_changes(self, limit: int = 50) -> list[catalog.HistoryEntry]:
+        return catalog.history(self.store, self.settings, limit=limit)
 
     def tombstone(self, slug: str) -> catalog.Tombstone | None:
         if not SLUG_RE.match(slug):

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from publisher.config import Settings
 from publisher.queries import (
+    QueryInfo,
     QuerySyntaxError,
     check_update,
     graphs_written,
@@ -84,9 +85,27 @@ class SparqlService:
 
     # Queries ------------------------------------------------------------------
 
-    def form(self, text: str) -> str:
-        """select, ask, construct or describe; or QuerySyntaxError/QueryRefusedError."""
-        return inspect_query(_clean(text)).form
+    def inspect(self, text: str) -> QueryInfo:
+        """The query's form and dataset, as the client wrote it (error positions
+        are theirs); or QuerySyntaxError/QueryRefusedError."""
+        return inspect_query(_clean(text))
+
+    def lookup(
+        self,
+        text: str,
+        default_graphs: tuple[str, ...] | None = None,
+        named_graphs: tuple[str, ...] | None = None,
+    ) -> Result | None:
+        """The cached answer at the current data version, if there is one: no
+        parsing (only queries that passed the checks are cached)."""
+        version = self.version()
+        key = (version, request_key(text, default_graphs, named_graphs))
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit is None:
+                return None
+            self._cache.move_to_end(key)
+            return Result(hit[0], hit[1], version, cached=True)
 
     def version(self) -> str:
         return self._data_version() or "empty"
@@ -96,23 +115,21 @@ class SparqlService:
         text: str,
         default_graphs: tuple[str, ...] | None = None,
         named_graphs: tuple[str, ...] | None = None,
+        info: QueryInfo | None = None,
     ) -> Result:
         """Check and run a client's query (or answer it from the cache).
 
+        ``info``: what :meth:`inspect` said of it, when the caller asked already.
         Raises QuerySyntaxError/QueryRefusedError (the client's fault) or a
         StoreError: ReadersBusyError, QueryTimeoutError, QueryFailedError.
         """
-        # checked as the client wrote it (error positions are theirs), run with
-        # the endpoint as its base IRI
-        info = inspect_query(_clean(text))
-        query = _with_base(text, self.endpoint)
+        hit = self.lookup(text, default_graphs, named_graphs)
+        if hit is not None:
+            return hit
+        info = info or self.inspect(text)
+        query = _with_base(text, self.endpoint)  # relative IRIs: the endpoint's
         version = self.version()
         key = (version, request_key(text, default_graphs, named_graphs))
-        with self._cache_lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-                return Result(hit[0], hit[1], version, cached=True)
         job = QueryJob(
             query=query,
             default_graphs=default_graphs,
@@ -245,8 +262,7 @@ LIMIT 20""",
         "Releases by topic",
         _PREFIXES
         + """SELECT ?topic (COUNT(DISTINCT ?release) AS ?releases) WHERE {
-  ?release a pub:Release ; schema:about ?t .
-  ?t schema:name ?topic .
+  GRAPH ?g { ?release a pub:Release ; schema:about ?t . ?t schema:name ?topic }
 }
 GROUP BY ?topic
 ORDER BY DESC(?releases) ?topic""",

@@ -77,3 +77,57 @@ def test_a_worker_index_follows_another_process(
     assert "index-of-production-uk-march-2027" in {r.slug for r in upcoming}
     worker.close()
     store.close()
+
+
+def test_following_a_write_reads_only_its_releases(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a write this process made, the index re-reads just the releases it
+    changed, and ends as a full rebuild would; an index that was behind syncs in
+    full."""
+    import dataclasses
+
+    from publisher import pipeline
+    from publisher.config import Settings
+    from publisher.importers import read_file
+    from publisher.store.oxigraph import EmbeddedStore
+
+    settings = Settings()
+    releases = read_file(str(sample_calendar()), settings)
+    store = EmbeddedStore.in_memory()
+    pipeline.import_batch(releases, settings, store, jobs=1)
+    index = ListingIndex(":memory:")
+    index.ensure_current(store, settings)
+    full_scans: list[int] = []
+    real = catalog.release_versions
+
+    def counted(*args: object) -> object:
+        full_scans.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(catalog, "release_versions", counted)
+    previous = catalog.data_version(store, settings)
+    changed = dataclasses.replace(releases[3], title="A title changed in place")
+    result = pipeline.import_batch([changed], settings, store, jobs=1).published
+    assert result is not None
+    index.sync_releases(store, settings, previous, result.data_version, [changed.slug])
+    assert full_scans == []
+    assert index.version() == result.data_version
+    assert index.get(changed.slug).title == "A title changed in place"  # type: ignore[union-attr]
+    # a delete, which the index does not hear of; then a write it does hear of
+    catalog.delete(store, [releases[7].slug], "Duplicate", settings)
+    previous = catalog.data_version(store, settings)
+    index_behind = index.version() != previous
+    third = dataclasses.replace(
+        releases[5], summary="Changed once more, for the index."
+    )
+    result = pipeline.import_batch([third], settings, store, jobs=1).published
+    assert result is not None
+    index.sync_releases(store, settings, previous, result.data_version, [third.slug])
+    assert index_behind and full_scans == [1]  # it was behind: a full sync
+    monkeypatch.undo()
+    rebuilt = ListingIndex(":memory:")
+    rebuilt.rebuild(store, settings)
+    slugs = [r.slug for r in releases]
+    assert [index.get(s) for s in slugs] == [rebuilt.get(s) for s in slugs]
+    assert index.tombstone(releases[7].slug) is not None

@@ -551,18 +551,24 @@ def delete(
     return PublishResult(version, deleted=wanted)
 
 
-def _tombstone(
-    iris: Iris, slug: str, title: str | None, moment: datetime, reason: str
-) -> tuple[list[str], list[str]]:
-    """Operations that retire a release's record, and its tombstone's triples."""
+def _retire_record(iris: Iris, slug: str) -> list[str]:
+    """Operations that take a release's record and its links out of the catalogue."""
     cat = f"<{iris.catalog_graph}>"
     rec, rel = f"<{iris.record(slug)}>", f"<{iris.release(slug)}>"
-    ops = [
+    return [
         f"DELETE WHERE {{ GRAPH {cat} {{ {rec} ?p ?o }} }}",
         f"DELETE DATA {{ GRAPH {cat} {{ <{iris.catalog}> dcat:dataset {rel} . "
         f"<{iris.catalog}> schema:dataset {rel} . "
         f"<{iris.catalog}> dcat:record {rec} }} }}",
     ]
+
+
+def _tombstone(
+    iris: Iris, slug: str, title: str | None, moment: datetime, reason: str
+) -> tuple[list[str], list[str]]:
+    """Operations that retire a release's record, and its tombstone's triples."""
+    rec, rel = f"<{iris.record(slug)}>", f"<{iris.release(slug)}>"
+    ops = _retire_record(iris, slug)
     lines = [
         _t(rec, "a", "dcat:CatalogRecord"),
         _t(rec, "a", "pub:Tombstone"),
@@ -652,33 +658,6 @@ def _release_history(
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    when: str
-    agent: str
-    kind: str
-    summary: str
-
-
-def release_history(store: Store, settings: Settings, slug: str) -> list[HistoryEntry]:
-    """Every recorded change of one release, newest first."""
-    iris = Iris(settings.base_url)
-    rows = store.select(
-        PREFIXES
-        + f"""SELECT ?when ?who ?kind ?summary WHERE {{
-  GRAPH <{iris.history_graph}> {{
-    ?c pub:affects <{iris.release(slug)}> ; pub:changeKind ?kind ;
-       prov:endedAtTime ?when ; prov:wasAssociatedWith ?agent .
-    ?agent foaf:name ?who .
-    OPTIONAL {{ ?c dcterms:description ?summary }}
-  }}
-}} ORDER BY DESC(?when)"""
-    )
-    return [
-        HistoryEntry(r["when"], r["who"], r["kind"], r.get("summary", "")) for r in rows
-    ]
-
-
-@dataclass(frozen=True)
-class FeedChange:
     slug: str
     when: str
     agent: str
@@ -686,26 +665,29 @@ class FeedChange:
     summary: str
 
 
-def recent_changes(
-    store: Store, settings: Settings, limit: int = 50
-) -> list[FeedChange]:
-    """The latest changes to releases, newest first (the Atom feed of changes)."""
+def history(
+    store: Store, settings: Settings, *, slug: str | None = None, limit: int = 0
+) -> list[HistoryEntry]:
+    """Recorded changes to releases, newest first: one release's (``slug``), or
+    the latest ``limit`` of all (the Atom feed of changes)."""
     iris = Iris(settings.base_url)
+    release = f"<{iris.release(slug)}>" if slug else "?release"
     rows = store.select(
         PREFIXES
-        + f"""SELECT ?release ?when ?who ?kind ?summary WHERE {{
+        + f"""SELECT ?when ?who ?kind ?summary {"" if slug else "?release"} WHERE {{
   GRAPH <{iris.history_graph}> {{
-    ?c pub:affects ?release ; pub:changeKind ?kind ;
+    ?c pub:affects {release} ; pub:changeKind ?kind ;
        prov:endedAtTime ?when ; prov:wasAssociatedWith ?agent .
     ?agent foaf:name ?who .
     OPTIONAL {{ ?c dcterms:description ?summary }}
   }}
-}} ORDER BY DESC(?when) LIMIT {int(limit)}"""
+}} ORDER BY DESC(?when)"""
+        + (f" LIMIT {int(limit)}" if limit else "")
     )
     prefix = iris.page("")
     return [
-        FeedChange(
-            r["release"][len(prefix) :].split("#", 1)[0],
+        HistoryEntry(
+            slug or r["release"][len(prefix) :].split("#", 1)[0],
             r["when"],
             r["who"],
             r["kind"],
@@ -723,10 +705,7 @@ def _redirect(
     rec, rel = f"<{iris.record(old)}>", f"<{iris.release(old)}>"
     ops = [
         f"DROP SILENT GRAPH <{iris.release_graph(old)}>",
-        f"DELETE WHERE {{ GRAPH {cat} {{ {rec} ?p ?o }} }}",
-        f"DELETE DATA {{ GRAPH {cat} {{ <{iris.catalog}> dcat:dataset {rel} . "
-        f"<{iris.catalog}> schema:dataset {rel} . "
-        f"<{iris.catalog}> dcat:record {rec} }} }}",
+        *_retire_record(iris, old),
         # older redirects to ``old`` now lead straight to ``new``
         f"DELETE {{ GRAPH {cat} {{ ?r dcterms:isReplacedBy {rel} }} }} "
         f"INSERT {{ GRAPH {cat} {{ ?r dcterms:isReplacedBy <{iris.release(new)}> }} }} "

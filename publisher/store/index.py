@@ -213,6 +213,39 @@ class ListingIndex:
         else:
             for slug in stale:
                 rows.extend(self._fetch(store, settings, slug, versions))
+        return self._write_rows(store, settings, version, stale, gone, rows)
+
+    def sync_releases(
+        self,
+        store: Store,
+        settings: Settings,
+        previous: str | None,
+        version: str | None,
+        slugs: Sequence[str],
+    ) -> SyncResult:
+        """Follow a write this process made, which changed only ``slugs`` and moved
+        the data version from ``previous`` to ``version``: those rows are re-read
+        (direct lookups), nothing else. If the index was not at ``previous``, it
+        syncs in full instead."""
+        if self.version() != previous or len(slugs) >= FULL_SCAN_MIN:
+            return self.sync(store, settings, version)
+        states = catalog.release_states(store, settings, slugs)
+        versions = {s: (st.version, st.modified) for s, st in states.items()}
+        rows: list[tuple[Row, list[tuple[str, str]], str]] = []
+        for slug in sorted(versions):
+            rows.extend(self._fetch(store, settings, slug, versions))
+        gone = sorted(set(slugs) - set(versions))
+        return self._write_rows(store, settings, version, sorted(versions), gone, rows)
+
+    def _write_rows(
+        self,
+        store: Store,
+        settings: Settings,
+        version: str | None,
+        stale: list[str],
+        gone: list[str],
+        rows: list[tuple[Row, list[tuple[str, str]], str]],
+    ) -> SyncResult:
         stones = catalog.tombstones(store, settings)
         with self._transaction() as db:
             for slug in gone + stale:

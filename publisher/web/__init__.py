@@ -54,6 +54,7 @@ def create_app(
         store,
         the_site.write_lock,
         schedule or ScheduleStore.for_settings(settings),
+        on_write=the_site.follow,
     )
     app.extensions["publisher.publishing"] = publishing
     if scheduler:

@@ -10,7 +10,7 @@ violates the shapes gets 422 with the validation report (the schema of
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,7 +27,7 @@ from publisher.publishing import (
     RejectedError,
     WriteResult,
 )
-from publisher.site import VIEWS
+from publisher.site import VIEWS, parse_day
 from publisher.store import catalog
 from publisher.tokens import Token, TokenTable
 from publisher.web import site
@@ -181,6 +181,7 @@ def _written(result: WriteResult, slug: str | None, created: bool) -> Response:
     if slug is not None and slug in result.scheduled:
         status = 202
         headers.pop("ETag", None)
+        headers["Location"] = url_for("api.scheduled", slug=slug)
     elif created:
         status = 201
     else:
@@ -252,20 +253,10 @@ def releases() -> Response:
 
 
 def _date(name: str) -> datetime | None:
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
     try:
-        parsed = datetime.fromisoformat(value)
+        return parse_day(request.args.get(name, ""), site().settings)
     except ValueError:
         raise ApiError(400, f"{name} is a date such as 2027-01-31") from None
-    if not parsed.tzinfo:
-        parsed = parsed.replace(tzinfo=site().settings.zone)
-    try:
-        parsed.astimezone(UTC)  # the listing compares times in UTC
-    except OverflowError:
-        raise ApiError(400, f"{name} is out of range: {value}") from None
-    return parsed
 
 
 def _gone_or_moved(slug: str) -> Response:
@@ -341,7 +332,6 @@ def replace(slug: str) -> Response:
     body = _body()
     if isinstance(body, dict) and "id" not in body:
         body = {"id": slug, **body}
-    existed = publishing().read(slug) is not None
     if_match = _if_match()
     result = _write_errors(
         lambda: publishing().write(
@@ -349,8 +339,10 @@ def replace(slug: str) -> Response:
         )
     )
     new_slug = body.get("id", slug) if isinstance(body, dict) else slug
-    # a rename creates the release at a new URL (the old one redirects to it)
-    return _written(result, new_slug, created=not existed or new_slug != slug)
+    # created by this write (decided under the write lock), or renamed: a release
+    # at a new URL (the old one redirects to it)
+    created = new_slug in result.created or new_slug != slug
+    return _written(result, new_slug, created=created)
 
 
 @bp.delete("/releases/<slug>")

@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from publisher.cards import Card, render_card
 from publisher.jsonld import dumps_for_html
-from publisher.site import DESIGNATION_LABELS, VIEWS, ReleasePage
+from publisher.site import DESIGNATION_LABELS, VIEWS, ReleasePage, parse_day
 from publisher.web import site
 from publisher.web.negotiation import BY_SUFFIX, HTML, OFFERED, RDF_FORMATS, link_header
 
@@ -176,14 +176,10 @@ def home() -> str:
 
 
 def _date_arg(name: str) -> datetime | None:
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
     try:
-        parsed = datetime.fromisoformat(value)
+        return parse_day(request.args.get(name, ""), site().settings)
     except ValueError:
         abort(400, f"{name} must be a date such as 2027-01-31")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=site().settings.zone)
 
 
 @bp.get("/releases")

@@ -259,10 +259,15 @@ def _query(params: dict[str, list[str]]) -> Response:
             return response
         return _error(status, message, headers)
 
-    try:
-        form = the_service.form(text)
-    except (QuerySyntaxError, QueryRefusedError) as exc:
-        return failed(400, str(exc))
+    # a cached answer says its form: no parsing, which takes a lock (queries.py)
+    hit = the_service.lookup(text, *dataset)
+    info = None
+    if hit is None:
+        try:
+            info = the_service.inspect(text)
+        except (QuerySyntaxError, QueryRefusedError) as exc:
+            return failed(400, str(exc))
+    form = hit.form if hit is not None else info.form if info else ""
     kind = "results" if form in ("select", "ask") else "graph"
     fmt = None if wants_html else _negotiate(kind, params.get("format"))
     key = request_key(text, *dataset)
@@ -273,7 +278,7 @@ def _query(params: dict[str, list[str]]) -> Response:
         _cache_headers(response, tag)
         return response
     try:
-        result = the_service.query(text, *dataset)
+        result = hit or the_service.query(text, *dataset, info=info)
     except (QuerySyntaxError, QueryRefusedError) as exc:
         return failed(400, str(exc))
     except ReadersBusyError as exc:
