@@ -22,6 +22,10 @@ def serve(
 ) -> None:
     """Create the app over the settings' store and serve it until interrupted."""
     app = create_app(settings, scheduler=True)
+    # The listing index catches up before the port opens, not on the first
+    # visitor's request (a whole store, after an upgrade, takes a while).
+    announce("Bringing the listing index up to date with the store...")
+    app.extensions["publisher"].current()
     # two readers ready for the first SPARQL queries (a new one takes ~0.3 s)
     sparql = app.extensions["publisher.sparql"]
     sparql.readers.start(min(2, settings.concurrency))
