@@ -473,14 +473,9 @@ def publish(
             ops, lines = _redirect(iris, old, new, moment)
             extra_ops += ops
             extra_lines += lines
-        parts = [f"GRAPH <{iris.history_graph}> {{\n" + "\n".join(history) + "\n}"]
-        if extra_lines:
-            parts.append(
-                f"GRAPH <{iris.catalog_graph}> {{\n" + "\n".join(extra_lines) + "\n}"
-            )
         ops_text = "".join(f" ;\n{op}" for op in extra_ops)
         store.update(
-            update + ops_text + " ;\nINSERT DATA {\n" + "\n".join(parts) + "\n}"
+            update + ops_text + " ;\n" + _insert_data(iris, extra_lines, history)
         )
     return PublishResult(version, [r.slug for r in changed], unchanged)
 
@@ -521,7 +516,6 @@ def delete(
             f"no release {', '.join(repr(s) for s in missing)} in {store.location}"
         )
     iris = Iris(settings.base_url)
-    cat = f"<{iris.catalog_graph}>"
     moment = now()
     version = new_data_version()
     ops = _clear_header(iris)
@@ -540,15 +534,21 @@ def delete(
         version,
         {slug: ChangeNote("deleted", reason.strip()) for slug in wanted},
     )
-    ops.append(
-        f"INSERT DATA {{ GRAPH {cat} {{\n"
-        + "\n".join(lines)
-        + f"\n}} GRAPH <{iris.history_graph}> {{\n"
-        + "\n".join(history)
-        + "\n} }"
-    )
+    ops.append(_insert_data(iris, lines, history))
     store.update(PREFIXES + " ;\n".join(ops))
     return PublishResult(version, deleted=wanted)
+
+
+def _insert_data(iris: Iris, catalog_lines: list[str], history: list[str]) -> str:
+    """One INSERT DATA of catalogue triples and history triples, in their graphs."""
+    parts = []
+    if catalog_lines:
+        parts.append(
+            f"GRAPH <{iris.catalog_graph}> {{\n" + "\n".join(catalog_lines) + "\n}"
+        )
+    if history:
+        parts.append(f"GRAPH <{iris.history_graph}> {{\n" + "\n".join(history) + "\n}")
+    return "INSERT DATA {\n" + "\n".join(parts) + "\n}"
 
 
 def _retire_record(iris: Iris, slug: str) -> list[str]:
@@ -820,13 +820,7 @@ def apply_admin_update(
         releases=[e.slug for e in changed] + removed,
         text=update,
     )
-    ops.append(
-        f"INSERT DATA {{ GRAPH {cat} {{\n"
-        + "\n".join(lines)
-        + f"\n}} GRAPH <{iris.history_graph}> {{\n"
-        + "\n".join(history)
-        + "\n} }"
-    )
+    ops.append(_insert_data(iris, lines, history))
     store.update(PREFIXES + " ;\n".join(ops))
     return PublishResult(version, changed=[e.slug for e in changed], deleted=removed)
 

@@ -21,20 +21,14 @@ import pyoxigraph as ox
 
 from publisher.errors import StoreError, StoreLockedError
 from publisher.store import Answer, QueryJob
-from publisher.store.results import boolean_answer, solutions_answer, triples_answer
+from publisher.store.results import (
+    GRAPH_TYPES,
+    RESULT_TYPES,
+    boolean_answer,
+    solutions_answer,
+    triples_answer,
+)
 
-_RESULTS = {
-    "json": ox.QueryResultsFormat.JSON,
-    "xml": ox.QueryResultsFormat.XML,
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-}
-_GRAPHS = {
-    "ntriples": ox.RdfFormat.N_TRIPLES,
-    "turtle": ox.RdfFormat.TURTLE,
-    "rdfxml": ox.RdfFormat.RDF_XML,
-    "nquads": ox.RdfFormat.N_QUADS,
-}
 _DUMPS = {"nquads": ox.RdfFormat.N_QUADS, "trig": ox.RdfFormat.TRIG}
 
 
@@ -169,12 +163,12 @@ class EmbeddedStore:
             raise StoreError(f"bad SPARQL query: {exc}") from None
         if isinstance(results, ox.QuerySolutions | ox.QueryBoolean):
             kind = "select" if isinstance(results, ox.QuerySolutions) else "ask"
-            if fmt not in _RESULTS:
+            if fmt not in RESULT_TYPES:
                 raise StoreError(f"{kind.upper()} results cannot be written as {fmt}")
-            return kind, bytes(results.serialize(format=_RESULTS[fmt]) or b"")
-        if fmt not in _GRAPHS or fmt == "nquads":
+            return kind, bytes(results.serialize(format=RESULT_TYPES[fmt]) or b"")
+        if fmt not in GRAPH_TYPES or fmt in ("nquads", "jsonld"):
             raise StoreError(f"graph results cannot be written as {fmt}")
-        return "graph", bytes(results.serialize(format=_GRAPHS[fmt]) or b"")
+        return "graph", bytes(results.serialize(format=GRAPH_TYPES[fmt]) or b"")
 
     def run_query(self, job: QueryJob) -> Answer:
         options: dict[str, Any] = {}
