@@ -7,6 +7,7 @@ environment variable, then the TOML file given by ``--config`` (or
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -151,6 +152,24 @@ SETTINGS: tuple[Setting, ...] = (
         "write empties it.",
     ),
     Setting(
+        "query_memory_mb",
+        "1024",
+        "Most resident memory (MB) one SPARQL reader process may use; a query that "
+        "grows past it is stopped, answered with an error, and its reader replaced.",
+    ),
+    Setting(
+        "trusted_proxies",
+        "",
+        "Space-separated addresses of proxies whose X-Forwarded-For is believed when "
+        "telling clients apart (default: none; the remote address is the client).",
+    ),
+    Setting(
+        "page_timeout",
+        "5",
+        "Seconds a page, API or SPARQL request may wait for the store before it is "
+        "answered 503 with Retry-After.",
+    ),
+    Setting(
         "cors_origins",
         "*",
         "Access-Control-Allow-Origin for /sparql reads: * or a space-separated list "
@@ -193,6 +212,9 @@ class Settings:
     query_max_bytes: str = "1048576"
     query_concurrency: str = "4"
     query_cache: str = "256"
+    query_memory_mb: str = "1024"
+    trusted_proxies: str = ""
+    page_timeout: str = "5"
     cors_origins: str = "*"
 
     def __post_init__(self) -> None:
@@ -204,6 +226,9 @@ class Settings:
         self.timeout_seconds  # noqa: B018 - validates the setting
         self.retries  # noqa: B018
         self.query_timeout_seconds  # noqa: B018
+        self.page_timeout_seconds  # noqa: B018
+        self.proxies  # noqa: B018
+        _whole(self.query_memory_mb, "query_memory_mb")
         for name in ("query_max_rows", "query_max_bytes", "query_concurrency"):
             _whole(getattr(self, name), name)
         _whole(self.query_cache, "query_cache", allow_zero=True)
@@ -225,6 +250,27 @@ class Settings:
     @property
     def query_timeout_seconds(self) -> float:
         return _positive(self.query_timeout, "query_timeout")
+
+    @property
+    def page_timeout_seconds(self) -> float:
+        return _positive(self.page_timeout, "page_timeout")
+
+    @property
+    def memory_limit_bytes(self) -> int:
+        return _whole(self.query_memory_mb, "query_memory_mb") * 1024 * 1024
+
+    @property
+    def proxies(self) -> frozenset[str]:
+        """The trusted proxies' addresses, each checked as an IP address."""
+        found = set()
+        for item in self.trusted_proxies.replace(",", " ").split():
+            try:
+                found.add(str(ipaddress.ip_address(item)))
+            except ValueError:
+                raise ConfigError(
+                    f"trusted_proxies: {item!r} is not an IP address"
+                ) from None
+        return frozenset(found)
 
     @property
     def max_rows(self) -> int:
