@@ -55,6 +55,17 @@ class StoreError(PublisherError):
     """The store cannot do what was asked: unreachable, refused, timed out."""
 
 
+class StoreUnavailableError(StoreError):
+    """The store does not answer (down, unreachable, hung): try again later.
+
+    ``retry_after``: seconds after which trying again makes sense.
+    """
+
+    def __init__(self, message: str, *, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class StoreLockedError(StoreError):
     """An embedded store is already open for writing in another process."""
 

@@ -22,7 +22,7 @@ from publisher.jsonld import graph_to_embed, graph_to_jsonld
 from publisher.model import SLUG_RE
 from publisher.namespaces import PUB, SCHEMA, Iris
 from publisher.rdf import bind_prefixes
-from publisher.store import Store, catalog
+from publisher.store import Store, catalog, health
 from publisher.store.index import ListingIndex, Row
 
 PAGE_SIZE = 20
@@ -153,9 +153,18 @@ class Site:
         self.write_lock = threading.Lock()
 
     def current(self) -> None:
-        """Bring the listing index up to the store's data version."""
+        """Bring the listing index up to the store's data version.
+
+        The version check (one tiny query) keeps the request's deadline; a sync
+        it calls for does not (after another writer's large change it may take
+        longer than page_timeout, and cut short it would never end).
+        """
         with self._lock:
-            self.index.ensure_current(self.store, self.settings)
+            version = catalog.data_version(self.store, self.settings)
+            if version is not None and version == self.index.version():
+                return
+            with health.unbounded():
+                self.index.sync(self.store, self.settings, version)
 
     def follow(
         self, previous: str | None, version: str | None, slugs: list[str]

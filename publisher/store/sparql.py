@@ -62,8 +62,8 @@ from SPARQLWrapper.SPARQLExceptions import (
 )
 
 from publisher.config import Settings
-from publisher.errors import ConfigError, StoreError
-from publisher.store import Answer, QueryJob
+from publisher.errors import ConfigError, StoreError, StoreUnavailableError
+from publisher.store import Answer, QueryJob, health
 from publisher.store.results import cut_answer
 
 T = TypeVar("T")
@@ -231,6 +231,7 @@ class RemoteStore:
         self._retries = retries
         self._server: str | None = None  # the Server header, once seen
         self._opener = urllib.request.build_opener(_NoRedirectedWrites())
+        self.health = health.Breaker(self.location, self._ping)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RemoteStore:
@@ -395,7 +396,7 @@ class RemoteStore:
         request = self._request(url, headers={"Accept": _DUMP_TYPES[fmt]})
         response = self._attempt(
             url,
-            lambda: self._opener.open(request, timeout=self._timeout),
+            lambda timeout: self._opener.open(request, timeout=timeout),
             retry=True,
             doing="dump",
         )
@@ -408,7 +409,7 @@ class RemoteStore:
             while True:
                 # once bytes went out, trying again would write them twice
                 chunk: bytes = self._attempt(
-                    url, lambda: response.read(1 << 20), retry=False, doing="dump"
+                    url, lambda _: response.read(1 << 20), retry=False, doing="dump"
                 )
                 if not chunk:
                     break
@@ -475,9 +476,9 @@ class RemoteStore:
         """Learn which server this is (one GET of the query endpoint)."""
         request = self._request(self.endpoint, headers={"Accept": "*/*"})
 
-        def call() -> None:
+        def call(timeout: float) -> None:
             try:
-                with self._opener.open(request, timeout=self._timeout) as response:
+                with self._opener.open(request, timeout=timeout) as response:
                     self._note(response.headers)
                     response.read()
             except urllib.error.HTTPError as exc:
@@ -546,9 +547,9 @@ class RemoteStore:
         Reads are retried; a write is sent once.
         """
 
-        def call() -> tuple[bytes, Message] | None:
+        def call(timeout: float) -> tuple[bytes, Message] | None:
             try:
-                with self._opener.open(request, timeout=self._timeout) as response:
+                with self._opener.open(request, timeout=timeout) as response:
                     self._note(response.headers)
                     return response.read(), response.headers
             except urllib.error.HTTPError as exc:
@@ -591,7 +592,7 @@ class RemoteStore:
     def _bindings(self, query: str) -> list[dict[str, dict[str, Any]]]:
         """SELECT through SPARQLWrapper; the JSON result rows."""
 
-        def call() -> list[dict[str, dict[str, Any]]]:
+        def call(timeout: float) -> list[dict[str, dict[str, Any]]]:
             wrapper = SPARQLWrapper(self.endpoint)
             wrapper.setMethod(POST)
             wrapper.setRequestMethod(URLENCODED)
@@ -600,7 +601,7 @@ class RemoteStore:
             wrapper.setQuery(query)
             wrapper.agent = "release-publisher"
             # setTimeout() would truncate to int (0.5 s -> no timeout at all)
-            wrapper.timeout = self._timeout  # type: ignore[assignment]
+            wrapper.timeout = timeout  # type: ignore[assignment]
             for name, value in self._auth_headers().items():
                 wrapper.addCustomHttpHeader(name, value)
             try:
@@ -626,33 +627,79 @@ class RemoteStore:
     def _attempt(
         self,
         url: str,
-        call: Callable[[], T],
+        call: Callable[[float], T],
         *,
         retry: bool,
         doing: str,
         write: bool = False,
     ) -> T:
-        """Run ``call``; on failure retry (reads only), then raise a StoreError."""
+        """Run ``call(timeout)``; on failure retry (reads only), then raise a
+        StoreError.
+
+        In a web request, while the store is known to be down, this fails at once
+        (health.Breaker); failing to reach it marks it down
+        (StoreUnavailableError). A read within a deadline (health.serving) waits
+        no longer than the time left and retries only while time is left.
+        """
         attempts = 1 + (self._retries if retry else 0)
+        failure: tuple[str, bool] | None = None
+        tried = 0
         for attempt in range(attempts):
+            left = None if write else health.time_left()
             if attempt:
-                time.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+                pause = BACKOFF_SECONDS * 2 ** (attempt - 1)
+                if left is not None and left <= pause:
+                    break
+                time.sleep(pause)
+                left = health.time_left()
+            self.health.check()
+            timeout = self._timeout if left is None else min(self._timeout, left)
+            if timeout <= 0:
+                failure = (self._timed_out(f"the SPARQL store at {url}", 0), True)
+                break
+            tried += 1
             try:
-                return call()
+                answer = call(timeout)
             except StoreError:
                 raise
             except _FAILURES as exc:
-                message, retryable = self._describe(exc, url, doing)
+                message, retryable = self._describe(exc, url, doing, timeout)
                 if write and _maybe_applied(exc):
                     message += f"; the {doing} may or may not have been applied"
-                if retryable and attempt + 1 < attempts:
-                    continue
-                if attempt:
-                    message += f" (tried {attempt + 1} times)"
-                raise StoreError(message) from None
-        raise AssertionError("unreachable")  # pragma: no cover
+                failure = (message, _unreachable(exc))
+                if not retryable:
+                    break
+            else:
+                self.health.answered()
+                return answer
+        if failure is None:  # pragma: no cover - the loop runs at least once
+            raise AssertionError("unreachable")
+        message, down = failure
+        if tried > 1:
+            message += f" (tried {tried} times)"
+        if down:
+            self.health.failed(message)
+            raise StoreUnavailableError(message, retry_after=health.RETRY_AFTER)
+        raise StoreError(message)
 
-    def _describe(self, exc: BaseException, url: str, doing: str) -> tuple[str, bool]:
+    def _ping(self, timeout: float) -> None:
+        """Whether the store answers at all (the breaker's probe): ``ASK {}``,
+        sent once, waiting at most ``timeout``; any answer but a 5xx will do."""
+        url = _with_param(self.endpoint, "query", "ASK {}")
+        request = self._request(url, headers={"Accept": _RESULT_TYPES["json"][0]})
+        try:
+            with self._opener.open(request, timeout=timeout) as response:
+                response.read()
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            if exc.code >= 500:
+                raise StoreError(f"HTTP {exc.code}") from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise StoreError(_reason(getattr(exc, "reason", exc))) from None
+
+    def _describe(
+        self, exc: BaseException, url: str, doing: str, timeout: float
+    ) -> tuple[str, bool]:
         """A one-line message for a failure, and whether a read may try again."""
         where = f"the SPARQL store at {url}"
         if isinstance(exc, SPARQLWrapperException):
@@ -673,10 +720,10 @@ class RemoteStore:
             return self._http_failure(where, exc.code, text, doing)
         if isinstance(exc, urllib.error.URLError):
             if isinstance(exc.reason, TimeoutError):
-                return self._timed_out(where), True
+                return self._timed_out(where, timeout), True
             return f"cannot reach {where}: {_reason(exc.reason)}", True
         if isinstance(exc, TimeoutError):
-            return self._timed_out(where), True
+            return self._timed_out(where, timeout), True
         if isinstance(exc, ConnectionRefusedError):
             return f"cannot reach {where}: connection refused", True
         if isinstance(exc, OSError | http.client.HTTPException):
@@ -696,8 +743,10 @@ class RemoteStore:
                 "its limit (Virtuoso: ResultSetMaxRows in [SPARQL] of virtuoso.ini)"
             )
 
-    def _timed_out(self, where: str) -> str:
-        return f"{where} did not answer within {self._timeout:g} s"
+    def _timed_out(self, where: str, timeout: float) -> str:
+        if timeout >= self._timeout:
+            return f"{where} did not answer within {self._timeout:g} s"
+        return f"{where} did not answer within the time a request may wait for it"
 
     def _http_failure(
         self, where: str, status: int, text: str, doing: str
@@ -784,6 +833,13 @@ def _canonical_booleans(rows: list[Any]) -> None:
                 and binding.get("value") in ("0", "1")
             ):
                 binding["value"] = "true" if binding["value"] == "1" else "false"
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether a failure says the store is down (not that it refused a request)."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return exc.code in (502, 503, 504)
+    return isinstance(exc, OSError | http.client.HTTPException)
 
 
 def _maybe_applied(exc: BaseException) -> bool:

@@ -9,16 +9,20 @@ Only this package imports Flask.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Request, Response, current_app, g, render_template, request
+from werkzeug.routing import MapAdapter
 
 from publisher.config import Settings, load_settings
+from publisher.errors import StoreError, StoreUnavailableError
 from publisher.publishing import Publishing
 from publisher.site import Site
 from publisher.sparql import SparqlService
-from publisher.store import Store, catalog, open_store
+from publisher.store import Store, catalog, health, open_store
 from publisher.store.index import ListingIndex
 from publisher.store.schedule import ScheduleStore
 from publisher.tokens import load_tokens
@@ -38,7 +42,7 @@ def create_app(
     process (``publisher serve`` does; tests start it when they need it).
     """
     settings = settings or load_settings()
-    app = Flask(__name__)
+    app = _App(__name__)
     app.config["PUBLISHER_SETTINGS"] = settings
     store = store or open_store(settings)
     catalog.check_base_url(store, settings)  # refuse to serve another site's IRIs
@@ -71,10 +75,40 @@ def create_app(
     # /api answers errors in JSON, even for URLs and methods it does not have
     app.register_error_handler(404, _for_path(api.not_found, pages.not_found))
     app.register_error_handler(405, _for_path(api.not_allowed, None))
+    app.register_error_handler(StoreError, _store_failed)
+    app.before_request(_store_deadline)
+    app.teardown_request(_end_store_deadline)
     app.after_request(_security_headers)
     app.after_request(_until_next_publication)
     app.jinja_env.globals["settings"] = settings
     return app
+
+
+class _App(Flask):
+    """Flask whose URLs (redirects, ``url_for``) are built from the base URL.
+
+    Werkzeug builds the redirects of its routing (``//`` merged, a missing
+    trailing slash) and external URLs from the request's Host header; here the
+    URL map is bound to ``base_url`` (scheme, host and path prefix) instead, so
+    no Host or X-Forwarded-Host a client sends is ever reflected.
+    """
+
+    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
+        settings: Settings = self.config["PUBLISHER_SETTINGS"]
+        base = urlsplit(settings.base_url)
+        if request is None:
+            return self.url_map.bind(
+                base.netloc, script_name=base.path or "/", url_scheme=base.scheme
+            )
+        return self.url_map.bind(
+            base.netloc,
+            script_name=base.path or "/",
+            url_scheme=base.scheme,
+            subdomain=self.url_map.default_subdomain or "",
+            path_info=request.path,
+            default_method=request.method,
+            query_args=request.query_string.decode("latin-1"),
+        )
 
 
 def site() -> Site:
@@ -91,6 +125,68 @@ def _for_path(
         return other(error) if other is not None else error
 
     return handle
+
+
+def _store_deadline() -> None:
+    """Requests to the store fail at once while it is known to be down, and a
+    read waits for it at most page_timeout in all (health.serving).
+
+    Writes (the API's, SPARQL Update) have no deadline: what a write reads after
+    writing must not fail once the write is applied.
+    """
+    reads = request.method in ("GET", "HEAD", "OPTIONS") or (
+        request.method == "POST"
+        and request.path == "/sparql"
+        and request.mimetype == "application/sparql-query"
+    )
+    settings: Settings = current_app.config["PUBLISHER_SETTINGS"]
+    stack = ExitStack()
+    stack.enter_context(
+        health.serving(settings.page_timeout_seconds if reads else None)
+    )
+    g.store_deadline = stack
+
+
+def _end_store_deadline(_error: BaseException | None) -> None:
+    stack: ExitStack | None = g.pop("store_deadline", None)
+    if stack is not None:
+        stack.close()
+
+
+def _store_failed(error: StoreError) -> Response:
+    """The store cannot answer: 503 with Retry-After, in the surface's format
+    (JSON for /api, text for /sparql, a page for people). The details, which
+    name the store's address, go to the log, not to the client."""
+    current_app.logger.warning("%s %s: %s", request.method, request.path, error)
+    retry = (
+        error.retry_after
+        if isinstance(error, StoreUnavailableError)
+        else health.RETRY_AFTER
+    )
+    message = "The store that holds the releases is not answering; try again shortly."
+    path = request.path
+    if path == "/api" or path.startswith("/api/"):
+        from publisher.web.api import problem
+
+        response = problem(503, message)
+    elif path == "/sparql" or path.startswith("/sparql/"):
+        response = Response(message + "\n", status=503, mimetype="text/plain")
+    else:
+        from publisher.web.pages import meta_for
+
+        page = render_template(
+            "pages/error.html",
+            code=503,
+            heading="Temporarily unavailable",
+            message=message,
+            meta=meta_for(
+                title="Temporarily unavailable", description=message, path=path
+            ),
+        )
+        response = Response(page, status=503, mimetype="text/html")
+    response.headers["Retry-After"] = str(retry)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _until_next_publication(response: Response) -> Response:

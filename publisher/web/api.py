@@ -28,7 +28,7 @@ from publisher.publishing import (
     WriteResult,
 )
 from publisher.site import VIEWS, parse_day
-from publisher.store import catalog
+from publisher.store import catalog, health
 from publisher.tokens import Token, TokenTable
 from publisher.web import site
 from publisher.web.openapi import MAX_PAGE, openapi
@@ -67,9 +67,16 @@ def _problem(status: int, message: str, **extra: Any) -> Response:
     headers = {}
     if status == 401:
         headers["WWW_Authenticate"] = 'Bearer realm="Release Publisher API"'
+    if status == 503:
+        headers["Retry_After"] = str(health.RETRY_AFTER)
     return _answer(
         {"error": {"status": status, "message": message}, **extra}, status, **headers
     )
+
+
+def problem(status: int, message: str) -> Response:
+    """An error in the API's format, for the app's own error handlers."""
+    return _problem(status, message)
 
 
 @bp.errorhandler(ApiError)

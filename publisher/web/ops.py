@@ -4,34 +4,52 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from publisher.errors import PublisherError
+from publisher.errors import PublisherError, StoreUnavailableError
+from publisher.store import health
 from publisher.web import site
 
 bp = Blueprint("ops", __name__)
 
 
 @bp.get("/healthz")
-def healthz() -> tuple[Response, int]:
+def healthz() -> Response:
+    """200 with the data version while the store answers; 503 with Retry-After
+    (and since when, and why) while it does not."""
     the_site = site()
     try:
         version = the_site.data_version()
         releases = the_site.index.count()
     except PublisherError as exc:
-        return jsonify(
-            {"status": "error", "store": the_site.store.location, "error": str(exc)}
-        ), 503
-    return (
-        jsonify(
-            {
-                "status": "ok",
-                "store": the_site.store.location,
-                "data_version": version,
-                "releases": releases,
-                "base_url": the_site.settings.base_url,
-            }
-        ),
-        200,
+        body: dict[str, object] = {
+            "status": "error",
+            "store": the_site.store.location,
+            "store_state": "down",
+            "error": str(exc),
+        }
+        state = health.state(the_site.store)
+        if state is not None and not state.up:
+            body["down_since"] = state.down_since
+        response = jsonify(body)
+        response.status_code = 503
+        response.headers["Retry-After"] = str(
+            exc.retry_after
+            if isinstance(exc, StoreUnavailableError)
+            else health.RETRY_AFTER
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    response = jsonify(
+        {
+            "status": "ok",
+            "store": the_site.store.location,
+            "store_state": "up",
+            "data_version": version,
+            "releases": releases,
+            "base_url": the_site.settings.base_url,
+        }
     )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/robots.txt")

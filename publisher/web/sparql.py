@@ -24,10 +24,10 @@ from flask import Blueprint, Response, current_app, render_template, request
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF
 
-from publisher.errors import StoreError
+from publisher.errors import StoreError, StoreUnavailableError
 from publisher.queries import QueryRefusedError, QuerySyntaxError
 from publisher.sparql import EXAMPLES, Result, SparqlService, request_key
-from publisher.store import catalog
+from publisher.store import catalog, health
 from publisher.store.readers import (
     QueryFailedError,
     QueryTimeoutError,
@@ -284,6 +284,7 @@ def _query(params: dict[str, list[str]]) -> Response:
     except ReadersBusyError as exc:
         return failed(503, str(exc), {"Retry-After": "1"})
     except QueryTimeoutError:
+        health.confirm(site().store)  # a hung store: 503, not the query's fault
         limit = the_service.settings.query_timeout
         return failed(
             504,
@@ -291,9 +292,11 @@ def _query(params: dict[str, list[str]]) -> Response:
             "stopped: narrow it, or add a LIMIT",
         )
     except QueryFailedError as exc:
+        health.confirm(site().store)  # the reader could not reach the store: 503
         return failed(400, str(exc))
     except StoreError as exc:
-        return failed(503, f"the store cannot answer: {exc}")
+        retry = {"Retry-After": str(health.RETRY_AFTER)}
+        return failed(503, f"the store cannot answer: {exc}", retry)
     tag = Result.etag_for(result.version, key, fmt.name if fmt else "html")
     if fmt is None:
         response = Response(_page(text, params, result))
@@ -414,6 +417,9 @@ def _update(params: dict[str, list[str]]) -> Response:
         )
     except (QuerySyntaxError, QueryRefusedError) as exc:
         return _error(400, str(exc))
+    except StoreUnavailableError as exc:
+        retry = {"Retry-After": str(exc.retry_after)}
+        return _error(503, f"the update failed: {exc}", retry)
     except StoreError as exc:
         return _error(400, f"the update failed: {exc}")
     body = {
