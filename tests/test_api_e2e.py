@@ -328,7 +328,10 @@ def test_rename(server: PublisherServer) -> None:
     assert answer.status == 201, answer.body
     assert answer.headers["Location"] == f"/api/releases/{new}"
 
-    assert unfollowed(server, f"/api/releases/{old}") == (308, f"/api/releases/{new}")
+    assert unfollowed(server, f"/api/releases/{old}") == (
+        308,
+        server.url(f"/api/releases/{new}"),
+    )
     status, location = unfollowed(server, f"/releases/{old}")
     assert status == 308
     assert location is not None and location.endswith(f"/releases/{new}")

@@ -272,7 +272,7 @@ def _gone_or_moved(slug: str) -> Response:
     if moved is not None:
         response = Response(status=308)
         response.headers["Location"] = url_for(
-            request.endpoint or "api.release", slug=moved
+            request.endpoint or "api.release", slug=moved, _external=True
         )
         return response
     stone = the_site.tombstone(slug)
