@@ -155,16 +155,17 @@ class Site:
     def current(self) -> None:
         """Bring the listing index up to the store's data version.
 
-        The version check (one tiny query) keeps the request's deadline; a sync
-        it calls for does not (after another writer's large change it may take
-        longer than page_timeout, and cut short it would never end).
+        The version check (one tiny query) takes no lock, so requests do not
+        queue behind one that waits for a store that went away, and it keeps the
+        request's deadline; a sync it calls for does not (after another writer's
+        large change it may take longer than page_timeout, and cut short it would
+        never end).
         """
-        with self._lock:
-            version = catalog.data_version(self.store, self.settings)
-            if version is not None and version == self.index.version():
-                return
-            with health.unbounded():
-                self.index.sync(self.store, self.settings, version)
+        version = catalog.data_version(self.store, self.settings)
+        if version is not None and version == self.index.version():
+            return
+        with self._lock, health.unbounded():
+            self.index.ensure_current(self.store, self.settings)
 
     def follow(
         self, previous: str | None, version: str | None, slugs: list[str]

@@ -1,0 +1,247 @@
+"""A remote store outage under load (issue 10, defect 7): a real ``oxigraph serve``
+holding the sample calendar, ``publisher serve`` over it, client threads reading
+pages, the API and /sparql, and the store killed, restarted, then frozen.
+
+- killed: every answer is 200 or 503 (never 500 nor another 5xx); a 503 carries
+  Retry-After and the surface's own content type; once the store is known to be
+  down (the first 503), answers come within 0.5 s;
+- restarted on the same port and data: answers are 200 again within a few
+  seconds, with no restart of ``publisher serve``;
+- frozen (SIGSTOP): no request takes longer than page_timeout (2 s here) plus a
+  margin; after SIGCONT, 200 again.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.oxigraph_server import OxigraphServer
+from tests.publisher_server import PublisherServer
+
+pytestmark = pytest.mark.reliability
+
+PAGE_TIMEOUT = 2.0
+#: how much past page_timeout a request may end (scheduling, a reader's kill)
+MARGIN = 1.0
+#: once the store is known down, every answer comes within this
+FAST = 0.5
+#: after the store is back, every answer is 200 again within this
+RECOVERY = 3.0
+SLUG = "labour-market-overview-uk-september-2026"
+CLIENTS = 4
+
+#: path -> the media type its 503 comes in
+SURFACES = {
+    "/": "text/html",
+    "/releases?view=published": "text/html",
+    f"/releases/{SLUG}": "text/html",
+    "/api/releases": "application/json",
+    f"/api/releases/{SLUG}": "application/json",
+    "/sparql?query=": "text/plain",
+    "/healthz": "application/json",
+}
+
+
+@dataclass(frozen=True)
+class Sample:
+    surface: str  # a key of SURFACES
+    path: str
+    started: float
+    ended: float
+    status: int  # 0: no answer at all
+    media_type: str
+    retry_after: str | None
+
+    @property
+    def seconds(self) -> float:
+        return self.ended - self.started
+
+
+class Load:
+    """``CLIENTS`` threads that cycle through SURFACES until stopped."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.samples: list[Sample] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._run, args=(n,), daemon=True)
+            for n in range(CLIENTS)
+        ]
+
+    def __enter__(self) -> Load:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(30)
+
+    def _run(self, n: int) -> None:
+        paths = list(SURFACES)
+        i = n
+        while not self._stop.is_set():
+            surface = path = paths[i % len(paths)]
+            if path.endswith("query="):  # a new query each time: the readers run
+                path += urllib.parse.quote(
+                    f"SELECT ?s WHERE {{ ?s ?p ?o }} LIMIT {i % 7 + 1}"
+                )
+            self._get(surface, path)
+            i += 1
+
+    def _get(self, surface: str, path: str) -> None:
+        started = time.monotonic()
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.request("GET", path, headers={"Accept": "*/*"})
+            response = connection.getresponse()
+            response.read()
+            status = response.status
+            media = (response.getheader("Content-Type") or "").split(";")[0].strip()
+            retry = response.getheader("Retry-After")
+        except OSError:
+            status, media, retry = 0, "", None
+        finally:
+            connection.close()
+        sample = Sample(surface, path, started, time.monotonic(), status, media, retry)
+        with self._lock:
+            self.samples.append(sample)
+
+    def since(self, moment: float) -> list[Sample]:
+        with self._lock:
+            return [s for s in self.samples if s.started >= moment]
+
+    def between(self, start: float, end: float) -> list[Sample]:
+        """The requests under way at some moment from ``start`` to ``end``."""
+        with self._lock:
+            return [s for s in self.samples if s.ended >= start and s.started < end]
+
+
+def _check_answers(samples: list[Sample]) -> None:
+    """200 or 503; a 503 with Retry-After, in the surface's own format."""
+    assert samples
+    for sample in samples:
+        assert sample.status in (200, 503), sample
+        if sample.status == 503:
+            assert sample.retry_after and int(sample.retry_after) >= 1, sample
+            assert sample.media_type == SURFACES[sample.surface], sample
+
+
+def _wait_for_200(load: Load, since: float, limit: float) -> float:
+    """Seconds from ``since`` until the last answer that was not 200, once every
+    surface has answered 200 (to a request made after ``since``)."""
+    deadline = since + limit + 5
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        after = load.since(since)
+        if {s.surface for s in after if s.status == 200} == set(SURFACES):
+            bad = [s.ended for s in after if s.status != 200]
+            return max(bad, default=since) - since
+    raise AssertionError("the site did not come back after the store did")
+
+
+@pytest.fixture(scope="module")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[OxigraphServer, PublisherServer]]:
+    folder: Path = tmp_path_factory.mktemp("outage")
+    store = OxigraphServer(folder / "oxigraph")
+    store.start()
+    site = PublisherServer(
+        {
+            "PUBLISHER_ENDPOINT": store.query_url,
+            "PUBLISHER_UPDATE_ENDPOINT": store.update_url,
+            "PUBLISHER_GSP_ENDPOINT": store.store_url,
+            "PUBLISHER_INDEX": str(folder / "index.sqlite"),
+            "PUBLISHER_SCHEDULE": str(folder / "schedule.sqlite"),
+            "PUBLISHER_PAGE_TIMEOUT": str(PAGE_TIMEOUT),
+            "PUBLISHER_QUERY_TIMEOUT": "1",
+            "PUBLISHER_STORE_TIMEOUT": "10",
+            "PUBLISHER_STORE_RETRIES": "3",
+        }
+    )
+    try:
+        site.start()
+        yield store, site
+    finally:
+        site.cleanup()
+        if store.process is not None:
+            os.kill(store.process.pid, signal.SIGCONT)
+        store.cleanup()
+
+
+def test_a_killed_store_answers_503_fast_and_recovers(
+    stack: tuple[OxigraphServer, PublisherServer],
+) -> None:
+    store, site = stack
+    with Load(site.port) as load:
+        time.sleep(1.0)
+        warm = load.since(0)
+        assert warm and all(s.status == 200 for s in warm), warm
+
+        store.kill()
+        killed = time.monotonic()
+        time.sleep(2.5)
+        during = load.between(killed, time.monotonic())
+        _check_answers(during)
+        down = [s for s in during if s.status == 503]
+        assert down, "no 503 while the store was down"
+        known = min(s.ended for s in down)
+        late = [s for s in load.since(known) if s.seconds > FAST]
+        assert not late, late
+        assert {s.surface for s in down} == set(SURFACES)
+
+        store.start()  # the same port and data folder
+        back = time.monotonic()
+        recovered = _wait_for_200(load, back, RECOVERY)
+        assert recovered < RECOVERY
+        _check_answers(load.since(killed))
+        fast = [s for s in load.since(known) if s.started < back]
+        print(  # for -s: what was measured
+            f"killed: {len(during)} answers, {len(down)} 503, first 503 after "
+            f"{known - killed:.2f} s, slowest once known "
+            f"{max(s.seconds for s in fast):.3f} s, recovery {recovered:.2f} s"
+        )
+
+
+def test_a_frozen_store_holds_no_request_past_page_timeout(
+    stack: tuple[OxigraphServer, PublisherServer],
+) -> None:
+    store, site = stack
+    store.start()  # running already, unless the test before failed
+    assert store.process is not None
+    with Load(site.port) as load:
+        time.sleep(0.5)
+        os.kill(store.process.pid, signal.SIGSTOP)
+        frozen = time.monotonic()
+        try:
+            time.sleep(2 * PAGE_TIMEOUT + 1)
+        finally:
+            os.kill(store.process.pid, signal.SIGCONT)
+        thawed = time.monotonic()
+        recovered = _wait_for_200(load, thawed, RECOVERY)
+    # the load has stopped: every request made while frozen has ended
+    during = load.between(frozen, thawed)
+    slow = [s for s in during if s.seconds > PAGE_TIMEOUT + MARGIN]
+    assert not slow, slow
+    _check_answers(during)
+    assert any(s.status == 503 for s in during)
+    assert recovered < RECOVERY
+    print(
+        f"frozen: {len(during)} answers, "
+        f"{sum(s.status == 503 for s in during)} 503, slowest "
+        f"{max(s.seconds for s in during):.2f} s, recovery {recovered:.2f} s"
+    )
