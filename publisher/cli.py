@@ -7,9 +7,11 @@ traceback for a person's mistake.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
+import secrets
 import shutil
 import sqlite3
 import sys
@@ -154,6 +156,24 @@ def _run(
             raise Failure(str(exc)) from None
 
 
+def _create_temporary(target: Path | None) -> tuple[int, str]:
+    """A new file beside ``target`` (or in the temporary directory), opened for
+    writing. Unlike ``tempfile.mkstemp`` (always 0600) its mode is 0666 less the
+    umask, as for any file a command writes: renamed into place, it is the output.
+    A copy for standard output stays 0600 (the temporary directory is shared)."""
+    folder = target.parent if target is not None else Path(tempfile.gettempdir())
+    prefix = f".{target.name}." if target is not None else "publisher-"
+    mode = 0o666 if target is not None else 0o600
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        path = folder / f"{prefix}{secrets.token_hex(6)}"
+        try:
+            return os.open(path, flags, mode), str(path)
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))
+
+
 @contextmanager
 def _pending_output(output: str) -> Iterator[tuple[IO[str], Callable[[], None]]]:
     """A temporary file and a ``commit`` that moves it into place (or to stdout).
@@ -163,10 +183,7 @@ def _pending_output(output: str) -> Iterator[tuple[IO[str], Callable[[], None]]]
     """
     target = None if output == "-" else Path(output)
     try:
-        fd, tmp = tempfile.mkstemp(
-            dir=target.parent if target is not None else None,
-            prefix=f".{target.name}." if target is not None else "publisher-",
-        )
+        fd, tmp = _create_temporary(target)
     except OSError as exc:
         raise Failure(f"{output}: cannot write: {exc.strerror}") from None
     done = False

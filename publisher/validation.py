@@ -297,18 +297,26 @@ def results_from_graph(
     by_slug = {r.slug: r for r in releases}
     prefix = settings.base_url + "/releases/"
     names = _shape_names()
+    seen: set[tuple[Node | None, ...]] = set()
     for node in results.subjects(SH.resultSeverity, None):
         if (None, SH.detail, node) in results:
             continue  # the inner finding of a conditional shape, already reported
         focus = results.value(node, SH.focusNode)
+        shape = results.value(node, SH.sourceShape)
+        value = results.value(node, SH.value)
+        # A shape with several constraints (sh:nodeKind and sh:pattern, say) gives
+        # one SHACL result per constraint a value breaks, all with the shape's one
+        # message: a person is told once per shape, focus and value.
+        key = (focus, shape, results.value(node, SH.resultPath), value)
+        if key in seen:
+            continue
+        seen.add(key)
         level = results.value(node, SH.resultSeverity)
         severity = (
             SEVERITIES.get(level, "Info") if isinstance(level, URIRef) else "Info"
         )
-        shape = results.value(node, SH.sourceShape)
         path = results.value(node, SH.resultPath)
         message = results.value(node, SH.resultMessage)
-        value = results.value(node, SH.value)
         slug, part = _locate(focus, data, prefix)
         if slug is None and value is not None:
             # Conditional shapes focus on a status concept; the value is the release.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -300,3 +301,141 @@ def test_progress_shows_on_a_terminal_and_not_when_piped(tmp_path: Path) -> None
     )
     assert piped.stderr == ""
     assert out.read_text().count("#release>") >= 600
+
+
+# Hostile input (issue 10, defects 5, 6 and 12) --------------------------------
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def _deep_inputs(depth: int) -> dict[str, tuple[str, str]]:
+    """name -> (text, the words the error must hold besides the file name)."""
+    record = json.dumps({**GOOD, "title": "@"}).replace('"@"', _nested(depth))
+    ons = json.loads((FIXTURES / "ons-api" / "search-releases.json").read_text())
+    ons["releases"][1]["description"]["title"] = "@"
+    govuk = json.loads((FIXTURES / "govuk" / "confirmed.json").read_text())
+    govuk["details"]["display_date"] = "@"
+    deep = _nested(depth)
+    return {
+        "deep.json": ("[" + record + "]", "record 1"),
+        "deep.jsonl": (json.dumps(GOOD) + "\n" + record + "\n", "record 2"),
+        "deep.yaml": (f"id: deep\ntitle: {deep}\n", ""),
+        "block.yaml": (
+            "id: deep\ntitle:\n"
+            + "".join(" " * i + "-\n" for i in range(1, depth + 1)),
+            "",
+        ),
+        "ons.json": (json.dumps(ons).replace('"@"', deep), ""),
+        "govuk.json": (json.dumps(govuk).replace('"@"', deep), ""),
+    }
+
+
+@pytest.mark.parametrize("depth", [101, 500, 10_000])
+def test_deep_nesting_exits_2_naming_the_file(
+    runner: CliRunner, tmp_path: Path, depth: int
+) -> None:
+    # 10,000 levels used to end in a RecursionError traceback and exit 1.
+    push = ["push", "--server", "http://127.0.0.1:9", "--token", "t"]
+    commands = [["validate"], ["convert"], push]
+    for n, (name, (text, words)) in enumerate(_deep_inputs(depth).items()):
+        path = tmp_path / name
+        path.write_text(text)
+        # every command over the JSON; one each (in turn) over the slow YAML
+        for command in commands if name.endswith("json") else [commands[n % 3]]:
+            result = runner.invoke(cli, [*command, str(path)])
+            assert result.exit_code == 2, (name, command, result.output)
+            assert result.exception is None or isinstance(
+                result.exception, SystemExit
+            ), (name, command)
+            (line,) = result.stderr.strip().splitlines()
+            assert f"{path}" in line and "nested more than 100 levels deep" in line
+            if depth < 900:  # below the parser's own limit the place is known
+                assert words in line, line
+            assert "Traceback" not in result.output
+
+
+def test_deep_nesting_names_record_and_field_when_it_parses(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text(
+        json.dumps({"releases": [GOOD, {**GOOD, "title": "@"}]}).replace(
+            '"@"', _nested(150)
+        )
+    )
+    result = runner.invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}, record 2, field 'title[0][0]…': nested more than 100" in (
+        result.stderr
+    )
+
+
+def test_a_huge_csv_position_is_refused_in_little_memory(tmp_path: Path) -> None:
+    # The column name alone made a list of that many items: 10.6 GB for a
+    # 125-byte file at 99,999,999. 5,000,000 took about 0.4 GB.
+    path = tmp_path / "wide.csv"
+    path.write_text("id,title,datasets.5000000.title\ngood-release,A,D\n")
+    probe = (
+        "import resource, subprocess, sys\n"
+        "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+        "print(done.returncode, peak, done.stderr.strip(), sep='\\n')\n"
+    )
+    command = [sys.executable, "-m", "publisher", "validate", str(path)]
+    out = subprocess.run(
+        [sys.executable, "-c", probe, *command],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout.splitlines()
+    code, peak_kb, error = int(out[0]), int(out[1]), out[2]
+    assert code == 2, out
+    assert peak_kb < 300 * 1024, f"peak RSS {peak_kb} KB"
+    assert error == (
+        f"Error: {path}, record 1 (good-release), field 'datasets.5000000.title': "
+        "position 5000000 is too high: a CSV column counts items from 1 to 1000"
+    )
+
+
+def test_one_violation_per_field_not_one_per_constraint(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # DatasetUrlIri has sh:nodeKind and sh:pattern: a literal breaks both, and
+    # the report said the same thing twice.
+    bad = {**GOOD, "datasets": [{"title": "D", "url": "not a url"}]}
+    for command in (["validate"], ["validate", "--jobs", "2"]):
+        result = runner.invoke(cli, [*command, _write(tmp_path, [bad])])
+        assert result.exit_code == 1
+        lines = [ln for ln in result.stdout.splitlines() if "datasets[0].url" in ln]
+        assert len(lines) == 1, result.stdout
+        assert "1 violation(s)" in result.stdout
+    result = runner.invoke(
+        cli, ["validate", "--report", "json", _write(tmp_path, [bad])]
+    )
+    (record,) = json.loads(result.stdout)["records"]
+    fields = [r["field"] for r in record["results"]]
+    assert fields.count("datasets[0].url") == 1
+
+
+def test_convert_output_honours_the_umask(runner: CliRunner, tmp_path: Path) -> None:
+    # The output was written with tempfile.mkstemp (always 0600), then renamed.
+    (tmp_path / "in").mkdir()
+    source = _write(tmp_path / "in", [GOOD])
+    for umask, mode in ((0o022, 0o644), (0o002, 0o664), (0o077, 0o600)):
+        out = tmp_path / f"out-{umask:o}.ttl"
+        previous = os.umask(umask)
+        try:
+            result = runner.invoke(cli, ["convert", source, "-o", str(out)])
+        finally:
+            os.umask(previous)
+        assert result.exit_code == 0, result.output
+        assert out.stat().st_mode & 0o777 == mode, oct(out.stat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "in",
+        "out-2.ttl",
+        "out-22.ttl",
+        "out-77.ttl",
+    ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -285,3 +285,108 @@ def test_links_that_cannot_be_iris_are_shape_violations(
     fields = {r.field for r in outcome.report.violations}
     assert field in fields
     assert any("absolute http(s)" in r.message for r in outcome.report.violations)
+
+
+# Local times that London's clocks skip or show twice (issue 10, defect 12) ----
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("gap.json", json.dumps([_record(release_date="2026-03-29T01:30")])),
+        ("gap.yaml", "id: a-release\ntitle: A\nrelease_date: 2026-03-29T01:30:00\n"),
+        ("gap.csv", "id,title,release_date\na-release,A,2026-03-29T01:30\n"),
+        ("gap.jsonl", json.dumps(_record(published_date="2026-03-29T01:59:59"))),
+        (
+            "gap-change.json",
+            json.dumps([_record(date_changes=[{"previous_date": "2026-03-29T01:00"}])]),
+        ),
+    ],
+)
+def test_a_time_in_the_spring_gap_is_refused(
+    tmp_path: Path, settings: Settings, name: str, text: str
+) -> None:
+    # zoneinfo gives 01:30 on 29 March 2026 the offset +00:00, an instant
+    # London's clocks never showed (they go from 00:59:59 to 02:00).
+    with pytest.raises(InputError) as info:
+        read_file(_write(tmp_path, name, text), settings)
+    message = str(info.value)
+    assert f"{name}, record 1 (a-release), field '" in message
+    assert "does not exist in Europe/London" in message
+
+
+@pytest.mark.parametrize("value", ["2026-10-25T01:30", "2026-10-25T01:00:00"])
+def test_a_time_in_the_repeated_autumn_hour_needs_its_offset(
+    tmp_path: Path, settings: Settings, value: str
+) -> None:
+    path = _write(tmp_path, "fold.json", json.dumps([_record(release_date=value)]))
+    with pytest.raises(InputError) as info:
+        read_file(path, settings)
+    message = str(info.value)
+    assert "fold.json, record 1 (a-release), field 'release_date'" in message
+    assert "happens twice in Europe/London" in message
+    assert "+01:00 or " in message and "+00:00" in message
+
+
+@pytest.mark.parametrize(
+    ("value", "utc_hour"),
+    [
+        ("2026-10-25T01:30+01:00", 0),  # the first 01:30
+        ("2026-10-25T01:30+00:00", 1),  # the second
+        ("2026-10-25T02:30", 2),  # after the change: GMT, unambiguous
+        ("2026-03-29T02:30", 1),  # after the gap: BST
+        ("2026-03-29T00:30", 0),  # before it: GMT
+    ],
+)
+def test_times_around_the_changes_keep_their_instant(
+    tmp_path: Path, settings: Settings, value: str, utc_hour: int
+) -> None:
+    path = _write(tmp_path, "ok.json", json.dumps([_record(release_date=value)]))
+    (release,) = read_file(path, settings)
+    assert release.release_date is not None
+    assert release.release_date.astimezone(UTC).hour == utc_hour
+
+
+def test_a_gov_uk_display_time_in_the_gap_is_refused(
+    tmp_path: Path, settings: Settings
+) -> None:
+    item = json.loads((FIXTURES / "govuk" / "confirmed.json").read_text())
+    item["details"]["display_date"] = "29 March 2026 1:30am"
+    path = _write(tmp_path, "announcement.json", json.dumps(item))
+    with pytest.raises(InputError) as info:
+        read_file(path, settings, "govuk")
+    message = str(info.value)
+    assert "field 'details.display_date'" in message
+    assert "does not exist in Europe/London" in message
+
+
+# Positions in CSV column names are bounded (issue 10, defect 6) --------------
+
+
+@pytest.mark.parametrize(
+    ("column", "words"),
+    [
+        ("datasets.1001.title", "position 1001 is too high"),
+        ("datasets.99999999.title", "position 99999999 is too high"),
+        ("datasets.1.downloads.5000.url", "position 5000 is too high"),
+        ("datasets." + "9" * 5000 + ".title", "is too high"),  # past int()'s digits
+        ("datasets.\u00b2.title", "not a column of the native CSV format"),
+    ],
+)
+def test_csv_positions_are_bounded(
+    tmp_path: Path, settings: Settings, column: str, words: str
+) -> None:
+    path = _write(tmp_path, "wide.csv", f"id,title,{column}\na-release,A,x\n")
+    with pytest.raises(InputError) as info:
+        read_file(path, settings)
+    message = str(info.value)
+    assert f"wide.csv, record 1 (a-release), field '{column}'" in message
+    assert words in message
+
+
+def test_csv_position_1000_is_allowed(tmp_path: Path, settings: Settings) -> None:
+    path = _write(
+        tmp_path, "ok.csv", "id,title,datasets.1000.title\na-release,A,Last\n"
+    )
+    (release,) = read_file(path, settings)
+    assert [d.title for d in release.datasets] == ["Last"]

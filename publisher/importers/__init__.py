@@ -19,11 +19,13 @@ from typing import IO, Any
 
 import yaml
 
+from publisher import nesting
 from publisher.config import Settings
 from publisher.errors import InputError
 from publisher.importers import govuk, native, ons_api, ons_legacy
 from publisher.importers._common import Where, check_release_terms
 from publisher.model import Release
+from publisher.nesting import TooDeep
 
 Importer = Callable[..., list[Release]]
 
@@ -72,7 +74,9 @@ def parse_document(text: str, path: str) -> tuple[Any, str]:
         return _parse_jsonl(text, path), "jsonl"
     if suffix in {".json", ".jsonld"} or stripped[:1] in "[{":
         try:
-            return json.loads(text), "json"
+            return nesting.loads(text), "json"
+        except TooDeep as exc:
+            raise too_deep_error(exc, path) from None
         except json.JSONDecodeError as exc:
             if stripped[:1] == "{" and suffix != ".json":
                 # Several objects, one per line: JSON Lines without the suffix.
@@ -88,6 +92,24 @@ def parse_document(text: str, path: str) -> tuple[Any, str]:
     return _parse_yaml(text, path), "yaml"
 
 
+def too_deep_error(exc: TooDeep, path: str, record: int | None = None) -> InputError:
+    """The InputError for a document nested too deep: the record is ``record``
+    or the position in the document's list of records, the field the keys below."""
+    steps = list(exc.path)
+    if record is None and steps[:1] in (["releases"], ["results"]):
+        steps = steps[1:]  # the list of records in a native or ONS document
+    if record is None and steps and isinstance(steps[0], int):
+        record, steps = steps[0] + 1, steps[1:]
+    field = ""
+    for step in steps[:3]:
+        field += f"[{step}]" if isinstance(step, int) else f".{step}"
+    if len(steps) > 3:
+        field += "…"
+    return InputError(
+        str(exc), file=path, record=record, field=field.lstrip(".") or None
+    )
+
+
 def _looks_like_csv(text: str) -> bool:
     first = text.splitlines()[0] if text else ""
     return "," in first and first.split(",")[0].strip().strip('"') == "id"
@@ -99,7 +121,9 @@ def _parse_jsonl(text: str, path: str) -> list[Any]:
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
+            records.append(nesting.loads(line))
+        except TooDeep as exc:
+            raise too_deep_error(exc, path, len(records) + 1) from None
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"line {n} is not valid JSON: {exc.msg} at column {exc.colno}",
@@ -111,7 +135,13 @@ def _parse_jsonl(text: str, path: str) -> list[Any]:
 
 def _parse_yaml(text: str, path: str) -> Any:
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        docs = [
+            nesting.check_depth(d) for d in yaml.safe_load_all(text) if d is not None
+        ]
+    except RecursionError:  # the composer recurses once a level
+        raise InputError(str(TooDeep()), file=path) from None
+    except TooDeep as exc:
+        raise too_deep_error(exc, path) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -251,7 +281,9 @@ def _iter_lines(
                     continue
                 n += 1
                 try:
-                    record = json.loads(line)
+                    record = nesting.loads(line)
+                except TooDeep as exc:
+                    raise too_deep_error(exc, path, n) from None
                 except json.JSONDecodeError as exc:
                     raise InputError(
                         f"line {line_no} is not valid JSON: {exc.msg} at column "

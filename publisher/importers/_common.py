@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -125,13 +125,47 @@ def parse_datetime(
             ) from None
     else:
         raise where.error(f"expected a date and time, got {type(value).__name__}", name)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=zone)
     _check_year(parsed, where, name)
+    if parsed.tzinfo is None:
+        parsed = local_time(parsed, zone, where, name)
     try:
         return parsed.astimezone(zone)
     except OverflowError:  # pragma: no cover - years are checked first
         raise where.error(f"{value!r} is out of range", name) from None
+
+
+def local_time(naive: datetime, zone: ZoneInfo, where: Where, name: str) -> datetime:
+    """A wall-clock time without an offset, made aware in ``zone``.
+
+    zoneinfo quietly gives a time in the spring-forward gap (01:30 in London on
+    the last Sunday of March, which no clock shows) the offset before the change,
+    and a time in the repeated autumn hour the first of its two offsets. Neither
+    is what the person meant, so both are refused: the first does not exist, the
+    second needs its offset written out.
+    """
+    first = naive.replace(tzinfo=zone, fold=0)
+    second = naive.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return first
+    shown = naive.isoformat()
+    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
+        raise where.error(
+            f"{shown} does not exist in {zone.key}: the clocks go forward over it; "
+            "give the time with its offset",
+            name,
+        )
+    raise where.error(
+        f"{shown} happens twice in {zone.key} (the clocks go back): give its "
+        f"offset, {shown}{_offset(first)} or {shown}{_offset(second)}",
+        name,
+    )
+
+
+def _offset(moment: datetime) -> str:
+    offset = moment.utcoffset()
+    total = int(offset.total_seconds()) // 60 if offset is not None else 0
+    hours, minutes = divmod(abs(total), 60)
+    return f"{'-' if total < 0 else '+'}{hours:02d}:{minutes:02d}"
 
 
 #: the years a release calendar's dates may fall in: outside them a date is a

@@ -34,6 +34,7 @@ from publisher.importers._common import (
     get_list,
     get_obj,
     get_str,
+    local_time,
     parse_datetime,
 )
 from publisher.model import (
@@ -134,7 +135,8 @@ def parse_display_date(
             hour, minute = 12, 0
         else:
             return DisplayDate("day", day, text)
-        local = datetime(day.year, day.month, day.day, hour, minute, tzinfo=UK_ZONE)
+        wall = datetime(day.year, day.month, day.day, hour, minute)
+        local = local_time(wall, UK_ZONE, where, field)
         return DisplayDate("exact", local.astimezone(zone), text)
     match = _MONTH.match(cleaned)
     if match and match["month"].lower() in MONTHS:

@@ -131,7 +131,11 @@ def release_from_line(
     if not isinstance(record, Mapping):
         raise where.error(f"expected an object, got {type(record).__name__}")
     if csv:
-        record = _unflatten_csv_row(record, where)
+        row_id = record.get("id")
+        named = where.with_id(
+            row_id.strip() or None if isinstance(row_id, str) else None
+        )
+        record = _unflatten_csv_row(record, named)
     return release_from_record(record, where, settings, csv=csv)
 
 
@@ -398,6 +402,10 @@ def _documents(record: Mapping[str, Any], where: Where) -> tuple[Document, ...]:
 
 
 _CSV_PART = re.compile(r"^[a-z_]+$")
+_CSV_POSITION = re.compile(r"^[0-9]+$")
+#: the highest position a CSV column may name (``datasets.1000.title``): a column
+#: name is a few bytes, and the list it implies must not outgrow the file
+MAX_CSV_POSITION = 1000
 
 
 def _unflatten_csv_row(row: Mapping[str, Any], where: Where) -> dict[str, Any]:
@@ -414,7 +422,16 @@ def _unflatten_csv_row(row: Mapping[str, Any], where: Where) -> dict[str, Any]:
         node: Any = out
         for k, part in enumerate(parts):
             last = k == len(parts) - 1
-            if part.isdigit():
+            if _CSV_POSITION.match(part):
+                digits = part.lstrip("0")
+                if len(digits) > len(str(MAX_CSV_POSITION)) or (
+                    int(digits or "0") > MAX_CSV_POSITION
+                ):
+                    raise where.error(
+                        f"position {part} is too high: a CSV column counts items "
+                        f"from 1 to {MAX_CSV_POSITION}",
+                        column,
+                    )
                 idx = int(part) - 1
                 if idx < 0 or not isinstance(node, list):
                     raise where.error("column name has a misplaced position", column)
@@ -430,7 +447,7 @@ def _unflatten_csv_row(row: Mapping[str, Any], where: Where) -> dict[str, Any]:
             nxt = parts[k + 1] if not last else None
             if last:
                 node[part] = value
-            elif nxt is not None and nxt.isdigit():
+            elif nxt is not None and _CSV_POSITION.match(nxt):
                 node = node.setdefault(part, [])
             else:
                 node = node.setdefault(part, {})

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
+from publisher import nesting
 from publisher.errors import StoreError
 from publisher.jsonld import graph_to_embed
 from publisher.lifecycle import LifecycleError
@@ -126,12 +127,10 @@ def _body() -> Any:
         raise ApiError(413, f"the body is larger than {limit} bytes")
     raw = request.get_data(cache=True)
     try:
-        found = json.loads(raw.decode("utf-8"))
+        found = nesting.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ApiError(400, "the body is not UTF-8") from None
-    except RecursionError:
-        raise ApiError(400, "the body is not valid JSON: nested too deeply") from None
-    except ValueError as exc:
+    except ValueError as exc:  # a syntax error, or nesting.TooDeep
         raise ApiError(400, f"the body is not valid JSON: {exc}") from None
     try:
         # a \ud800 escape alone (half a surrogate pair) stands for no character

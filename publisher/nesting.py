@@ -1,0 +1,82 @@
+"""How deep a parsed document may nest, checked once where input is read.
+
+Every input format (JSON, JSON Lines, YAML; the API's request bodies too) is
+parsed into lists and mappings. A parser refuses, or recurses past Python's
+limit on, a document nested thousands deep; what it accepts would still reach
+code that walks it. So a document is refused at the door when it nests deeper
+than :data:`MAX_DEPTH`, whichever way it got there: no release record of any
+supported format comes near (the deepest, a GOV.UK content item, nests about 8).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+#: the deepest a document may nest (docs/native-format.md, "Limits")
+MAX_DEPTH = 100
+
+
+class TooDeep(ValueError):
+    """A document nests deeper than MAX_DEPTH; ``path`` leads to where it does
+    (keys and list positions), when known."""
+
+    def __init__(self, path: tuple[str | int, ...] = ()) -> None:
+        self.path = path
+        super().__init__(f"nested more than {MAX_DEPTH} levels deep")
+
+
+def too_deep(data: Any, limit: int = MAX_DEPTH) -> tuple[str | int, ...] | None:
+    """The path to a list or mapping nested more than ``limit`` deep in ``data``,
+    or None. Walks a level at a time, never by recursion, and once through a part
+    that YAML aliases share (a "billion laughs" document costs its size, not its
+    expansion; one that contains itself is too deep)."""
+    level: list[Any] = [data] if isinstance(data, dict | list) else []
+    for _ in range(limit):
+        below: dict[int, Any] = {}
+        for node in level:
+            for value in node.values() if isinstance(node, dict) else node:
+                if isinstance(value, dict | list):
+                    below[id(value)] = value
+        if not below:
+            return None
+        level = list(below.values())
+    return _path_below(data, limit)
+
+
+def _path_below(data: Any, limit: int) -> tuple[str | int, ...]:
+    """The keys and positions that lead ``limit`` levels down (one such path)."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+    seen: set[tuple[int, int]] = set()
+    while stack:
+        node, path = stack.pop()
+        if len(path) >= limit:
+            return path
+        if (id(node), len(path)) in seen:
+            continue
+        seen.add((id(node), len(path)))
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in reversed(list(items)):
+            if isinstance(value, dict | list):
+                stack.append(
+                    (value, (*path, key if isinstance(key, int) else str(key)))
+                )
+    return ()  # pragma: no cover - too_deep found a path
+
+
+def check_depth(data: Any) -> Any:
+    """``data``, or TooDeep when it nests deeper than MAX_DEPTH."""
+    path = too_deep(data)
+    if path is not None:
+        raise TooDeep(path)
+    return data
+
+
+def loads(text: str | bytes) -> Any:
+    """``json.loads`` that raises TooDeep (a ValueError, like a syntax error)
+    for a document nested too deep, instead of a RecursionError."""
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise TooDeep() from None
+    return check_depth(data)
