@@ -253,14 +253,19 @@ class EmbeddedStore:
         return len(self.store)
 
     def close(self) -> None:
-        if self._store is not None:
-            if not self._read_only:
-                self._store.flush()
-            self._store = None
-        if self._lock is not None:
-            fcntl.flock(self._lock.fileno(), fcntl.LOCK_UN)
-            self._lock.close()
-            self._lock = None
+        """Flush and let go of the lock (let go of it even if the flush fails:
+        the store's files deleted under it, say)."""
+        store, self._store = self._store, None
+        try:
+            if store is not None and not self._read_only:
+                store.flush()
+        except OSError as exc:
+            raise StoreError(f"{self.location} could not write: {exc}") from None
+        finally:
+            if self._lock is not None:
+                fcntl.flock(self._lock.fileno(), fcntl.LOCK_UN)
+                self._lock.close()
+                self._lock = None
 
     def __enter__(self) -> EmbeddedStore:
         return self

@@ -1,0 +1,72 @@
+"""An embedded store whose files vanish under a running site (issue 10, defect 7):
+reads go on from the files it holds open; what cannot work answers 503 with
+Retry-After in the surface's own format, never 500. (A remote store killed,
+restarted and frozen under load: tests/reliability/test_outage.py.)"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from publisher import pipeline
+from publisher.config import Settings
+from publisher.errors import StoreError
+from publisher.model import Release
+from publisher.store.index import ListingIndex
+from publisher.store.oxigraph import EmbeddedStore
+from publisher.store.schedule import ScheduleStore
+from publisher.web import create_app
+
+ADMIN = "store-down-admin-token"
+SLUG = "labour-market-overview-uk-september-2026"
+
+
+@pytest.fixture
+def app(sample_releases: list[Release], tmp_path: Path) -> Iterator[Flask]:
+    settings = Settings(write_tokens=ADMIN)
+    store = EmbeddedStore.open(tmp_path / "store")
+    assert pipeline.import_batch(sample_releases, settings, store, jobs=1).published
+    app = create_app(
+        settings,
+        store=store,
+        index=ListingIndex(str(tmp_path / "index.sqlite")),
+        schedule=ScheduleStore(str(tmp_path / "schedule.sqlite")),
+    )
+    app.config["TESTING"] = True
+    app.extensions["publisher"].current()
+    shutil.rmtree(tmp_path / "store")
+    yield app
+    app.extensions["publisher.sparql"].close()
+    with pytest.raises(StoreError, match="could not write"):
+        store.close()  # its files are gone: a StoreError, and the lock let go
+
+
+def test_reads_go_on_and_the_rest_answers_503(app: Flask) -> None:
+    client = app.test_client()
+    for path in ("/", "/releases", f"/releases/{SLUG}", f"/api/releases/{SLUG}"):
+        assert client.get(path).status_code == 200, path
+
+    # a query needs a checkpoint of the store: there are no files to make it of
+    query = client.get(
+        "/sparql?query=ASK%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D",
+        headers={"Accept": "application/sparql-results+json"},
+    )
+    assert query.status_code == 503
+    assert query.mimetype == "text/plain"
+    assert int(query.headers["Retry-After"]) >= 1
+
+    record = client.get(f"/api/releases/{SLUG}").json
+    assert record is not None
+    write = client.put(
+        f"/api/releases/{SLUG}",
+        json={**record, "title": "Labour market overview, UK: September 2026 (2)"},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    )
+    assert write.status_code == 503, write.json
+    assert write.mimetype == "application/json"
+    assert write.json is not None and write.json["error"]["status"] == 503
+    assert int(write.headers["Retry-After"]) >= 1
