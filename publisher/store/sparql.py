@@ -63,7 +63,7 @@ from SPARQLWrapper.SPARQLExceptions import (
 
 from publisher.config import Settings
 from publisher.errors import ConfigError, StoreError, StoreUnavailableError
-from publisher.store import Answer, QueryJob, health
+from publisher.store import Answer, QueryJob, bindings, health
 from publisher.store.results import cut_answer
 
 T = TypeVar("T")
@@ -98,7 +98,6 @@ _ALL_QUADS = (
     "{ ?s ?p ?o FILTER NOT EXISTS { GRAPH ?h { ?s ?p ?o } } } "
     "UNION { GRAPH ?g { ?s ?p ?o } }"
 )
-_XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
 #: Virtuoso's pragma that passes INSERT/DELETE DATA constants as data, not code
 _VIRTUOSO_PRAGMA = "define sql:big-data-const 1\n"
 #: before an update this big, a store not heard from yet is asked what it is
@@ -252,7 +251,7 @@ class RemoteStore:
         if query_kind(query) != "select":
             raise StoreError("expected a SELECT query")
         return [
-            {name: _binding_value(value) for name, value in row.items()}
+            {name: bindings.binding_value(value) for name, value in row.items()}
             for row in self._bindings(query)
         ]
 
@@ -374,7 +373,7 @@ class RemoteStore:
         try:
             data = json.loads(body)
             if isinstance(data, dict) and isinstance(data.get("results"), dict):
-                _canonical_booleans(data["results"].get("bindings") or [])
+                bindings.canonical_booleans(data["results"].get("bindings") or [])
                 body = json.dumps(data).encode("utf-8")
             results = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
             if isinstance(results, ox.QueryBoolean):
@@ -406,14 +405,17 @@ class RemoteStore:
                 raise StoreError(
                     f"the {self.location} sent {got} instead of {_DUMP_TYPES[fmt]}"
                 )
-            while True:
-                # once bytes went out, trying again would write them twice
-                chunk: bytes = self._attempt(
-                    url, lambda _: response.read(1 << 20), retry=False, doing="dump"
-                )
-                if not chunk:
-                    break
-                out.write(chunk)
+            # once it answered, a dump streams for as long as it takes: each read
+            # waits at most the timeout the request was opened with
+            with health.unbounded():
+                while True:
+                    # once bytes went out, trying again would write them twice
+                    chunk: bytes = self._attempt(
+                        url, lambda _: response.read(1 << 20), retry=False, doing="dump"
+                    )
+                    if not chunk:
+                        break
+                    out.write(chunk)
 
     def load_dump(self, path: str, fmt: str) -> None:
         if fmt not in _DUMP_TYPES:
@@ -619,7 +621,7 @@ class RemoteStore:
             if not isinstance(rows, list):
                 raise ValueError("the bindings are not a list")
             if self._is_virtuoso():
-                _canonical_booleans(rows)
+                bindings.canonical_booleans(rows)
             return rows
 
         return self._attempt(self.endpoint, call, retry=True, doing="query")
@@ -783,10 +785,10 @@ class RemoteStore:
         try:
             quads = [
                 ox.Quad(
-                    _subject(row["s"], bnodes),
+                    bindings.subject(row["s"], bnodes),
                     ox.NamedNode(row["p"]["value"]),
-                    _term(row["o"], bnodes),
-                    _graph(row.get("g"), bnodes),
+                    bindings.term(row["o"], bnodes),
+                    bindings.graph(row.get("g"), bnodes),
                 )
                 for row in rows
             ]
@@ -817,24 +819,6 @@ class RemoteStore:
         self.update("INSERT DATA {\n" + "\n".join(parts) + "\n}")
 
 
-def _canonical_booleans(rows: list[Any]) -> None:
-    """``"1"``/``"0"`` xsd:boolean values as ``true``/``false``, in place.
-
-    Virtuoso keeps booleans as numbers: its JSON results say ``"1"`` where its
-    N-Triples and XML results say ``true``.
-    """
-    for row in rows:
-        if not isinstance(row, dict):
-            continue
-        for binding in row.values():
-            if (
-                isinstance(binding, dict)
-                and binding.get("datatype") == _XSD_BOOLEAN
-                and binding.get("value") in ("0", "1")
-            ):
-                binding["value"] = "true" if binding["value"] == "1" else "false"
-
-
 def _unreachable(exc: BaseException) -> bool:
     """Whether a failure says the store is down (not that it refused a request)."""
     if isinstance(exc, urllib.error.HTTPError):
@@ -857,49 +841,3 @@ def _maybe_applied(exc: BaseException) -> bool:
 def _with_param(url: str, name: str, value: str) -> str:
     joiner = "&" if urllib.parse.urlsplit(url).query else "?"
     return url + joiner + urllib.parse.urlencode({name: value})
-
-
-def _binding_value(binding: dict[str, Any]) -> str:
-    value = binding.get("value")
-    if binding.get("type") == "bnode":
-        return f"_:{value}"
-    if binding.get("type") == "triple" and isinstance(value, dict):
-        return str(_term(binding, {}))
-    return str(value)
-
-
-def _term(binding: dict[str, Any], bnodes: dict[str, ox.BlankNode]) -> Any:
-    """An RDF term from a SPARQL JSON binding (blank nodes renamed consistently)."""
-    kind, value = binding["type"], binding["value"]
-    if kind == "uri":
-        return ox.NamedNode(value)
-    if kind == "bnode":
-        return bnodes.setdefault(value, ox.BlankNode())
-    if kind in ("literal", "typed-literal"):
-        if binding.get("xml:lang"):
-            return ox.Literal(value, language=binding["xml:lang"])
-        if binding.get("datatype"):
-            return ox.Literal(value, datatype=ox.NamedNode(binding["datatype"]))
-        return ox.Literal(value)
-    if kind == "triple":
-        return ox.Triple(
-            _subject(value["subject"], bnodes),
-            ox.NamedNode(value["predicate"]["value"]),
-            _term(value["object"], bnodes),
-        )
-    raise ValueError(f"unknown term type {kind!r}")
-
-
-def _subject(binding: dict[str, Any], bnodes: dict[str, ox.BlankNode]) -> Any:
-    term = _term(binding, bnodes)
-    if isinstance(term, ox.Literal):
-        raise ValueError("a literal cannot be a subject")
-    return term
-
-
-def _graph(binding: dict[str, Any] | None, bnodes: dict[str, ox.BlankNode]) -> Any:
-    if binding is None:
-        return ox.DefaultGraph()
-    if binding["type"] == "bnode":
-        return bnodes.setdefault(binding["value"], ox.BlankNode())
-    return ox.NamedNode(binding["value"])
