@@ -1,0 +1,1 @@
+"""The reliability suite: hostile input, crashes, outages and limits (docs/reliability.md)."""
