@@ -6,6 +6,8 @@ restarted and frozen under load: tests/reliability/test_outage.py.)"""
 from __future__ import annotations
 
 import shutil
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,12 +16,16 @@ from flask import Flask
 
 from publisher import pipeline
 from publisher.config import Settings
-from publisher.errors import StoreError
+from publisher.errors import StoreError, StoreUnavailableError
 from publisher.model import Release
+from publisher.store import health
 from publisher.store.index import ListingIndex
 from publisher.store.oxigraph import EmbeddedStore
 from publisher.store.schedule import ScheduleStore
+from publisher.store.sparql import RemoteStore
 from publisher.web import create_app
+
+from .oxigraph_server import OxigraphServer
 
 ADMIN = "store-down-admin-token"
 SLUG = "labour-market-overview-uk-september-2026"
@@ -70,3 +76,51 @@ def test_reads_go_on_and_the_rest_answers_503(app: Flask) -> None:
     assert write.mimetype == "application/json"
     assert write.json is not None and write.json["error"]["status"] == 503
     assert int(write.headers["Retry-After"]) >= 1
+
+
+# The breaker and the deadline of a remote store, on their own ---------------------
+
+
+def test_a_silent_store_holds_a_read_no_longer_than_the_deadline() -> None:
+    """A listener that accepts and never answers: a hung store. store_timeout 30 s
+    and three retries, but a web read gives up at its deadline, and the next
+    request does not wait at all."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        store = RemoteStore(f"http://127.0.0.1:{port}/query", timeout=30, retries=3)
+        with health.serving(0.6):
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailableError, match="did not answer"):
+                store.select("SELECT * WHERE { ?s ?p ?o }")
+            assert time.monotonic() - started < 0.6 + 0.3
+        state = health.state(store)
+        assert state is not None and not state.up and state.down_since
+        with health.serving(5):
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailableError, match="unavailable"):
+                store.select("SELECT * WHERE { ?s ?p ?o }")
+            assert time.monotonic() - started < 0.05  # known down: at once
+
+
+def test_a_store_that_comes_back_is_used_again_without_a_restart(
+    tmp_path: Path,
+) -> None:
+    with OxigraphServer(tmp_path / "data") as server:
+        store = RemoteStore(server.query_url, timeout=10, retries=0)
+        assert store.count_quads() == 0
+        server.kill()
+        with health.serving(5), pytest.raises(StoreUnavailableError):
+            store.count_quads()
+        state = health.state(store)
+        assert state is not None and not state.up
+        server.start()  # the same port
+        started = time.monotonic()
+        while True:
+            try:
+                with health.serving(5):
+                    assert store.count_quads() == 0
+                break
+            except StoreUnavailableError:
+                assert time.monotonic() - started < 1, "not back within 1 s"
+                time.sleep(0.05)
+        assert health.state(store) == health.State(True)
