@@ -167,11 +167,11 @@ class Breaker:
         if down:
             self.check()
             return
+        # a query may have used up the request's time on its own (query_timeout
+        # above page_timeout): a short probe still, never "down" untried
         left = time_left()
-        wait = PROBE_SECONDS if left is None else min(PROBE_SECONDS, left)
+        wait = PROBE_SECONDS if left is None else min(PROBE_SECONDS, max(left, 0.25))
         try:
-            if wait <= 0:
-                raise StoreUnavailableError("no time left to probe")
             self._probe(wait)
         except (StoreError, OSError) as exc:
             self.failed(f"it did not answer a probe: {exc}")
