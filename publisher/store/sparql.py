@@ -656,9 +656,13 @@ class RemoteStore:
                 left = health.time_left()
             self.health.check()
             timeout = self._timeout if left is None else min(self._timeout, left)
-            if timeout <= 0:
-                failure = (self._timed_out(f"the SPARQL store at {url}", 0), True)
+            if timeout <= 0 and failure is not None:
                 break
+            if timeout <= 0:  # the request's time went on answers: slow, not down
+                raise StoreUnavailableError(
+                    self._timed_out(f"the SPARQL store at {url}", 0),
+                    retry_after=health.RETRY_AFTER,
+                )
             tried += 1
             try:
                 answer = call(timeout)
