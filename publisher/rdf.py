@@ -18,6 +18,7 @@ from rdflib.plugins.serializers.nt import _quoteLiteral as _quote_literal
 from rdflib.term import Node
 
 from publisher.config import Settings
+from publisher.lines import sorted_lines, split_lines
 from publisher.model import DateChange, Release, Status, slugify
 from publisher.namespaces import (
     DCAT,
@@ -452,14 +453,13 @@ def nt_line(triple: Triple) -> str:
 
 def graph_to_ntriples(graph: Graph) -> str:
     """Sorted N-Triples: byte-identical for the same graph."""
-    lines = graph.serialize(format="nt", encoding="utf-8").decode("utf-8").splitlines()
-    return "".join(line + "\n" for line in sorted(set(lines)) if line.strip())
+    return sorted_lines(graph.serialize(format="nt", encoding="utf-8").decode("utf-8"))
 
 
 def graph_to_nquads(graph: Graph, graph_name: str) -> str:
     """Sorted N-Quads with every triple in the named graph ``graph_name``."""
     suffix = f" <{graph_name}> .\n"
     return "".join(
-        line[: -len(" .\n")] + suffix if line.endswith(" .\n") else line
-        for line in graph_to_ntriples(graph).splitlines(keepends=True)
+        line[: -len(" .")] + suffix if line.endswith(" .") else line + "\n"
+        for line in split_lines(graph_to_ntriples(graph))
     )

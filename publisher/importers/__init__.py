@@ -111,13 +111,14 @@ def too_deep_error(exc: TooDeep, path: str, record: int | None = None) -> InputE
 
 
 def _looks_like_csv(text: str) -> bool:
-    first = text.splitlines()[0] if text else ""
+    first = text.split("\n", 1)[0].rstrip("\r")
     return "," in first and first.split(",")[0].strip().strip('"') == "id"
 
 
 def _parse_jsonl(text: str, path: str) -> list[Any]:
     records: list[Any] = []
-    for n, line in enumerate(text.splitlines(), start=1):
+    # only LF (or CR LF) ends a JSON Lines record: a string may hold U+2028 raw
+    for n, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:

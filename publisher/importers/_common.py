@@ -7,14 +7,14 @@ importer never lets a ``KeyError`` or ``ValueError`` reach a person.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from publisher.errors import InputError
-from publisher.model import SLUG_RE, Release
+from publisher.model import SLUG_RE, Release, SourceRef
 
 
 @dataclass(frozen=True)
@@ -218,7 +218,36 @@ def release_terms_problem(release: Release) -> tuple[str, str] | None:
             return path, (
                 f"{value!r} is not an id: use lower-case letters, digits and hyphens"
             )
+    return text_problem(release)
+
+
+#: characters XML 1.0 cannot carry (tab, LF and CR it can): every page, feed and
+#: RDF/XML document would be ill-formed, so they are refused at input
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def text_problem(release: Release) -> tuple[str, str] | None:
+    """The first text field (model path) holding a character XML 1.0 cannot
+    carry, with the reason; None when there is none."""
+    for path, value in _texts(release, ""):
+        found = XML_ILLEGAL.search(value)
+        if found:
+            return path, (
+                f"character U+{ord(found.group()):04X} at position {found.start() + 1} "
+                "is not allowed (a control character XML cannot carry)"
+            )
     return None
+
+
+def _texts(value: object, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, tuple):
+        for i, item in enumerate(value):
+            yield from _texts(item, f"{path}[{i}]")
+    elif is_dataclass(value) and not isinstance(value, type | SourceRef):
+        for f in fields(value):
+            yield from _texts(getattr(value, f.name), f"{path}.{f.name}".lstrip("."))
 
 
 def check_release_terms(release: Release) -> Release:

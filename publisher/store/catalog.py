@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 
 from publisher.config import Settings
 from publisher.errors import StoreConflictError, StoreError
+from publisher.lines import split_lines
 from publisher.model import Topic
 from publisher.namespaces import Iris
 from publisher.store import Store
@@ -742,7 +743,7 @@ def _release_slug(iris: Iris, graph: str) -> str | None:
 def _graph_title(iris: Iris, slug: str, ntriples: str) -> str:
     """The release's schema:name from its N-Triples (the slug if it has none)."""
     head = f"<{iris.release(slug)}> <http://schema.org/name> "
-    for line in ntriples.splitlines():
+    for line in split_lines(ntriples):
         if line.startswith(head):
             literal = line[len(head) :].rstrip(" .")
             end = literal.rfind('"')

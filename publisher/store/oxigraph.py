@@ -20,6 +20,7 @@ from typing import IO, Any, BinaryIO
 import pyoxigraph as ox
 
 from publisher.errors import StoreError, StoreLockedError
+from publisher.lines import sorted_lines
 from publisher.store import Answer, QueryJob
 from publisher.store.results import (
     GRAPH_TYPES,
@@ -154,7 +155,7 @@ class EmbeddedStore:
         quads = self.store.quads_for_pattern(None, None, None, ox.NamedNode(graph))
         data = ox.serialize((q.triple for q in quads), format=ox.RdfFormat.N_TRIPLES)
         text = data.decode("utf-8") if isinstance(data, bytes) else ""
-        return "".join(line + "\n" for line in sorted(text.splitlines()) if line)
+        return sorted_lines(text)
 
     def query_results(self, query: str, fmt: str) -> tuple[str, bytes]:
         try:

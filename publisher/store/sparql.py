@@ -63,6 +63,7 @@ from SPARQLWrapper.SPARQLExceptions import (
 
 from publisher.config import Settings
 from publisher.errors import ConfigError, StoreError, StoreUnavailableError
+from publisher.lines import sorted_lines
 from publisher.store import Answer, QueryJob, bindings, health
 from publisher.store.results import cut_answer
 
@@ -288,10 +289,7 @@ class RemoteStore:
                 f"the {self.location} answered {got} instead of application/n-triples"
             )
         text = self._decode(body)
-        lines = {line.strip() for line in text.splitlines()}
-        return "".join(
-            line + "\n" for line in sorted(lines) if line and not line.startswith("#")
-        )
+        return sorted_lines(text)
 
     def query_results(self, query: str, fmt: str) -> tuple[str, bytes]:
         kind = query_kind(query)

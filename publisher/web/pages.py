@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from publisher.cards import Card, render_card
 from publisher.jsonld import dumps_for_html
+from publisher.lines import sorted_lines
 from publisher.site import DESIGNATION_LABELS, VIEWS, ReleasePage, parse_day
 from publisher.web import site
 from publisher.web.negotiation import BY_SUFFIX, HTML, OFFERED, RDF_FORMATS, link_header
@@ -265,9 +266,7 @@ def _rdf(page: ReleasePage, suffix: str) -> Response:
     if fmt.suffix == "jsonld":
         body = json.dumps(page.jsonld(), indent=2, ensure_ascii=False)
     elif fmt.suffix == "nt":
-        body = "".join(
-            sorted(page.graph.serialize(format="nt").splitlines(keepends=True))
-        )
+        body = sorted_lines(page.graph.serialize(format="nt"))
     else:
         body = page.graph.serialize(format=fmt.rdflib)
     mimetype = fmt.mimetype if fmt.suffix == "rdf" else f"{fmt.mimetype}; charset=utf-8"
