@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from publisher.errors import InputError
 from publisher.model import SLUG_RE, Release, SourceRef
+from publisher.xmlchars import XML_ILLEGAL
 
 
 @dataclass(frozen=True)
@@ -221,15 +222,22 @@ def release_terms_problem(release: Release) -> tuple[str, str] | None:
     return text_problem(release)
 
 
-#: characters XML 1.0 cannot carry (tab, LF and CR it can): every page, feed and
-#: RDF/XML document would be ill-formed, so they are refused at input
-XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: no text field is longer (the shapes' sh:maxLength limits per field are lower):
+#: a longer value is refused before it is turned into RDF or validated
+MAX_TEXT = 20_000
 
 
 def text_problem(release: Release) -> tuple[str, str] | None:
-    """The first text field (model path) holding a character XML 1.0 cannot
-    carry, with the reason; None when there is none."""
+    """The first text field (model path) longer than MAX_TEXT or holding a
+    character XML 1.0 cannot carry (tab, LF and CR it can), with the reason; None
+    when there is none. Feeds, sitemaps and RDF/XML would be ill-formed, and a
+    huge value would cost seconds on every page, so both are refused here."""
     for path, value in _texts(release, ""):
+        if len(value) > MAX_TEXT:
+            return path, (
+                f"{len(value):,} characters is too long: text fields hold at most "
+                f"{MAX_TEXT:,} (the shapes set lower limits per field)"
+            )
         found = XML_ILLEGAL.search(value)
         if found:
             return path, (

@@ -20,6 +20,7 @@ import pyoxigraph as ox
 
 from publisher.errors import StoreError
 from publisher.store import Answer
+from publisher.xmlchars import xml_safe_bytes
 
 RESULT_TYPES = {
     "json": ox.QueryResultsFormat.JSON,
@@ -126,7 +127,15 @@ def cut_answer(kind: str, payload: bytes, max_rows: int) -> Answer:
 
 
 def render(answer: Answer, fmt: str) -> bytes:
-    """The answer written in ``fmt`` (a key of RESULT_TYPES or GRAPH_TYPES)."""
+    """The answer written in ``fmt`` (a key of RESULT_TYPES or GRAPH_TYPES).
+
+    XML (SPARQL XML results, RDF/XML) stays well-formed whatever the store holds:
+    a character XML 1.0 cannot carry is written as U+FFFD (publisher.xmlchars)."""
+    body = _render(answer, fmt)
+    return xml_safe_bytes(body) if fmt in ("xml", "rdfxml") else body
+
+
+def _render(answer: Answer, fmt: str) -> bytes:
     try:
         if answer.kind == "graph":
             if fmt in ("ntriples", "nquads"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
@@ -9,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, request
 
 from publisher.web import site
+from publisher.xmlchars import xml_safe
 
 bp = Blueprint("feeds", __name__)
 
@@ -66,7 +68,7 @@ def atom() -> Response:
         + "".join(entries)
         + "</feed>\n"
     )
-    return Response(body, mimetype="application/atom+xml")
+    return Response(xml_safe(body), mimetype="application/atom+xml")
 
 
 def _what(kind: str, summary: str) -> str:
@@ -107,7 +109,7 @@ def changes() -> Response:
         + "".join(entries)
         + "</feed>\n"
     )
-    return Response(body, mimetype="application/atom+xml")
+    return Response(xml_safe(body), mimetype="application/atom+xml")
 
 
 STATUS_WORDS = {
@@ -119,24 +121,31 @@ STATUS_WORDS = {
 }
 
 
+#: RFC 5545 TEXT holds no control character but tab (line ends are written \n)
+_ICS_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def _ics_text(text: str) -> str:
-    return (
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _ICS_CONTROL.sub(
+        "\ufffd",
         text.replace("\\", "\\\\")
         .replace(";", "\\;")
         .replace(",", "\\,")
-        .replace("\n", "\\n")
+        .replace("\n", "\\n"),
     )
 
 
 def _fold(line: str) -> str:
     """RFC 5545: lines of at most 75 octets, continued with a space."""
-    out, current = [], ""
+    out, current, size = [], "", 0
     for ch in line:
-        if len((current + ch).encode()) > 75:
+        width = len(ch.encode())
+        if size + width > 75:
             out.append(current)
-            current = " " + ch
+            current, size = " " + ch, 1 + width
         else:
-            current += ch
+            current, size = current + ch, size + width
     out.append(current)
     return "\r\n".join(out)
 
@@ -262,7 +271,7 @@ def _urlset(urls: list[str]) -> Response:
         + "".join(urls)
         + "</urlset>\n"
     )
-    return Response(body, mimetype="application/xml")
+    return Response(xml_safe(body), mimetype="application/xml")
 
 
 def _to_the_second(value: str | None) -> str:
@@ -283,7 +292,7 @@ def _release_urls() -> list[str]:
         lastmod = _to_the_second(r.modified)
         urls.append(
             f"<url><loc>{base}/releases/{escape(r.slug)}</loc>"
-            + (f"<lastmod>{lastmod}</lastmod>" if lastmod else "")
+            + (f"<lastmod>{escape(lastmod)}</lastmod>" if lastmod else "")
             + "</url>"
         )
     return urls

@@ -17,6 +17,7 @@ from publisher.store import catalog
 from publisher.web import site
 from publisher.web.negotiation import BY_SUFFIX, RDF_FORMATS
 from publisher.web.pages import meta_for
+from publisher.xmlchars import xml_safe
 
 bp = Blueprint("linked", __name__)
 
@@ -32,6 +33,8 @@ def _graph_response(graph: Graph, default: str = "ttl") -> Response:
         body = json.dumps(graph_to_jsonld(graph), indent=2, ensure_ascii=False)
     else:
         body = graph.serialize(format=fmt.rdflib)
+        if fmt.suffix == "rdf":  # well-formed whatever the store holds
+            body = xml_safe(body)
     response = Response(body, mimetype=fmt.mimetype)
     response.vary.add("Accept")
     return response

@@ -21,6 +21,7 @@ from publisher.lines import sorted_lines
 from publisher.site import DESIGNATION_LABELS, VIEWS, ReleasePage, parse_day
 from publisher.web import site
 from publisher.web.negotiation import BY_SUFFIX, HTML, OFFERED, RDF_FORMATS, link_header
+from publisher.xmlchars import xml_safe
 
 bp = Blueprint("pages", __name__)
 
@@ -269,6 +270,8 @@ def _rdf(page: ReleasePage, suffix: str) -> Response:
         body = sorted_lines(page.graph.serialize(format="nt"))
     else:
         body = page.graph.serialize(format=fmt.rdflib)
+        if fmt.suffix == "rdf":  # well-formed whatever the store holds
+            body = xml_safe(body)
     mimetype = fmt.mimetype if fmt.suffix == "rdf" else f"{fmt.mimetype}; charset=utf-8"
     return _conditional(Response(body, content_type=mimetype), page, fmt.suffix)
 
