@@ -34,17 +34,34 @@ class InputError(PublisherError):
         parts: list[str] = []
         if self.file:
             parts.append(self.file)
+        record_id = _shorten(self.record_id) if self.record_id else None
         if self.record is not None:
             rec = f"record {self.record}"
-            if self.record_id:
-                rec += f" ({self.record_id})"
+            if record_id:
+                rec += f" ({record_id})"
             parts.append(rec)
-        elif self.record_id:
-            parts.append(f"record {self.record_id}")
-        if self.field:
-            parts.append(f"field '{self.field}'")
+        elif record_id:
+            parts.append(f"record {record_id}")
+        if self.field is not None:  # '' is a field too: a key left empty
+            parts.append(f"field '{_shorten(self.field)}'")
         where = ", ".join(parts)
-        return f"{where}: {self.message}" if where else self.message
+        return one_line(f"{where}: {self.message}" if where else self.message)
+
+
+def _shorten(text: str, limit: int = 100) -> str:
+    """An id or field name as the input spelled it, cut short when it is long."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character that is not printable (line breaks, U+2028,
+    controls) written as its Python escape: an error stays one line on a terminal."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
 
 
 class ConfigError(PublisherError):

@@ -72,11 +72,23 @@ def check_depth(data: Any) -> Any:
     return data
 
 
+class Unreadable(ValueError):
+    """JSON that parses but holds a value Python will not make (an integer of
+    more than 4,300 digits)."""
+
+
 def loads(text: str | bytes) -> Any:
     """``json.loads`` that raises TooDeep (a ValueError, like a syntax error)
-    for a document nested too deep, instead of a RecursionError."""
+    for a document nested too deep, instead of a RecursionError, and Unreadable
+    for a number too long to read, instead of a bare ValueError."""
     try:
         data = json.loads(text)
     except RecursionError:
         raise TooDeep() from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # int()'s digit limit, from inside the parser
+        raise Unreadable(
+            f"a number is too long ({exc.args[0].split(':')[0]})"
+        ) from None
     return check_depth(data)

@@ -295,6 +295,7 @@ def test_links_that_cannot_be_iris_are_shape_violations(
     [
         ("gap.json", json.dumps([_record(release_date="2026-03-29T01:30")])),
         ("gap.yaml", "id: a-release\ntitle: A\nrelease_date: 2026-03-29T01:30:00\n"),
+        ("gap-space.yaml", "id: a-release\ntitle: A\nrelease_date: 2026-03-29 01:30\n"),
         ("gap.csv", "id,title,release_date\na-release,A,2026-03-29T01:30\n"),
         ("gap.jsonl", json.dumps(_record(published_date="2026-03-29T01:59:59"))),
         (
@@ -380,7 +381,8 @@ def test_csv_positions_are_bounded(
     with pytest.raises(InputError) as info:
         read_file(path, settings)
     message = str(info.value)
-    assert f"wide.csv, record 1 (a-release), field '{column}'" in message
+    named = column if len(column) <= 100 else column[:100] + "…"
+    assert f"wide.csv, record 1 (a-release), field '{named}'" in message
     assert words in message
 
 
@@ -390,3 +392,72 @@ def test_csv_position_1000_is_allowed(tmp_path: Path, settings: Settings) -> Non
     )
     (release,) = read_file(path, settings)
     assert [d.title for d in release.datasets] == ["Last"]
+
+
+@pytest.mark.parametrize("key", ["", "a\nb", "x\u2028y", "\x1b[31mred", "k" * 500])
+def test_an_odd_unknown_field_is_named_on_one_line(
+    tmp_path: Path, settings: Settings, key: str
+) -> None:
+    # A key with a line break or a control character was printed raw (two lines,
+    # or a terminal escape); an empty key was not named at all.
+    path = _write(tmp_path, "odd.json", json.dumps([_record(**{key: 1})]))
+    with pytest.raises(InputError) as info:
+        read_file(path, settings)
+    message = str(info.value)
+    assert message.isprintable(), repr(message)
+    assert "odd.json, record 1 (a-release), field '" in message
+    assert message.endswith("': unknown field") or "did you mean" in message
+    assert len(message) < 300
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("2027-02-30 09:30:00", "field 'release_date': '2027-02-30 09:30:00' is not"),
+        ("2027-02-30", "field 'release_date': '2027-02-30' has no time"),
+        ("2027-01-20 25:00:00", "field 'release_date'"),
+        ('!!int "x"', "is not valid YAML: a tagged value cannot be read"),
+        ('!!bool "x"', "is not valid YAML: a tagged value cannot be read"),
+    ],
+)
+def test_yaml_values_that_are_not_real_dates_are_input_errors(
+    tmp_path: Path, settings: Settings, value: str, words: str
+) -> None:
+    # PyYAML's timestamp constructor raised ValueError (day is out of range for
+    # month) from inside the loader: a traceback. Timestamps now stay text and
+    # are read by the importer, which names the field.
+    text = f"id: a-release\ntitle: A\nstatus: confirmed\nrelease_date: {value}\n"
+    with pytest.raises(InputError) as info:
+        read_file(_write(tmp_path, "dates.yaml", text), settings)
+    assert "dates.yaml" in str(info.value)
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "words"),
+    [
+        (
+            "size.csv",
+            "id,title,datasets.1.title,datasets.1.downloads.1.url,"
+            "datasets.1.downloads.1.size\na-release,A,D,https://example.org/f,\u00b2\n",
+            "field 'datasets[0].downloads[0].size': expected a whole number",
+        ),
+        (
+            "size.csv",
+            "id,title,datasets.1.title,datasets.1.downloads.1.url,"
+            "datasets.1.downloads.1.size\na-release,A,D,https://example.org/f,"
+            + "9" * 5000
+            + "\n",
+            "field 'datasets[0].downloads[0].size': a size of more than 18 digits",
+        ),
+        ("long.json", '[{"id": "a-release", "title": ' + "1" * 5000 + "}]", "too long"),
+        ("long.jsonl", '{"id": "a-release", "title": ' + "1" * 5000 + "}\n", "line 1"),
+    ],
+)
+def test_numbers_python_cannot_read_are_input_errors(
+    tmp_path: Path, settings: Settings, name: str, text: str, words: str
+) -> None:
+    # int('²') and int() of more than 4,300 digits raise ValueError: a traceback.
+    with pytest.raises(InputError) as info:
+        read_file(_write(tmp_path, name, text), settings)
+    assert name in str(info.value) and words in str(info.value), str(info.value)

@@ -25,7 +25,7 @@ from publisher.errors import InputError
 from publisher.importers import govuk, native, ons_api, ons_legacy
 from publisher.importers._common import Where, check_release_terms
 from publisher.model import Release
-from publisher.nesting import TooDeep
+from publisher.nesting import TooDeep, Unreadable
 
 Importer = Callable[..., list[Release]]
 
@@ -77,6 +77,8 @@ def parse_document(text: str, path: str) -> tuple[Any, str]:
             return nesting.loads(text), "json"
         except TooDeep as exc:
             raise too_deep_error(exc, path) from None
+        except Unreadable as exc:
+            raise InputError(f"is not valid JSON: {exc}", file=path) from None
         except json.JSONDecodeError as exc:
             if stripped[:1] == "{" and suffix != ".json":
                 # Several objects, one per line: JSON Lines without the suffix.
@@ -125,6 +127,10 @@ def _parse_jsonl(text: str, path: str) -> list[Any]:
             records.append(nesting.loads(line))
         except TooDeep as exc:
             raise too_deep_error(exc, path, len(records) + 1) from None
+        except Unreadable as exc:
+            raise InputError(
+                f"line {n} is not valid JSON: {exc}", file=path, record=len(records) + 1
+            ) from None
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"line {n} is not valid JSON: {exc.msg} at column {exc.colno}",
@@ -134,15 +140,37 @@ def _parse_jsonl(text: str, path: str) -> list[Any]:
     return records
 
 
+class _YamlLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a timestamp stays text: the importers read
+    dates and times themselves, naming the field of one that is not a real date
+    (PyYAML's own constructor ends 2027-02-30 in a ValueError, and gives a time
+    without an offset no zone)."""
+
+
+def _timestamp_as_text(loader: _YamlLoader, node: yaml.Node) -> str:
+    if not isinstance(node, yaml.ScalarNode):  # !!timestamp [1]
+        raise yaml.constructor.ConstructorError(None, None, "not a timestamp")
+    return str(loader.construct_scalar(node))
+
+
+_YamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+
+
 def _parse_yaml(text: str, path: str) -> Any:
     try:
-        docs = [
-            nesting.check_depth(d) for d in yaml.safe_load_all(text) if d is not None
-        ]
+        docs = [d for d in yaml.load_all(text, Loader=_YamlLoader) if d is not None]
+        # one document is checked as itself, several as a list of records
+        nesting.check_depth(docs[0] if len(docs) == 1 else docs)
     except RecursionError:  # the composer recurses once a level
         raise InputError(str(TooDeep()), file=path) from None
     except TooDeep as exc:
         raise too_deep_error(exc, path) from None
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        # PyYAML's constructors fail so on a tagged value they cannot make
+        # (!!int "x", !!bool "x", !!float "x")
+        raise InputError(
+            f"is not valid YAML: a tagged value cannot be read ({exc})", file=path
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -285,6 +313,10 @@ def _iter_lines(
                     record = nesting.loads(line)
                 except TooDeep as exc:
                     raise too_deep_error(exc, path, n) from None
+                except Unreadable as exc:
+                    raise InputError(
+                        f"line {line_no} is not valid JSON: {exc}", file=path, record=n
+                    ) from None
                 except json.JSONDecodeError as exc:
                     raise InputError(
                         f"line {line_no} is not valid JSON: {exc.msg} at column "

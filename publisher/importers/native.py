@@ -380,7 +380,10 @@ def _size(value: Any, where: Where, name: str) -> int | None:
         raise where.error("expected a number of bytes", name)
     if isinstance(value, int):
         size = value
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and _CSV_POSITION.match(value.strip()):
+        # ASCII digits only: '²' is isdigit() but not int()
+        if len(value.strip()) > 18:
+            raise where.error("a size of more than 18 digits is not a file's", name)
         size = int(value.strip())
     else:
         raise where.error(f"expected a whole number of bytes, got {value!r}", name)
@@ -402,7 +405,7 @@ def _documents(record: Mapping[str, Any], where: Where) -> tuple[Document, ...]:
 
 
 _CSV_PART = re.compile(r"^[a-z_]+$")
-_CSV_POSITION = re.compile(r"^[0-9]+$")
+_CSV_POSITION = re.compile(r"^[0-9]+\Z")
 #: the highest position a CSV column may name (``datasets.1000.title``): a column
 #: name is a few bytes, and the list it implies must not outgrow the file
 MAX_CSV_POSITION = 1000
