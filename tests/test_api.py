@@ -357,3 +357,20 @@ def test_a_rename_alone_is_recorded_as_a_rename(client: FlaskClient) -> None:
     assert reply.status_code == 201
     page = client.get("/releases/berd-provisional-2025").get_data(as_text=True)
     assert f"Renamed: renamed from {CONFIRMED}</td>" in page
+
+
+@pytest.mark.parametrize("depth", [101, 500, 3000])
+def test_a_body_nested_too_deep_is_400(client: FlaskClient, depth: int) -> None:
+    # The same check as every input file (publisher/nesting.py): a body nesting
+    # past 100 levels is refused before any importer walks it; 3,000 levels used
+    # to reach the JSON parser's RecursionError.
+    body = '{"id": "x", "title": ' + "[" * depth + "]" * depth + "}"
+    reply = client.put(
+        f"/api/releases/{CONFIRMED}",
+        data=body,
+        headers={**_auth(), "Content-Type": "application/json"},
+    )
+    assert reply.status_code == 400, reply.json
+    assert reply.json["error"]["message"] == (
+        "the body is not valid JSON: nested more than 100 levels deep"
+    )
