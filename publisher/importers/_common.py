@@ -242,7 +242,7 @@ def text_problem(release: Release) -> tuple[str, str] | None:
         if found:
             return path, (
                 f"character U+{ord(found.group()):04X} at position {found.start() + 1} "
-                "is not allowed (a control character XML cannot carry)"
+                "is not allowed (XML 1.0 cannot carry it)"
             )
     return None
 
