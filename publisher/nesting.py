@@ -11,6 +11,7 @@ supported format comes near (the deepest, a GOV.UK content item, nests about 8).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 #: the deepest a document may nest (docs/native-format.md, "Limits")
@@ -21,9 +22,11 @@ class TooDeep(ValueError):
     """A document nests deeper than MAX_DEPTH; ``path`` leads to where it does
     (keys and list positions), when known."""
 
-    def __init__(self, path: tuple[str | int, ...] = ()) -> None:
+    def __init__(self, path: tuple[str | int, ...] = (), at: str = "") -> None:
         self.path = path
-        super().__init__(f"nested more than {MAX_DEPTH} levels deep")
+        super().__init__(
+            f"nested more than {MAX_DEPTH} levels deep" + (f" ({at})" if at else "")
+        )
 
 
 def too_deep(data: Any, limit: int = MAX_DEPTH) -> tuple[str | int, ...] | None:
@@ -72,6 +75,30 @@ def check_depth(data: Any) -> Any:
     return data
 
 
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _where_too_deep(text: str | bytes) -> str:
+    """'line L, column C' of the bracket that opens level MAX_DEPTH + 1 of JSON
+    text the parser gave up on (it recursed past Python's limit first)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    depth = 0
+    for token in _TOKEN.finditer(text):
+        mark = token.group()
+        if mark in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = text.count("\n", 0, token.start()) + 1
+                column = token.start() - text.rfind("\n", 0, token.start())
+                if "\n" not in text.rstrip("\n"):  # a JSON Lines line, say
+                    return f"at column {column}"
+                return f"at line {line}, column {column}"
+        elif mark in "]}":
+            depth -= 1
+    return ""  # pragma: no cover - the parser recursed, so some level is deep
+
+
 class Unreadable(ValueError):
     """JSON that parses but holds a value Python will not make (an integer of
     more than 4,300 digits)."""
@@ -84,7 +111,7 @@ def loads(text: str | bytes) -> Any:
     try:
         data = json.loads(text)
     except RecursionError:
-        raise TooDeep() from None
+        raise TooDeep(at=_where_too_deep(text)) from None
     except json.JSONDecodeError:
         raise
     except ValueError as exc:  # int()'s digit limit, from inside the parser

@@ -371,6 +371,6 @@ def test_a_body_nested_too_deep_is_400(client: FlaskClient, depth: int) -> None:
         headers={**_auth(), "Content-Type": "application/json"},
     )
     assert reply.status_code == 400, reply.json
-    assert reply.json["error"]["message"] == (
+    assert reply.json["error"]["message"].startswith(
         "the body is not valid JSON: nested more than 100 levels deep"
     )
