@@ -41,24 +41,36 @@ def _wrap(
     draw: ImageDraw.ImageDraw, text: str, size: int, width: int, lines: int
 ) -> list[str]:
     font = _font(size)
+    # no glyph is narrower than an eighth of the font size, so past this many
+    # characters nothing more can be drawn: the rest is never measured
+    most = lines * width * 8 // size
+    if len(text) > most:
+        text = text[:most] + "…"
     words = text.split()
     out: list[str] = []
     current = ""
+
+    def fits(candidate: str) -> bool:
+        return draw.textlength(candidate, font=font) <= width
+
     for word in words:
+        if len(out) > lines:
+            break  # only the first lines are drawn: the rest is never measured
         trial = f"{current} {word}".strip()
-        if draw.textlength(trial, font=font) <= width:
+        if fits(trial):
             current = trial
             continue
         if current:
             out.append(current)
         current = word
-        while draw.textlength(current, font=font) > width:  # one very long word
-            cut = len(current)
-            while cut > 1 and draw.textlength(current[:cut], font=font) > width:
-                cut -= 1
-            out.append(current[:cut])
-            current = current[cut:]
-    if current:
+        while not fits(current) and len(out) <= lines:  # one very long word
+            low, high = 1, len(current)  # the longest prefix that fits, by halves
+            while low < high:
+                mid = (low + high + 1) // 2
+                low, high = (mid, high) if fits(current[:mid]) else (low, mid - 1)
+            out.append(current[:low])
+            current = current[low:]
+    if current and len(out) <= lines:
         out.append(current)
     if len(out) > lines:
         out = out[:lines]
