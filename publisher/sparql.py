@@ -73,7 +73,11 @@ class SparqlService:
         self.endpoint = settings.base_url + "/sparql"
         self._data_version = data_version
         self._write_lock = write_lock
-        self.readers = ReaderPool(settings.concurrency, settings.query_timeout_seconds)
+        self.readers = ReaderPool(
+            settings.concurrency,
+            settings.query_timeout_seconds,
+            settings.memory_limit_bytes,
+        )
         self._folder = Path(_checkpoint_folder(settings, store))
         shutil.rmtree(self._folder, ignore_errors=True)  # a killed server's leftovers
         self._source: tuple[str, dict[str, str]] | None = None
@@ -116,10 +120,12 @@ class SparqlService:
         default_graphs: tuple[str, ...] | None = None,
         named_graphs: tuple[str, ...] | None = None,
         info: QueryInfo | None = None,
+        client: str = "",
     ) -> Result:
         """Check and run a client's query (or answer it from the cache).
 
-        ``info``: what :meth:`inspect` said of it, when the caller asked already.
+        ``info``: what :meth:`inspect` said of it, when the caller asked already;
+        ``client``: who asks (their fair share of the readers: store.readers).
         Raises QuerySyntaxError/QueryRefusedError (the client's fault) or a
         StoreError: ReadersBusyError, QueryTimeoutError, QueryFailedError.
         """
@@ -139,7 +145,7 @@ class SparqlService:
         )
         name, source = self._current_source(version)
         try:
-            answer = self.readers.run(source, job)
+            answer = self.readers.run(source, job, client)
         finally:
             self._release(name)
         self._remember(key, answer, info.form)

@@ -348,11 +348,12 @@ def test_queries_over_the_concurrency_cap_get_503_with_retry_after(
         replies = list(pool.map(send, range(3)))
 
     statuses = sorted(status for status, _, _ in replies)
-    assert statuses == [503, 504, 504], [(s, b) for s, _, b in replies]
+    # one client may hold size - 1 = 1 of the 2 readers (a fair share)
+    assert statuses == [503, 503, 504], [(s, b) for s, _, b in replies]
     for reply in replies:
         status, headers, _ = reply
         if status == 503:
-            assert_plain_error(reply, 503, "2 queries are running")
+            assert_plain_error(reply, 503, "queries are running")
             assert headers.get("Retry-After"), headers
             assert int(headers["Retry-After"]) >= 1
         else:

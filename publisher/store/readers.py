@@ -45,6 +45,24 @@ class QueryFailedError(StoreError):
     """The store refused or failed the query (its message says why)."""
 
 
+class QueryMemoryError(StoreError):
+    """The reader's resident memory passed the cap and the query was stopped."""
+
+
+#: how often the waiting side looks at a busy reader's resident size
+MEMORY_POLL_SECONDS = 0.05
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def resident_bytes(pid: int) -> int:
+    """A process's resident set size (0 when it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 class _Reader:
     """One reader process and the two pipes to it."""
 
@@ -57,6 +75,7 @@ class _Reader:
         )
         self._buffer = b""
         self.ready = False
+        self.memory_limit = 0  # bytes of resident memory; 0: no cap
 
     def _read(self, size: int | None, deadline: float) -> bytes:
         """A line (size None) or ``size`` bytes, before ``deadline``."""
@@ -73,9 +92,15 @@ class _Reader:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError
-            readable, _, _ = select.select([fd], [], [], left)
+            wait = min(left, MEMORY_POLL_SECONDS) if self.memory_limit else left
+            readable, _, _ = select.select([fd], [], [], wait)
             if not readable:
-                raise TimeoutError
+                if (
+                    self.memory_limit
+                    and resident_bytes(self.process.pid) > self.memory_limit
+                ):
+                    raise MemoryError
+                continue
             chunk = os.read(fd, 1 << 20)
             if not chunk:
                 raise EOFError
@@ -110,27 +135,61 @@ class _Reader:
 
 
 class ReaderPool:
-    """At most ``size`` readers, each running one query at a time."""
+    """At most ``size`` readers, each running one query at a time.
 
-    def __init__(self, size: int, timeout: float) -> None:
+    Fair shares: one client (``run``'s ``client``, an address) may hold at most
+    ``share`` readers, ``size - 1`` when there are two or more, so a client's
+    heavy queries always leave a reader for everyone else's.
+    """
+
+    def __init__(self, size: int, timeout: float, memory_limit: int = 0) -> None:
         self.size = size
+        self.share = max(1, size - 1)
         self.timeout = timeout
-        self._slots = threading.BoundedSemaphore(size)
+        self.memory_limit = memory_limit
+        self._running = 0
+        self._by_client: dict[str, int] = {}
         self._idle: list[_Reader] = []
         self._lock = threading.Lock()
         self._closed = False
 
-    def run(self, source: dict[str, str], job: QueryJob) -> Answer:
+    def _acquire(self, client: str) -> None:
+        with self._lock:
+            if self._running >= self.size:
+                raise ReadersBusyError(
+                    f"{self.size} queries are running already; try again in a moment"
+                )
+            if self._by_client.get(client, 0) >= self.share:
+                raise ReadersBusyError(
+                    f"{self.share} of your queries are running already (each "
+                    f"client may run {self.share} of the {self.size} at once); "
+                    "try again in a moment"
+                )
+            self._running += 1
+            self._by_client[client] = self._by_client.get(client, 0) + 1
+
+    def _release(self, client: str) -> None:
+        with self._lock:
+            self._running -= 1
+            self._by_client[client] -= 1
+            if not self._by_client[client]:
+                del self._by_client[client]
+
+    def run(self, source: dict[str, str], job: QueryJob, client: str = "") -> Answer:
         """Run ``job`` in a free reader; busy, timed out or failed: an error."""
-        if not self._slots.acquire(blocking=False):
-            raise ReadersBusyError(
-                f"{self.size} queries are running already; try again in a moment"
-            )
+        self._acquire(client)
         try:
             reader = self._take()
+            reader.memory_limit = self.memory_limit
             try:
                 reader.wait_ready()
                 answer = reader.ask(source, job, self.timeout)
+            except MemoryError:
+                reader.kill()
+                raise QueryMemoryError(
+                    f"the query needed more than {self.memory_limit >> 20} MB of "
+                    "memory and was stopped"
+                ) from None
             except TimeoutError:
                 reader.kill()
                 raise QueryTimeoutError(
@@ -147,7 +206,7 @@ class ReaderPool:
             self._give_back(reader)
             return answer
         finally:
-            self._slots.release()
+            self._release(client)
 
     def _take(self) -> _Reader:
         with self._lock:

@@ -30,12 +30,14 @@ from publisher.sparql import EXAMPLES, Result, SparqlService, request_key
 from publisher.store import catalog, health
 from publisher.store.readers import (
     QueryFailedError,
+    QueryMemoryError,
     QueryTimeoutError,
     ReadersBusyError,
 )
 from publisher.store.results import Table, render, table, triples_table
 from publisher.tokens import TokenTable
 from publisher.web import site
+from publisher.web.clients import client_address
 from publisher.web.pages import meta_for
 
 bp = Blueprint("sparql", __name__)
@@ -278,7 +280,12 @@ def _query(params: dict[str, list[str]]) -> Response:
         _cache_headers(response, tag)
         return response
     try:
-        result = hit or the_service.query(text, *dataset, info=info)
+        result = hit or the_service.query(
+            text,
+            *dataset,
+            info=info,
+            client=client_address(request, the_service.settings),
+        )
     except (QuerySyntaxError, QueryRefusedError) as exc:
         return failed(400, str(exc))
     except ReadersBusyError as exc:
@@ -290,6 +297,10 @@ def _query(params: dict[str, list[str]]) -> Response:
             504,
             f"the query ran longer than {limit} s (PUBLISHER_QUERY_TIMEOUT) and was "
             "stopped: narrow it, or add a LIMIT",
+        )
+    except QueryMemoryError as exc:
+        return failed(
+            507, f"{exc} (PUBLISHER_QUERY_MEMORY_MB): narrow it, or add a LIMIT"
         )
     except QueryFailedError as exc:
         health.confirm(site().store)  # the reader could not reach the store: 503
