@@ -5,7 +5,8 @@ file the CLI renames into place) and the caller keeps it only when no record
 violates the shapes, or when ``skip_invalid`` drops the invalid ones. Large batches
 are split into chunks that worker processes convert and validate (pySHACL has a
 fixed cost per call; both cores are used), with a bounded number of chunks in
-flight so memory stays flat.
+flight so memory stays flat. Workers are spawned, never forked from a process that
+holds the store's lock, and end when it ends (publisher.workers).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from typing import IO, Any
@@ -44,6 +45,7 @@ from publisher.validation import (
     validate_graph,
     validation_graph,
 )
+from publisher.workers import worker_pool
 
 OUTPUT_FORMATS = ("turtle", "ntriples", "nquads", "rdfxml", "jsonld", "jsonld-embed")
 #: formats written release by release (streamed); the others need one whole graph
@@ -163,7 +165,7 @@ def _outcomes(
         for chunk in chunks:
             yield chunk, process_chunk((chunk, settings, fmt))
         return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with worker_pool(jobs) as pool:  # never forked from this process: no lock
         window: deque[tuple[list[Release], Future[ChunkResult]]] = deque()
         for chunk in chunks:
             window.append((chunk, pool.submit(process_chunk, (chunk, settings, fmt))))
