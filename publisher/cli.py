@@ -504,7 +504,12 @@ def import_(
         catalog.check_base_url(store, settings)  # before the work, not after
         with _progress("Validating") as progress:
             outcome = pipeline.import_batch(
-                releases, settings, store, jobs=jobs, progress=progress
+                releases,
+                settings,
+                store,
+                jobs=jobs,
+                progress=progress,
+                exclusive=True,  # this process holds the store alone
             )
         report = outcome.batch.report
         if report.results:

@@ -277,10 +277,12 @@ def import_batch(
     agent: str = "cli",
     notes: dict[str, ChangeNote] | None = None,
     renames: dict[str, str] | None = None,
+    exclusive: bool = False,
 ) -> ImportOutcome:
     """Validate and publish a batch atomically: all of it, or (a violation) none.
 
-    ``agent``, ``notes`` and ``renames`` go to the history and the catalogue
+    ``agent``, ``notes`` and ``renames`` go to the history and the catalogue;
+    ``exclusive``: nobody else reads the store meanwhile
     (publisher.store.catalog.publish).
     """
     with tempfile.TemporaryDirectory(prefix="publisher-import-") as folder:
@@ -310,5 +312,6 @@ def import_batch(
                 agent=agent,
                 notes=notes,
                 renames=renames,
+                exclusive=exclusive,
             ),
         )

@@ -87,6 +87,7 @@ class EmbeddedStore:
         )
         lock.flush()
         try:
+            _finish_swap(target)
             store = ox.Store(str(target))
         except OSError as exc:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
@@ -244,6 +245,43 @@ class EmbeddedStore:
         except (OSError, SyntaxError) as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise StoreError(f"bulk load into {self.location} failed: {exc}") from None
+        self._swap_in(target, staging)
+
+    def bulk_replace_staged(self, deletes: list[str], nquads_path: str) -> None:
+        """Apply a big publish to a store on disk, all or nothing, without one
+        huge transaction (RocksDB keeps a transaction's writes in memory).
+
+        A checkpoint of the store (hard links) is made in a staging folder; the
+        ``deletes`` (SPARQL Updates) run there one by one, the quads of
+        ``nquads_path`` go in through the bulk loader, and the copy is swapped
+        in with two renames. A crash before the swap leaves the store as it was
+        (the staging folder is removed when the store is next opened); one
+        between the renames is finished by the next open, back to the old store.
+        """
+        if self.path is None:
+            raise StoreError(f"the {self.location} has no folder to stage in")
+        target = Path(self.path)
+        staging = target.with_name(target.name + ".staging")
+        for leftover in (staging, target.with_name(target.name + ".old")):
+            shutil.rmtree(leftover, ignore_errors=True)
+        try:
+            self.store.backup(str(staging))
+            fresh = ox.Store(str(staging))
+            for update in deletes:
+                fresh.update(update)
+            fresh.bulk_load(path=nquads_path, format=ox.RdfFormat.N_QUADS)
+            fresh.flush()
+            del fresh
+        except (OSError, SyntaxError) as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise StoreError(
+                f"staged write into {self.location} failed: {exc}"
+            ) from None
+        self._swap_in(target, staging)
+
+    def _swap_in(self, target: Path, staging: Path) -> None:
+        """Put the store prepared in ``staging`` in place of the one at ``target``."""
+        old = target.with_name(target.name + ".old")
         self._store = None  # RocksDB closes when its last reference goes
         target.rename(old)
         staging.rename(target)
@@ -273,6 +311,22 @@ class EmbeddedStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _finish_swap(target: Path) -> None:
+    """Tidy up after a staged write that a crash interrupted (the lock is held).
+
+    No store but an ``.old`` one: the crash came between the swap's two renames,
+    so the old store stands (the staged one was never in place). Any staging
+    folder is an unfinished write, and an ``.old`` one beside a store is done with.
+    """
+    old = target.with_name(target.name + ".old")
+    staging = target.with_name(target.name + ".staging")
+    if not target.exists() and old.is_dir():
+        old.rename(target)
+    for leftover in (staging, old):
+        if leftover.exists():
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _describe_holder(text: str) -> str:
