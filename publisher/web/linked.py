@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
+import threading
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from rdflib import Graph, Literal, Namespace, URIRef
+from werkzeug.wsgi import FileWrapper
 
 from publisher.jsonld import graph_to_jsonld
 from publisher.namespaces import DCAT, DCT, FOAF, PUB, RDF, RDFS, SCHEMA, XSD
 from publisher.rdf import bind_prefixes
 from publisher.resources import ontology_file
 from publisher.store import catalog
+from publisher.store.dumps import DumpFiles
 from publisher.web import site
 from publisher.web.negotiation import BY_SUFFIX, RDF_FORMATS
 from publisher.web.pages import meta_for
@@ -155,15 +156,43 @@ def dcat_catalog() -> Response:
 
 @bp.get("/dump.nq.gz")
 def dump() -> Response:
-    """Every quad of the store, gzipped N-Quads."""
-    raw = io.BytesIO()
-    site().store.dump(raw, "nquads")
-    body = gzip.compress(raw.getvalue())
+    """Every quad of the store, gzipped N-Quads: a file prepared once per data
+    version (publisher.store.dumps), streamed in fixed chunks."""
+    the_site = site()
+    files: DumpFiles | None = current_app.extensions.get("publisher.dumps")
+    if files is None:
+        with _DUMPS_GUARD:
+            files = current_app.extensions.setdefault(
+                "publisher.dumps", DumpFiles(the_site.store, the_site.settings)
+            )
+    version = files.version()
+    if version is not None and _dump_etag(version) in request.if_none_match:
+        response = Response(status=304)
+        response.set_etag(_dump_etag(version))
+        return response
+    prepared = files.open()
     # The file itself is gzip (not a gzip transfer of N-Quads): clients save what
     # the name says.
-    response = Response(body, mimetype="application/gzip")
+    response = Response(
+        FileWrapper(prepared.file, DUMP_CHUNK),
+        mimetype="application/gzip",
+        direct_passthrough=True,
+    )
+    response.content_length = prepared.size
     response.headers["Content-Disposition"] = 'attachment; filename="dump.nq.gz"'
+    if prepared.version is not None:
+        response.set_etag(_dump_etag(prepared.version))
+        response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+#: bytes per write of a dump to the client
+DUMP_CHUNK = 64 * 1024
+_DUMPS_GUARD = threading.Lock()
+
+
+def _dump_etag(version: str) -> str:
+    return f"dump-{version}"
 
 
 @bp.get("/.well-known/void")
