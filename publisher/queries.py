@@ -94,14 +94,60 @@ def inspect_query(text: str) -> QueryInfo:
     try:
         with _PARSER:
             parsed = parseQuery(text)
+        names = set(_names(parsed))
     except ParseException as exc:
         raise QuerySyntaxError(f"SPARQL syntax error: {exc}") from None
-    names = set(_names(parsed))
+    except RecursionError:
+        raise QuerySyntaxError(
+            "SPARQL syntax error: the query is nested too deeply to read"
+        ) from None
     _refuse_fetches(names, text)
     for name, form in FORMS.items():
         if name in names:
             return QueryInfo(form, "DatasetClause" in names)
     raise QuerySyntaxError("not a SPARQL query (SELECT, ASK, CONSTRUCT or DESCRIBE)")
+
+
+#: deeper nesting of ``{``, ``(`` and ``[`` is refused before any parser sees it
+#: (rdflib's and Oxigraph's parsers recurse)
+MAX_DEPTH = 200
+_FORM_WORD = re.compile(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE)
+
+
+def scan_query(text: str) -> QueryInfo:
+    """What the server process checks: linear, no parser and no lock.
+
+    SERVICE or LOAD anywhere in the code (outside strings, IRIs and comments) is
+    refused; so is nesting deeper than MAX_DEPTH. The form is the first form
+    keyword of the code; ``has_dataset`` is a guess (FROM in the code) that the
+    reader's full parse (:func:`inspect_query`, in the killable reader) settles.
+    """
+    code = _NOT_CODE.sub(" ", text)
+    found = _KEYWORD.search(code)
+    if found:
+        raise QueryRefusedError(
+            f"{found.group(1).upper()} is not allowed: this service never fetches "
+            "data from other servers on a client's behalf"
+        )
+    depth = deepest = 0
+    for char in code:
+        if char in "{([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "})]":
+            depth -= 1
+    if deepest > MAX_DEPTH:
+        raise QuerySyntaxError(
+            f"SPARQL syntax error: the query nests groups {deepest} deep; at most "
+            f"{MAX_DEPTH} levels are accepted"
+        )
+    form = _FORM_WORD.search(code)
+    if form is None:
+        raise QuerySyntaxError(
+            "not a SPARQL query (SELECT, ASK, CONSTRUCT or DESCRIBE)"
+        )
+    has_dataset = re.search(r"\bFROM\b", code, re.IGNORECASE) is not None
+    return QueryInfo(form.group(1).lower(), has_dataset)
 
 
 def check_query(text: str) -> str:

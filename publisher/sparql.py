@@ -27,7 +27,7 @@ from publisher.queries import (
     QuerySyntaxError,
     check_update,
     graphs_written,
-    inspect_query,
+    scan_query,
     with_using,
 )
 from publisher.store import Answer, QueryJob, Store, catalog
@@ -90,9 +90,10 @@ class SparqlService:
     # Queries ------------------------------------------------------------------
 
     def inspect(self, text: str) -> QueryInfo:
-        """The query's form and dataset, as the client wrote it (error positions
-        are theirs); or QuerySyntaxError/QueryRefusedError."""
-        return inspect_query(_clean(text))
+        """The query's form and a dataset guess from a linear lexical scan (no
+        parser, no lock: the full parse runs in the reader, on the clock); or
+        QuerySyntaxError/QueryRefusedError."""
+        return scan_query(_clean(text))
 
     def lookup(
         self,
@@ -145,7 +146,7 @@ class SparqlService:
         )
         name, source = self._current_source(version)
         try:
-            answer = self.readers.run(source, job, client)
+            answer = self.readers.run(source, job, client, check=text)
         finally:
             self._release(name)
         self._remember(key, answer, info.form)

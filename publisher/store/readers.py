@@ -27,6 +27,7 @@ from dataclasses import asdict
 from typing import IO, Any
 
 from publisher.errors import StoreError
+from publisher.queries import QueryRefusedError, QuerySyntaxError
 from publisher.store import Answer, QueryJob, Store
 
 #: how long a new reader may take to import its modules and say it is ready
@@ -112,15 +113,22 @@ class _Reader:
                 raise EOFError
             self.ready = True
 
-    def ask(self, source: dict[str, str], job: QueryJob, timeout: float) -> Answer:
+    def ask(
+        self, source: dict[str, str], job: QueryJob, timeout: float, check: str
+    ) -> Answer:
         stdin = self.process.stdin
         assert stdin is not None  # noqa: S101
-        line = json.dumps({"source": source, "job": asdict(job)}) + "\n"
+        request = {"source": source, "job": asdict(job), "check": check}
+        line = json.dumps(request) + "\n"
         stdin.write(line.encode("utf-8"))
         stdin.flush()
         deadline = time.monotonic() + timeout
         head = json.loads(self._read(None, deadline))
         payload = self._read(int(head["length"]), deadline)
+        if head.get("refused") == "syntax":
+            raise QuerySyntaxError(head["error"])
+        if head.get("refused") == "refused":
+            raise QueryRefusedError(head["error"])
         if "error" in head:
             raise QueryFailedError(head["error"])
         return Answer(head["kind"], payload, bool(head["truncated"]))
@@ -175,15 +183,21 @@ class ReaderPool:
             if not self._by_client[client]:
                 del self._by_client[client]
 
-    def run(self, source: dict[str, str], job: QueryJob, client: str = "") -> Answer:
-        """Run ``job`` in a free reader; busy, timed out or failed: an error."""
+    def run(
+        self, source: dict[str, str], job: QueryJob, client: str = "", check: str = ""
+    ) -> Answer:
+        """Run ``job`` in a free reader; busy, timed out or failed: an error.
+
+        ``check``: the client's text, fully parsed in the reader first (within the
+        time limit): a syntax error or a SERVICE/LOAD is QuerySyntaxError or
+        QueryRefusedError, positions in the client's text."""
         self._acquire(client)
         try:
             reader = self._take()
             reader.memory_limit = self.memory_limit
             try:
                 reader.wait_ready()
-                answer = reader.ask(source, job, self.timeout)
+                answer = reader.ask(source, job, self.timeout, check)
             except MemoryError:
                 reader.kill()
                 raise QueryMemoryError(
@@ -200,7 +214,7 @@ class ReaderPool:
                 raise StoreError(
                     f"the query's reader process failed: {exc!r}"
                 ) from None
-            except QueryFailedError:
+            except (QueryFailedError, QuerySyntaxError, QueryRefusedError):
                 self._give_back(reader)
                 raise
             self._give_back(reader)
@@ -275,6 +289,8 @@ def _answer(out: IO[bytes], head: dict[str, Any], payload: bytes) -> None:
 
 def main() -> None:
     """Answer query requests on stdin until it closes."""
+    from publisher.queries import inspect_query  # before "ready": not on the clock
+
     out = sys.stdout.buffer
     out.write(b"ready\n")
     out.flush()
@@ -283,6 +299,16 @@ def main() -> None:
         request = json.loads(line)
         source, job = request["source"], request["job"]
         key = json.dumps(source, sort_keys=True)
+        has_dataset = bool(job["has_dataset"])
+        if request.get("check"):
+            try:
+                has_dataset = inspect_query(request["check"]).has_dataset
+            except QuerySyntaxError as exc:
+                _answer(out, {"refused": "syntax", "error": str(exc)}, b"")
+                continue
+            except QueryRefusedError as exc:
+                _answer(out, {"refused": "refused", "error": str(exc)}, b"")
+                continue
         try:
             if opened is None or opened[0] != key:
                 if opened is not None:
@@ -294,7 +320,7 @@ def main() -> None:
                     query=job["query"],
                     default_graphs=_tuple(job["default_graphs"]),
                     named_graphs=_tuple(job["named_graphs"]),
-                    has_dataset=bool(job["has_dataset"]),
+                    has_dataset=has_dataset,
                     max_rows=int(job["max_rows"]),
                 )
             )
