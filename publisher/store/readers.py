@@ -290,6 +290,9 @@ def _answer(out: IO[bytes], head: dict[str, Any], payload: bytes) -> None:
 def main() -> None:
     """Answer query requests on stdin until it closes."""
     from publisher.queries import inspect_query  # before "ready": not on the clock
+    from publisher.workers import end_with_parent
+
+    end_with_parent()  # a query running when the server is killed ends with it
 
     out = sys.stdout.buffer
     out.write(b"ready\n")
