@@ -9,8 +9,10 @@ the store, naming the dead process.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -23,6 +25,7 @@ pytestmark = pytest.mark.reliability
 
 ROOT = Path(__file__).resolve().parents[2]
 OPEN_WITHIN = 5.0
+STATS = [sys.executable, "-m", "publisher", "stats", "--format", "json"]
 
 
 def _generate(path: Path, n: int, seed: int) -> None:
@@ -99,3 +102,62 @@ def test_kill_import_while_workers_run_leaves_store_openable(tmp_path: Path) -> 
     while (left := _marked(marker)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not left, f"processes outlived the killed import: {left}"
+
+
+def _stats(store: Path, env: dict[str, str]) -> dict[str, object]:
+    """Open the store with ``publisher stats`` (retrying up to 5 s): its figures."""
+    started = time.monotonic()
+    while True:
+        run = subprocess.run(
+            [*STATS, "--store", str(store)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if run.returncode == 0 or time.monotonic() - started > OPEN_WITHIN:
+            break
+        time.sleep(0.2)
+    assert run.returncode == 0, run.stderr
+    assert time.monotonic() - started <= OPEN_WITHIN + 3
+    figures: dict[str, object] = json.loads(run.stdout)
+    return figures
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_kill_import_at_random_moments_leaves_before_or_after(tmp_path: Path) -> None:
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    _generate(first, 40, 1)
+    _generate(second, 120, 2)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
+    env["PUBLISHER_BASE_URL"] = "https://example.org/stats"
+    cmd = [sys.executable, "-m", "publisher", "import", "--jobs", "2"]
+    base = tmp_path / "base"
+    subprocess.run([*cmd, "--store", str(base), str(first)], env=env, check=True)
+    before = _stats(base, env)
+    done = tmp_path / "done"
+    shutil.copytree(base, done)
+    started = time.monotonic()
+    subprocess.run([*cmd, "--store", str(done), str(second)], env=env, check=True)
+    took = time.monotonic() - started
+    after = _stats(done, env)
+    assert before != after
+    rng = random.Random(10)  # noqa: S311 - seeded trials
+    for trial in range(3):
+        store = tmp_path / f"trial{trial}"
+        shutil.copytree(base, store)
+        marker = uuid.uuid4().hex
+        process = subprocess.Popen(
+            [*cmd, "--store", str(store), str(second)],
+            env={**env, "CRASH_TRIAL": marker},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.3, took))
+        process.kill()
+        process.wait()
+        figures = _stats(store, env)
+        assert figures in (before, after), f"trial {trial}: {figures}"
+        deadline = time.monotonic() + OPEN_WITHIN
+        while (left := _marked(marker)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not left, f"trial {trial}: processes outlived the import: {left}"
