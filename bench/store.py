@@ -9,7 +9,9 @@ For each size N it generates N synthetic releases (bench/convert.py's generator,
 JSON Lines) and then, for each backend:
 
 - **embedded**: ``publisher import FILE --store DIR`` as a user runs it (an empty
-  store takes the bulk-load path); prints wall time, quads and quads/s;
+  store takes the bulk-load path); prints wall time, quads and quads/s; then a
+  re-import of the same N releases, every one changed (a new title), with the
+  time and peak RSS of each import (the main process) and their ratio;
 - **oxigraph serve**: a real ``oxigraph serve`` process on 127.0.0.1; the file is
   published in batches of ``--remote-batch`` releases (one SPARQL Update request
   each: the server refuses bodies over 128 MiB, so one request cannot hold 10,000
@@ -195,18 +197,42 @@ def measure_queries(
     return results
 
 
+def _import(path: Path, store_dir: Path) -> tuple[float, float]:
+    """``publisher import`` as a user runs it: (wall seconds, peak RSS in MB)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [_exe(), "import", str(path), "--store", str(store_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    if status != 0:
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        raise SystemExit(f"embedded import failed: {err[-2000:]}")
+    return wall, usage.ru_maxrss / 1024  # (the workers run in their own processes)
+
+
+def changed_copy(path: Path, out: Path) -> None:
+    """Every release of ``path`` with a changed title: a re-import changes all."""
+    with path.open(encoding="utf-8") as src, out.open("w", encoding="utf-8") as dst:
+        for line in src:
+            rec = json.loads(line)
+            rec["title"] = "Revised: " + rec["title"]
+            dst.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+
 def bench_embedded(path: Path, folder: Path, runs: int) -> dict[str, Any]:
     store_dir = folder / "embedded"
-    started = time.perf_counter()
-    proc = subprocess.run(
-        [_exe(), "import", str(path), "--store", str(store_dir)],
-        capture_output=True,
-        text=True,
-        check=False,
+    load, load_mb = _import(path, store_dir)
+    changed = folder / "changed.jsonl"
+    changed_copy(path, changed)
+    again, again_mb = _import(changed, store_dir)
+    print(
+        f"embedded first import {load:.1f} s, peak RSS {load_mb:.0f} MB; re-import "
+        f"of every release changed {again:.1f} s, {again_mb:.0f} MB; ratio "
+        f"{again / load:.2f}x time, {again_mb / load_mb:.2f}x memory"
     )
-    load = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise SystemExit(f"embedded import failed: {proc.stderr[-2000:]}")
     from publisher.store.oxigraph import EmbeddedStore
 
     settings = replace(Settings(), store=str(store_dir), index=str(folder / "x.sqlite"))
