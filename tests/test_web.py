@@ -97,6 +97,7 @@ def test_routes(client: FlaskClient, path: str, status: int, mimetype: str) -> N
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["Referrer-Policy"]
+    response.close()  # a streamed body (the dump's file), as a WSGI server closes it
 
 
 def _meta(html: str) -> dict[str, list[str]]:
@@ -498,5 +499,6 @@ def test_dump_is_every_quad_gzipped(client: FlaskClient, app: Flask) -> None:
     import gzip
 
     site = app.extensions["publisher"]
-    body = gzip.decompress(client.get("/dump.nq.gz").get_data()).decode()
+    with client.get("/dump.nq.gz") as response:  # a streamed file: closed after
+        body = gzip.decompress(response.get_data()).decode()
     assert len(body.splitlines()) == site.store.count_quads()
