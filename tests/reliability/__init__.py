@@ -1,1 +1,4 @@
-"""The reliability suite: hostile input, crashes, outages and limits (docs/reliability.md)."""
+"""The reliability suite: hostile input, crashes, outages, limits.
+
+See docs/reliability.md for the promises these tests hold.
+"""
