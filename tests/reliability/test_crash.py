@@ -8,6 +8,7 @@ the store, naming the dead process.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -15,11 +16,18 @@ import random
 import shutil
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from tests.publisher_server import ADMIN_TOKEN, free_port
 
 pytestmark = pytest.mark.reliability
 
@@ -123,6 +131,65 @@ def _stats(store: Path, env: dict[str, str]) -> dict[str, object]:
     return figures
 
 
+_STATE = """
+import json, sys, time
+from publisher.config import load_settings
+from publisher.errors import PublisherError
+from publisher.store import catalog, open_store
+from publisher.store.index import ListingIndex
+
+settings = load_settings()
+started = time.monotonic()
+while True:  # the store may still be locked for a moment: retry for 5 s
+    try:
+        store = open_store(settings)
+        break
+    except PublisherError:
+        if time.monotonic() - started > 5:
+            raise
+        time.sleep(0.1)
+opened = time.monotonic() - started
+try:
+    data_version = catalog.data_version(store, settings)
+    releases = {s: v[0] for s, v in catalog.release_versions(store, settings).items()}
+    index = ListingIndex.for_settings(settings)
+    try:
+        index_version = index.version()
+        on_disk = {r.slug: r.version for r in index.all_rows()}
+        index.ensure_current(store, settings)  # what serve does before answering
+        synced = {r.slug: r.version for r in index.all_rows()}
+    finally:
+        index.close()
+finally:
+    store.close()
+json.dump({"opened": opened, "data_version": data_version, "releases": releases,
+           "index_version": index_version, "index": on_disk, "synced": synced},
+          sys.stdout)
+"""
+
+
+def _state(store: Path, env: dict[str, str]) -> dict[str, str]:
+    """Open the store (within 5 s, as every command does); each release's content
+    version, checked against the listing index: the index as the crash left it
+    must agree wherever it claims the store's data version, and once brought up to
+    date (as ``serve`` does before answering) it must list exactly the store's
+    releases at their versions."""
+    run = subprocess.run(
+        [sys.executable, "-c", _STATE],
+        env={**env, "PUBLISHER_STORE": str(store)},
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    state = json.loads(run.stdout)
+    assert state["opened"] <= OPEN_WITHIN
+    releases: dict[str, str] = state["releases"]
+    if state["index_version"] == state["data_version"]:
+        assert state["index"] == releases, "the index claims the store's version"
+    assert state["synced"] == releases, "the synced index disagrees with the store"
+    return releases
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_kill_import_at_random_moments_leaves_before_or_after(tmp_path: Path) -> None:
     first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
@@ -133,18 +200,21 @@ def test_kill_import_at_random_moments_leaves_before_or_after(tmp_path: Path) ->
     cmd = [sys.executable, "-m", "publisher", "import", "--jobs", "2"]
     base = tmp_path / "base"
     subprocess.run([*cmd, "--store", str(base), str(first)], env=env, check=True)
-    before = _stats(base, env)
+    before = _state(base, env)
     done = tmp_path / "done"
     shutil.copytree(base, done)
+    shutil.copy(f"{base}.index.sqlite", f"{done}.index.sqlite")
     started = time.monotonic()
     subprocess.run([*cmd, "--store", str(done), str(second)], env=env, check=True)
     took = time.monotonic() - started
-    after = _stats(done, env)
+    after = _state(done, env)
     assert before != after
     rng = random.Random(10)  # noqa: S311 - seeded trials
+    outcomes = []
     for trial in range(3):
         store = tmp_path / f"trial{trial}"
         shutil.copytree(base, store)
+        shutil.copy(f"{base}.index.sqlite", f"{store}.index.sqlite")
         marker = uuid.uuid4().hex
         process = subprocess.Popen(
             [*cmd, "--store", str(store), str(second)],
@@ -155,9 +225,131 @@ def test_kill_import_at_random_moments_leaves_before_or_after(tmp_path: Path) ->
         time.sleep(rng.uniform(0.3, took))
         process.kill()
         process.wait()
-        figures = _stats(store, env)
-        assert figures in (before, after), f"trial {trial}: {figures}"
+        releases = _state(store, env)
+        assert releases in (before, after), f"trial {trial}: neither before nor after"
+        outcomes.append("after" if releases == after else "before")
         deadline = time.monotonic() + OPEN_WITHIN
         while (left := _marked(marker)) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not left, f"trial {trial}: processes outlived the import: {left}"
+    print("import kill trials:", outcomes)
+
+
+def _serve(store: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """``publisher serve`` over ``store``, answering on a free loopback port."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "publisher", "serve", "--port", str(port)],
+        env={**env, "PUBLISHER_STORE": str(store)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as r:  # noqa: S310
+                if r.status == 200:
+                    return process, base
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            raise AssertionError("publisher serve did not start")
+        time.sleep(0.1)
+
+
+def _post(base: str, path: str, body: bytes) -> tuple[int, bytes]:
+    request = urllib.request.Request(  # noqa: S310
+        base + path,
+        data=body,
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {ADMIN_TOKEN}",
+            "Content-Type": "application/json",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            return int(response.status), response.read()
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), exc.read()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_kill_serve_during_a_batch_leaves_before_or_after(tmp_path: Path) -> None:
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    _generate(first, 40, 1)
+    _generate(second, 300, 2)
+    # new releases, and changes to some already published (the calendar's rules
+    # refuse other changes to them, such as a moved confirmed date)
+    known = [json.loads(line) for line in first.read_text().splitlines()]
+    slugs = {r["id"] for r in known}
+    records = [{**r, "title": r["title"] + " (revised)"} for r in known[:20]] + [
+        r
+        for r in map(json.loads, second.read_text().splitlines())
+        if r["id"] not in slugs
+    ]
+    batch = json.dumps({"releases": records}).encode()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
+    env["PUBLISHER_BASE_URL"] = "https://example.org/stats"
+    env["PUBLISHER_WRITE_TOKENS"] = ADMIN_TOKEN
+    base = tmp_path / "base"
+    subprocess.run(
+        [sys.executable, "-m", "publisher", "import", "--store", str(base), str(first)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    before = _state(base, env)
+    done = tmp_path / "done"
+    shutil.copytree(base, done)
+    shutil.copy(f"{base}.index.sqlite", f"{done}.index.sqlite")
+    process, url = _serve(done, env)
+    try:
+        started = time.monotonic()
+        status, answer = _post(url, "/api/batches", batch)
+        assert status == 200, answer[:500]
+        took = time.monotonic() - started
+    finally:
+        process.terminate()
+        process.wait(10)
+    after = _state(done, env)
+    assert before != after
+    rng = random.Random(20)  # noqa: S311 - seeded trials
+    outcomes = []
+    for trial in range(3):
+        store = tmp_path / f"trial{trial}"
+        shutil.copytree(base, store)
+        shutil.copy(f"{base}.index.sqlite", f"{store}.index.sqlite")
+        marker = uuid.uuid4().hex
+        process, url = _serve(store, {**env, "CRASH_TRIAL": marker})
+        try:
+            # a SPARQL query first, so that a reader process runs beside the server
+            query = urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"})
+            with urllib.request.urlopen(f"{url}/sparql?{query}", timeout=30) as r:  # noqa: S310
+                assert r.status == 200
+            sender = threading.Thread(
+                target=lambda u=url: _ignore_errors(_post, u, "/api/batches", batch)
+            )
+            sender.start()
+            time.sleep(rng.uniform(0.05, took))
+        finally:
+            process.kill()
+            process.wait()
+        sender.join(60)
+        releases = _state(store, env)
+        assert releases in (before, after), f"trial {trial}: neither before nor after"
+        outcomes.append("after" if releases == after else "before")
+        deadline = time.monotonic() + OPEN_WITHIN
+        while (left := _marked(marker)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not left, f"trial {trial}: processes outlived the server: {left}"
+    print(f"serve kill trials (batch took {took:.1f} s):", outcomes)
+
+
+def _ignore_errors(call: Callable[..., object], *args: object) -> None:
+    """The server's death breaks the connection: that is the point of the test."""
+    with contextlib.suppress(OSError):
+        call(*args)
