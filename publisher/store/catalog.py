@@ -393,17 +393,25 @@ def _publish_deletes(iris: Iris, releases: Sequence[ReleaseEntry]) -> list[str]:
     """The operations that clear what a publish of ``releases`` rewrites: the
     catalogue's header, each release's graph and record, and their topics."""
     cat = f"<{iris.catalog_graph}>"
-    ops: list[str] = _clear_header(iris)
-    topic_slugs: set[str] = set()
-    for release in releases:
-        ops.append(f"DROP SILENT GRAPH <{iris.release_graph(release.slug)}>")
-        ops.append(
-            f"DELETE WHERE {{ GRAPH {cat} {{ <{iris.record(release.slug)}> ?p ?o }} }}"
-        )
-        topic_slugs.update(t.slug for t in release.topics)
-    for slug in sorted(topic_slugs):
-        ops.append(f"DELETE WHERE {{ GRAPH {cat} {{ <{iris.topic(slug)}> ?p ?o }} }}")
-    return ops
+    graphs, subjects = _rewritten(iris, releases)
+    return (
+        _clear_header(iris)
+        + [f"DROP SILENT GRAPH <{g}>" for g in graphs]
+        + [f"DELETE WHERE {{ GRAPH {cat} {{ <{s}> ?p ?o }} }}" for s in subjects]
+    )
+
+
+def _rewritten(
+    iris: Iris, releases: Sequence[ReleaseEntry]
+) -> tuple[list[str], list[str]]:
+    """What a publish of ``releases`` rewrites besides the catalogue's header:
+    their graphs, and the subjects of the catalogue graph (each release's record
+    and its topics) whose every triple there is replaced."""
+    topic_slugs = sorted({t.slug for r in releases for t in r.topics})
+    return (
+        [iris.release_graph(r.slug) for r in releases],
+        [iris.record(r.slug) for r in releases] + [iris.topic(t) for t in topic_slugs],
+    )
 
 
 #: an embedded store on disk takes a batch with at least this many changed
@@ -412,8 +420,6 @@ def _publish_deletes(iris: Iris, releases: Sequence[ReleaseEntry]) -> list[str]:
 #: RocksDB transaction holds every write in memory and slows as it grows (5,000
 #: changed releases: 212 s and 3.2 GB in one request)
 BULK_MIN = 1000
-#: delete operations per request when a staged copy is being prepared
-STAGED_OPS = 500
 
 
 def publish(
@@ -480,13 +486,12 @@ def publish(
         _append_catalog(
             inserts, iris, settings, version, moment, changed, previous, history
         )
-        deletes = _publish_deletes(iris, changed)
+        dropped, subjects = _rewritten(iris, changed)
         staged(
-            [
-                PREFIXES + " ;\n".join(deletes[i : i + STAGED_OPS])
-                for i in range(0, len(deletes), STAGED_OPS)
-            ],
+            [PREFIXES + " ;\n".join(_clear_header(iris))],
             inserts,
+            dropped,
+            [(s, iris.catalog_graph) for s in subjects],
         )
     else:
         graphs = _graphs_from_nquads(nquads_path, iris, changed_slugs)

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -247,16 +248,26 @@ class EmbeddedStore:
             raise StoreError(f"bulk load into {self.location} failed: {exc}") from None
         self._swap_in(target, staging)
 
-    def bulk_replace_staged(self, deletes: list[str], nquads_path: str) -> None:
+    def bulk_replace_staged(
+        self,
+        deletes: list[str],
+        nquads_path: str,
+        graphs: Sequence[str] = (),
+        subjects: Sequence[tuple[str, str]] = (),
+    ) -> None:
         """Apply a big publish to a store on disk, all or nothing, without one
         huge transaction (RocksDB keeps a transaction's writes in memory).
 
-        A checkpoint of the store (hard links) is made in a staging folder; the
-        ``deletes`` (SPARQL Updates) run there one by one, the quads of
-        ``nquads_path`` go in through the bulk loader, and the copy is swapped
-        in with two renames. A crash before the swap leaves the store as it was
-        (the staging folder is removed when the store is next opened); one
-        between the renames is finished by the next open, back to the old store.
+        A checkpoint of the store (hard links) is made in a staging folder;
+        there the named ``graphs`` are removed and so is every quad of each
+        ``(subject, graph)`` of ``subjects``, natively (a SPARQL DELETE per
+        release was most of a re-import's time: its reads slow down as its
+        transaction grows); the ``deletes`` (SPARQL Updates) run one by one, the
+        quads of ``nquads_path`` go in through the bulk loader, and the copy is
+        swapped in with two renames. A crash before the swap leaves the store as
+        it was (the staging folder is removed when the store is next opened);
+        one between the renames is finished by the next open, back to the old
+        store.
         """
         if self.path is None:
             raise StoreError(f"the {self.location} has no folder to stage in")
@@ -267,12 +278,18 @@ class EmbeddedStore:
         try:
             self.store.backup(str(staging))
             fresh = ox.Store(str(staging))
+            for graph in graphs:
+                fresh.remove_graph(ox.NamedNode(graph))
+            for subject, graph in subjects:
+                pattern = (ox.NamedNode(subject), None, None, ox.NamedNode(graph))
+                for quad in list(fresh.quads_for_pattern(*pattern)):
+                    fresh.remove(quad)
             for update in deletes:
                 fresh.update(update)
             fresh.bulk_load(path=nquads_path, format=ox.RdfFormat.N_QUADS)
             fresh.flush()
             del fresh
-        except (OSError, SyntaxError) as exc:
+        except (OSError, SyntaxError, ValueError) as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise StoreError(
                 f"staged write into {self.location} failed: {exc}"
