@@ -277,6 +277,9 @@ class EmbeddedStore:
             shutil.rmtree(leftover, ignore_errors=True)
         try:
             self.store.backup(str(staging))
+            # Let go of the store's own caches while the copy is written (two
+            # open stores were a third of a re-import's memory); the lock stays.
+            self._store = None
             fresh = ox.Store(str(staging))
             for graph in graphs:
                 fresh.remove_graph(ox.NamedNode(graph))
@@ -286,11 +289,13 @@ class EmbeddedStore:
                     fresh.remove(quad)
             for update in deletes:
                 fresh.update(update)
+            fresh.flush()  # the removals' memtables out before the bulk loader's
             fresh.bulk_load(path=nquads_path, format=ox.RdfFormat.N_QUADS)
             fresh.flush()
             del fresh
         except (OSError, SyntaxError, ValueError) as exc:
             shutil.rmtree(staging, ignore_errors=True)
+            self._store = ox.Store(str(target))
             raise StoreError(
                 f"staged write into {self.location} failed: {exc}"
             ) from None
