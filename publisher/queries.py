@@ -105,7 +105,9 @@ def inspect_query(text: str) -> QueryInfo:
     for name, form in FORMS.items():
         if name in names:
             return QueryInfo(form, "DatasetClause" in names)
-    raise QuerySyntaxError("not a SPARQL query (SELECT, ASK, CONSTRUCT or DESCRIBE)")
+    raise QuerySyntaxError(
+        "SPARQL syntax error: not a SPARQL query (SELECT, ASK, CONSTRUCT or DESCRIBE)"
+    )
 
 
 #: deeper nesting of ``{``, ``(`` and ``[`` is refused before any parser sees it
@@ -144,7 +146,8 @@ def scan_query(text: str) -> QueryInfo:
     form = _FORM_WORD.search(code)
     if form is None:
         raise QuerySyntaxError(
-            "not a SPARQL query (SELECT, ASK, CONSTRUCT or DESCRIBE)"
+            "SPARQL syntax error: not a SPARQL query "
+            "(SELECT, ASK, CONSTRUCT or DESCRIBE)"
         )
     has_dataset = re.search(r"\bFROM\b", code, re.IGNORECASE) is not None
     return QueryInfo(form.group(1).lower(), has_dataset)
