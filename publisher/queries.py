@@ -67,13 +67,9 @@ def _names(node: Any) -> Iterator[str]:
             yield from _names(value)
 
 
-def _refuse_fetches(names: set[str], text: str) -> None:
-    for name, keyword in _FORBIDDEN.items():
-        if name in names:
-            raise QueryRefusedError(
-                f"{keyword} is not allowed: this service never fetches data from "
-                "other servers on a client's behalf"
-            )
+def _refuse_fetch_words(text: str) -> str:
+    """``text`` without its strings, IRIs and comments, once SERVICE and LOAD are
+    found in none of the rest (else QueryRefusedError): a linear lexical check."""
     code = _NOT_CODE.sub(" ", text)
     found = _KEYWORD.search(code)
     if found:
@@ -81,6 +77,17 @@ def _refuse_fetches(names: set[str], text: str) -> None:
             f"{found.group(1).upper()} is not allowed: this service never fetches "
             "data from other servers on a client's behalf"
         )
+    return code
+
+
+def _refuse_fetches(names: set[str], text: str) -> None:
+    for name, keyword in _FORBIDDEN.items():
+        if name in names:
+            raise QueryRefusedError(
+                f"{keyword} is not allowed: this service never fetches data from "
+                "other servers on a client's behalf"
+            )
+    _refuse_fetch_words(text)
 
 
 @dataclass(frozen=True)
@@ -124,13 +131,7 @@ def scan_query(text: str) -> QueryInfo:
     keyword of the code; ``has_dataset`` is a guess (FROM in the code) that the
     reader's full parse (:func:`inspect_query`, in the killable reader) settles.
     """
-    code = _NOT_CODE.sub(" ", text)
-    found = _KEYWORD.search(code)
-    if found:
-        raise QueryRefusedError(
-            f"{found.group(1).upper()} is not allowed: this service never fetches "
-            "data from other servers on a client's behalf"
-        )
+    code = _refuse_fetch_words(text)
     depth = deepest = 0
     for char in code:
         if char in "{([":
