@@ -1,4 +1,5 @@
-"""The ``publisher`` command line. Each command parses options and calls ``pipeline``.
+"""The ``publisher`` command line. Each command parses options and calls ``pipeline``
+(or ``demo``, ``reports``, ``outputs``, ``store.upkeep``) and prints the result.
 
 Exit codes (DESIGN.md, "CLI"): 0 done, 1 the data violates the shapes, 2 bad usage
 or unreadable input. Errors are one line naming file, record and field; never a
@@ -7,41 +8,31 @@ traceback for a person's mistake.
 
 from __future__ import annotations
 
-import errno
 import io
-import json
-import os
-import secrets
-import shutil
-import sqlite3
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, replace
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 import click
 
-from publisher import __version__, pipeline
+from publisher import __version__, outputs, pipeline, reports
+from publisher.cli_options import (
+    format_option,
+    input_options,
+    jobs_option,
+    store_options,
+)
 from publisher.config import Settings, load_settings
+from publisher.demo import convert_sample, publish_sample
 from publisher.errors import PublisherError
-from publisher.importers import FORMAT_NAMES
 from publisher.importers.native import release_to_record
 from publisher.model import Release
 from publisher.queries import check_query
-from publisher.resources import sample_calendar
-from publisher.store import Store, catalog, open_store
+from publisher.store import Store, catalog, open_store, upkeep
 from publisher.store.client import PublisherServer
-from publisher.store.index import ListingIndex
-from publisher.validation import (
-    ValidationReport,
-    report_to_json_text,
-    validate_releases,
-)
-
-F = TypeVar("F", bound=Callable[..., Any])
+from publisher.validation import ValidationReport, validate_releases
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -61,28 +52,6 @@ def _settings(ctx: click.Context, **flags: Any) -> Settings:
         raise Failure(str(exc)) from None
 
 
-def format_option(func: F) -> F:
-    return click.option(
-        "--from",
-        "source_format",
-        type=click.Choice(FORMAT_NAMES),
-        default="auto",
-        show_default=True,
-        help="Input format; auto looks at each file.",
-    )(func)
-
-
-def input_options(func: F) -> F:
-    func = format_option(func)
-    func = click.option(
-        "--base-url",
-        default=None,
-        help="Base URL that IRIs are minted from [env PUBLISHER_BASE_URL].",
-    )(func)
-    func = click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")(func)
-    return func
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="publisher")
 @click.option(
@@ -98,38 +67,11 @@ def cli(ctx: click.Context, config: str | None) -> None:
     ctx.obj["config"] = config
 
 
-@contextmanager
-def _progress(label: str) -> Iterator[Callable[[int], None] | None]:
-    """A running count on a terminal ("Converting: 12,000 releases"); silent when
-    stderr is piped. Inputs are streamed, so the total is not known up front."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    done = 0
-
-    def update(n: int) -> None:
-        nonlocal done
-        done += n
-        sys.stderr.write(f"\r{label}: {done:,} releases")
-        sys.stderr.flush()
-
-    try:
-        yield update
-    finally:
-        if done:
-            sys.stderr.write("\n")
-
-
 def _load(inputs: Sequence[str], settings: Settings, fmt: str) -> list[Release]:
     try:
         return pipeline.load(inputs, settings, fmt)
     except PublisherError as exc:
         raise Failure(str(exc)) from None
-
-
-def _stream(inputs: Sequence[str], settings: Settings, fmt: str) -> Iterator[Release]:
-    """Releases as they are read; errors surface while the batch runs (exit 2)."""
-    return pipeline.iter_inputs(inputs, settings, fmt)
 
 
 def _run(
@@ -141,7 +83,7 @@ def _run(
     skip_invalid: bool,
     jobs: int | None,
 ) -> pipeline.BatchOutcome:
-    with _progress("Converting") as progress:
+    with outputs.progress("Converting") as progress:
         try:
             return pipeline.run_batch(
                 releases,
@@ -156,68 +98,14 @@ def _run(
             raise Failure(str(exc)) from None
 
 
-def _create_temporary(target: Path | None) -> tuple[int, str]:
-    """A new file beside ``target`` (or in the temporary directory), opened for
-    writing. Unlike ``tempfile.mkstemp`` (always 0600) its mode is 0666 less the
-    umask, as for any file a command writes: renamed into place, it is the output.
-    A copy for standard output stays 0600 (the temporary directory is shared)."""
-    folder = target.parent if target is not None else Path(tempfile.gettempdir())
-    prefix = f".{target.name}." if target is not None else "publisher-"
-    mode = 0o666 if target is not None else 0o600
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    for _ in range(100):
-        path = folder / f"{prefix}{secrets.token_hex(6)}"
-        try:
-            return os.open(path, flags, mode), str(path)
-        except FileExistsError:
-            continue
-    raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))
-
-
 @contextmanager
 def _pending_output(output: str) -> Iterator[tuple[IO[str], Callable[[], None]]]:
-    """A temporary file and a ``commit`` that moves it into place (or to stdout).
-
-    Without ``commit`` nothing is written: a batch is all or nothing, and an
-    interrupted run leaves no half-written file.
-    """
-    target = None if output == "-" else Path(output)
+    """outputs.pending_output: nothing is written without ``commit``."""
     try:
-        fd, tmp = _create_temporary(target)
-    except OSError as exc:
-        raise Failure(f"{output}: cannot write: {exc.strerror}") from None
-    done = False
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-
-            def commit() -> None:
-                nonlocal done
-                fh.flush()
-                if target is None:
-                    with open(tmp, encoding="utf-8", newline="") as src:
-                        shutil.copyfileobj(src, sys.stdout)
-                    sys.stdout.flush()
-                else:
-                    try:
-                        os.replace(tmp, target)
-                    except OSError as exc:
-                        raise Failure(
-                            f"{output}: cannot write: {exc.strerror}"
-                        ) from None
-                done = True
-
-            yield fh, commit
-    finally:
-        if os.path.exists(tmp) and (target is None or not done):
-            os.unlink(tmp)
-
-
-jobs_option = click.option(
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Worker processes for large batches (default: one per core).",
-)
+        with outputs.pending_output(output) as pending:
+            yield pending
+    except PublisherError as exc:
+        raise Failure(str(exc)) from None
 
 
 @cli.command()
@@ -256,7 +144,7 @@ def convert(
     Nothing is written when a record violates the shapes, unless --skip-invalid.
     """
     settings = _settings(ctx, base_url=base_url)
-    releases = _stream(inputs, settings, source_format)
+    releases = pipeline.iter_inputs(inputs, settings, source_format)
     with _pending_output(output) as (out, commit):
         outcome = _run(
             releases, settings, to, out, skip_invalid=skip_invalid, jobs=jobs
@@ -265,18 +153,8 @@ def convert(
         if report.results:
             click.echo(report.to_text(), err=True, nl=False)
         if outcome.skipped:
-            ids = ", ".join(outcome.skipped)
-            if skip_invalid:
-                click.echo(
-                    f"Skipped {len(outcome.skipped)} invalid release(s): {ids}",
-                    err=True,
-                )
-            else:
-                click.echo(
-                    "Nothing written: the batch has invalid releases "
-                    "(fix them, or use --skip-invalid to write the valid ones).",
-                    err=True,
-                )
+            text = reports.skipped_text(outcome.skipped, skip_invalid=skip_invalid)
+            click.echo(text, err=True)
         if not outcome.written:
             ctx.exit(EXIT_INVALID)
         if strict and report.warnings:
@@ -293,7 +171,7 @@ def convert(
 @click.option(
     "--report",
     "report_format",
-    type=click.Choice(["text", "json", "turtle"]),
+    type=click.Choice(reports.REPORT_FORMATS),
     default="text",
     show_default=True,
     help="Report format; json follows docs/validation.md, turtle is the SHACL report.",
@@ -318,16 +196,11 @@ def validate(
             _load(inputs, settings, source_format), settings, keep_graphs=True
         )
     else:
-        releases = _stream(inputs, settings, source_format)
+        releases = pipeline.iter_inputs(inputs, settings, source_format)
         report = _run(
             releases, settings, "ntriples", io.StringIO(), skip_invalid=True, jobs=jobs
         ).report
-    if report_format == "json":
-        click.echo(report_to_json_text(report), nl=False)
-    elif report_format == "turtle":
-        click.echo(report.to_turtle(), nl=False)
-    else:
-        click.echo(report.to_text(), nl=False)
+    click.echo(reports.report_text(report, report_format), nl=False)
     if not report.conforms or (strict and report.warnings):
         ctx.exit(EXIT_INVALID)
     ctx.exit(EXIT_OK)
@@ -351,83 +224,35 @@ def validate(
 def demo(ctx: click.Context, out: str, serve: bool, port: int) -> None:
     """Convert the bundled sample calendar; with --serve, publish and serve it."""
     settings = _settings(ctx)
-    sample = str(sample_calendar())
-    releases = _load([sample], settings, "native")
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for to, name in (
-        ("turtle", "sample.ttl"),
-        ("nquads", "sample.nq"),
-        ("jsonld-embed", "sample-embed.jsonl"),
-    ):
-        with _pending_output(str(folder / name)) as (fh, commit):
-            outcome = _run(releases, settings, to, fh, skip_invalid=False, jobs=1)
-            if not outcome.written:
-                click.echo(outcome.report.to_text(), err=True, nl=False)
-                ctx.exit(EXIT_INVALID)
-            commit()
-        written.append(folder / name)
-    report = outcome.report
+    try:
+        converted = convert_sample(settings, Path(out))
+    except PublisherError as exc:
+        raise Failure(str(exc)) from None
+    report = converted.report
+    if not converted.ok:
+        click.echo(report.to_text(), err=True, nl=False)
+        ctx.exit(EXIT_INVALID)
     click.echo(
-        f"Converted {len(releases)} sample releases from {sample}: "
+        f"Converted {converted.releases} sample releases from {converted.sample}: "
         f"{len(report.violations)} violation(s), {len(report.warnings)} warning(s)."
     )
-    for path in written:
+    for path in converted.written:
         click.echo(f"  wrote {path}")
     if serve:
-        store_path = folder / "store"
-        for leftover in (store_path, Path(f"{store_path}.index.sqlite")):
-            if leftover.is_dir():
-                shutil.rmtree(leftover)
-            else:
-                leftover.unlink(missing_ok=True)
-        settings = replace(
-            settings,
-            base_url=f"http://127.0.0.1:{port}",
-            store=str(store_path),
-            endpoint="",
-            index="",
-        )
-        with _open(settings) as store:
-            imported = pipeline.import_batch(
-                pipeline.load([sample], settings, "native"), settings, store, jobs=1
-            )
-            _refresh_index(store, settings)
-        if imported.published is None:
+        try:
+            site = publish_sample(settings, Path(out), port)
+        except PublisherError as exc:
+            raise Failure(str(exc)) from None
+        if site.warning:
+            click.echo(site.warning, err=True)
+        if not site.published:
             ctx.exit(EXIT_INVALID)
-        click.echo(f"Published the sample into {store_path}.")
-        _serve(settings, "127.0.0.1", port, 8)
+        click.echo(f"Published the sample into {site.store_path}.")
+        _serve(site.settings, "127.0.0.1", port, 8)
     ctx.exit(EXIT_OK)
 
 
 # Store commands (issue 3) -------------------------------------------------
-
-
-def store_options(func: F) -> F:
-    """--store PATH | --endpoint URL (+ update and GSP endpoints)."""
-    func = click.option(
-        "--gsp-endpoint",
-        default=None,
-        help="Graph Store HTTP Protocol endpoint [env PUBLISHER_GSP_ENDPOINT].",
-    )(func)
-    func = click.option(
-        "--update-endpoint",
-        default=None,
-        help="SPARQL Update endpoint [env PUBLISHER_UPDATE_ENDPOINT].",
-    )(func)
-    func = click.option(
-        "--endpoint",
-        default=None,
-        help="SPARQL Query endpoint of a remote store [env PUBLISHER_ENDPOINT].",
-    )(func)
-    func = click.option(
-        "--store",
-        "store_path",
-        default=None,
-        help="Embedded store folder (default ./data/store) [env PUBLISHER_STORE].",
-    )(func)
-    return func
 
 
 def _store_settings(ctx: click.Context, **flags: Any) -> Settings:
@@ -457,25 +282,13 @@ def _open(settings: Settings) -> Iterator[Store]:
 
 def _refresh_index(store: Store, settings: Settings) -> None:
     """Bring the listing index up to date; a failure is reported, not fatal."""
-    try:
-        index = ListingIndex.for_settings(settings)
-        try:
-            index.ensure_current(store, settings)
-        finally:
-            index.close()
-    except (PublisherError, OSError, sqlite3.Error) as exc:
-        click.echo(
-            f"Warning: the listing index {settings.index_path} was not updated "
-            f"({exc}); run publisher reindex",
-            err=True,
-        )
+    warning = upkeep.refresh_index(store, settings)
+    if warning:
+        click.echo(warning, err=True)
 
 
 def _say_published(result: catalog.PublishResult, store: Store) -> None:
-    click.echo(
-        f"{catalog.describe_publish(result)} in {store.location} "
-        f"(data version {result.data_version})."
-    )
+    click.echo(reports.published_text(result, store.location))
 
 
 @cli.command("import")
@@ -499,10 +312,10 @@ def import_(
     nothing (exit 1). Unchanged releases are not rewritten.
     """
     settings = _store_settings(ctx, base_url=base_url, **store_flags)
-    releases = _stream(inputs, settings, source_format)
+    releases = pipeline.iter_inputs(inputs, settings, source_format)
     with _open(settings) as store:
         catalog.check_base_url(store, settings)  # before the work, not after
-        with _progress("Validating") as progress:
+        with outputs.progress("Validating") as progress:
             outcome = pipeline.import_batch(
                 releases,
                 settings,
@@ -565,7 +378,8 @@ def push(
     body = answer.body
     report = body.get("report")
     if isinstance(report, dict):
-        text = _local_report(ValidationReport.from_json(report), releases).to_text()
+        local = reports.local_report(ValidationReport.from_json(report), releases)
+        text = local.to_text()
         click.echo(text, err=True, nl=False)
     if answer.status in (401, 403):
         raise Failure(f"{server} refused the token: {answer.message}")
@@ -576,51 +390,9 @@ def push(
         ctx.exit(EXIT_INVALID)
     if answer.status != 200:
         raise Failure(f"{server} answered HTTP {answer.status}: {answer.message}")
-    parts = []
-    for key, label in (
-        ("published", "published"),
-        ("unchanged", "unchanged"),
-        ("scheduled", "scheduled"),
-    ):
-        if body.get(key):
-            parts.append(f"{len(body[key])} {label}")
-    for slug, when in sorted((body.get("scheduled") or {}).items()):
-        click.echo(f"Scheduled: {slug} at {when} (under embargo until then)")
-    click.echo(
-        f"{', '.join(parts) or 'nothing to do'} at {server} "
-        f"(data version {body.get('data_version')})."
-    )
+    for line in reports.push_lines(body, server):
+        click.echo(line)
     ctx.exit(EXIT_OK)
-
-
-def _local_report(
-    report: ValidationReport, releases: Sequence[Release]
-) -> ValidationReport:
-    """The server's report with the input's own file, record and field names."""
-    results = []
-    for r in report.results:
-        release = (
-            releases[r.record - 1] if r.record and r.record <= len(releases) else None
-        )
-        source = release.source if release else None
-        if source is None:
-            results.append(r)
-            continue
-        head, sep, rest = r.field.partition("[")
-        head, dot, tail = head.partition(".") if not sep else (head, "", "")
-        model = {"id": "slug", "next_release_id": "next_release_slug"}.get(head, head)
-        model = {"former_ids": "former_slugs"}.get(model, model)
-        path = model + (sep + rest if sep else (dot + tail if dot else ""))
-        results.append(
-            replace(
-                r,
-                file=source.file,
-                record=source.index,
-                record_id=source.record_id,
-                field=source.field_name(path) if r.field else r.field,
-            )
-        )
-    return ValidationReport(results=results, checked=report.checked)
 
 
 @cli.command()
@@ -662,20 +434,7 @@ def dump(ctx: click.Context, /, fmt: str, output: str, **store_flags: Any) -> No
     """Write every quad of the store (a whole-store backup)."""
     settings = _store_settings(ctx, **store_flags)
     with _open(settings) as store:
-        if output == "-":
-            store.dump(sys.stdout.buffer, fmt)
-            sys.stdout.buffer.flush()
-        else:
-            target = Path(output)
-            tmp = target.with_name(f".{target.name}.partial")
-            try:
-                with open(tmp, "wb") as fh:
-                    store.dump(fh, fmt)
-                os.replace(tmp, target)
-            except OSError as exc:
-                raise Failure(f"{output}: cannot write: {exc.strerror}") from None
-            finally:
-                tmp.unlink(missing_ok=True)
+        outputs.write_binary(output, lambda out: store.dump(out, fmt))
     ctx.exit(EXIT_OK)
 
 
@@ -701,15 +460,7 @@ def restore(
         raise Failure(f"{dump_file}: no such file")
     settings = _store_settings(ctx, **store_flags)
     with _open(settings) as store:
-        if not catalog.is_empty(store):
-            raise Failure(
-                f"{store.location} is not empty: restore needs an empty store "
-                "(use a new --store path, or clear this one)"
-            )
-        store.load_dump(dump_file, fmt)
-        base = catalog.recorded_base_url(store)
-        if base is not None and base != settings.base_url:
-            settings = replace(settings, base_url=base)
+        settings = upkeep.restore_dump(store, settings, dump_file, fmt)
         _refresh_index(store, settings)
         click.echo(f"Restored {store.count_quads()} quads into {store.location}.")
     ctx.exit(EXIT_OK)
@@ -748,36 +499,11 @@ def query(ctx: click.Context, /, sparql: str, fmt: str, **store_flags: Any) -> N
                 raise
             kind, payload = store.query_results(sparql, "turtle")
         if fmt == "table" and kind in ("select", "ask"):
-            click.echo(_results_table(payload), nl=False)
+            click.echo(reports.results_table(payload), nl=False)
         else:
             sys.stdout.buffer.write(payload)
             sys.stdout.buffer.flush()
     ctx.exit(EXIT_OK)
-
-
-def _results_table(payload: bytes) -> str:
-    data = json.loads(payload)
-    if "boolean" in data:
-        return ("true" if data["boolean"] else "false") + "\n"
-    names = data["head"]["vars"]
-    rows = [
-        [b.get(n, {}).get("value", "") for n in names]
-        for b in data["results"]["bindings"]
-    ]
-    widths = [
-        min(60, max([len(n)] + [len(r[i]) for r in rows])) for i, n in enumerate(names)
-    ]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            (c if len(c) <= w else c[: w - 1] + "…").ljust(w)
-            for c, w in zip(cells, widths, strict=True)
-        ).rstrip()
-
-    out = [line(names), line(["-" * w for w in widths])]
-    out += [line(r) for r in rows]
-    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
-    return "\n".join(out) + "\n"
 
 
 @cli.command()
@@ -795,18 +521,7 @@ def stats(ctx: click.Context, /, fmt: str, **store_flags: Any) -> None:
     settings = _store_settings(ctx, **store_flags)
     with _open(settings) as store:
         figures = catalog.stats(store, settings)
-    if fmt == "json":
-        click.echo(json.dumps(asdict(figures), indent=2))
-    else:
-        click.echo(f"Store:        {store.location}")
-        click.echo(f"Base URL:     {figures.base_url or '(nothing published yet)'}")
-        click.echo(f"Data version: {figures.data_version or '-'}")
-        click.echo(f"Releases:     {figures.releases}")
-        for status, n in figures.releases_by_status.items():
-            click.echo(f"  {status:<12}{n}")
-        click.echo(f"Tombstones:   {figures.tombstones}")
-        click.echo(f"Graphs:       {figures.graphs}")
-        click.echo(f"Triples:      {figures.triples}")
+    click.echo(reports.stats_text(figures, store.location, fmt))
     ctx.exit(EXIT_OK)
 
 
@@ -817,14 +532,7 @@ def reindex(ctx: click.Context, /, **store_flags: Any) -> None:
     """Rebuild the listing index from the store (it is derived, never the source)."""
     settings = _store_settings(ctx, **store_flags)
     with _open(settings) as store:
-        base = catalog.recorded_base_url(store)
-        if base is not None:
-            settings = replace(settings, base_url=base)
-        index = ListingIndex.for_settings(settings)
-        try:
-            result = index.rebuild(store, settings)
-        finally:
-            index.close()
+        result = upkeep.rebuild_index(store, settings)
     click.echo(
         f"Indexed {result.updated} release(s) from {store.location} into "
         f"{settings.index_path} (data version {result.data_version})."

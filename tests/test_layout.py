@@ -15,6 +15,7 @@ LAYERS = {
     "publisher": 0,
     "publisher.__main__": 12,
     "publisher.errors": 0,
+    "publisher.outputs": 1,
     "publisher.config": 1,
     "publisher.tokens": 2,
     "publisher.namespaces": 1,
@@ -32,9 +33,12 @@ LAYERS = {
     "publisher.pipeline": 7,
     "publisher.site": 7,
     "publisher.sparql": 7,
+    "publisher.reports": 7,
     "publisher.publishing": 8,
+    "publisher.demo": 8,
     "publisher.server": 10,
     "publisher.cli": 11,
+    "publisher.cli_options": 11,
     "publisher.web": 9,
 }
 #: third-party modules that reach stores or the network: only publisher.store
