@@ -36,6 +36,7 @@ def test_wheel_carries_shapes_ontology_and_data(tmp_path: Path) -> None:
         "publisher/ontology/release-publisher.ttl",
         "publisher/data/sample-calendar.json",
         "publisher/data/schemaorg-context.jsonld",
+        "publisher/data/openapi.json",
         "publisher/py.typed",
     ):
         assert expected in names
