@@ -64,13 +64,6 @@ def _numbered(nodes: list[Node]) -> list[Node]:
     return sorted(nodes, key=key)
 
 
-def _after(iri: Node | None, marker: str) -> str | None:
-    """The slug in ``{base}/{marker}/{slug}#...``."""
-    if iri is None:
-        return None
-    return str(iri).rsplit(f"/{marker}/", 1)[-1].split("#", 1)[0]
-
-
 def graph_to_release(graph: Graph, slug: str, settings: Settings) -> Release:
     """The Release whose graph (as stored) ``graph`` is."""
     iris = Iris(settings.base_url)
@@ -99,7 +92,7 @@ def graph_to_release(graph: Graph, slug: str, settings: Settings) -> Release:
             str(g.value(org, SCHEMA.name)), _str(g.value(org, SCHEMA.url))
         )
     topics = tuple(
-        Topic(_after(node, "topics") or "", str(g.value(node, SCHEMA.name)))
+        Topic(iris.topic_slug(node) or "", str(g.value(node, SCHEMA.name)))
         for node in sorted(g.objects(rel, SCHEMA.about), key=str)
     )
     contacts = tuple(
@@ -142,7 +135,7 @@ def graph_to_release(graph: Graph, slug: str, settings: Settings) -> Release:
     series_node = g.value(rel, DCAT.inSeries)
     if series_node is not None:
         series = Series(
-            _after(series_node, "series") or "",
+            iris.series_slug(series_node) or "",
             _str(g.value(series_node, SCHEMA.name)),
         )
     census = g.value(rel, PUB.census)
@@ -169,9 +162,9 @@ def graph_to_release(graph: Graph, slug: str, settings: Settings) -> Release:
         datasets=tuple(datasets),
         related_documents=tuple(documents),
         next_release=_str(g.value(rel, PUB.nextReleaseText)),
-        next_release_slug=_after(g.value(rel, PUB.nextRelease), "releases"),
+        next_release_slug=iris.slug_of(g.value(rel, PUB.nextRelease)),
         series=series,
-        previous_edition=_after(g.value(rel, DCAT.prev), "releases"),
+        previous_edition=iris.slug_of(g.value(rel, DCAT.prev)),
         same_as=tuple(sorted(str(s) for s in g.objects(rel, SCHEMA.sameAs))),
         identifier=_str(g.value(rel, SCHEMA.identifier)),
         former_slugs=tuple(sorted(str(s) for s in g.objects(rel, PUB.formerSlug))),

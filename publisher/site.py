@@ -316,7 +316,7 @@ def _page(slug: str, g: Graph, row: Row, iris: Iris) -> ReleasePage:
         for n in sorted(g.objects(rel, SCHEMA.subjectOf), key=lambda n: _order(str(n)))
     ]
     topics = sorted(
-        (str(t).rsplit("/topics/", 1)[-1].split("#")[0], str(g.value(t, SCHEMA.name)))
+        (iris.topic_slug(t) or "", str(g.value(t, SCHEMA.name)))
         for t in g.objects(rel, SCHEMA.about)
     )
     next_slug = g.value(rel, PUB.nextRelease)
@@ -338,11 +338,7 @@ def _page(slug: str, g: Graph, row: Row, iris: Iris) -> ReleasePage:
         designation=row.designation,
         census=census is not None and str(census) in ("true", "1"),
         next_release=_text(g.value(rel, PUB.nextReleaseText)),
-        next_release_slug=(
-            str(next_slug).rsplit("/releases/", 1)[-1].split("#")[0]
-            if next_slug
-            else None
-        ),
+        next_release_slug=iris.slug_of(next_slug),
         license=_text(g.value(rel, SCHEMA.license)),
         language=str(g.value(rel, SCHEMA.inLanguage) or "en"),
         publisher_name=_text(g.value(publisher, SCHEMA.name)) if publisher else None,

@@ -743,10 +743,9 @@ def history(
 }} ORDER BY DESC(?when)"""
         + (f" LIMIT {int(limit)}" if limit else "")
     )
-    prefix = iris.page("")
     return [
         HistoryEntry(
-            slug or r["release"][len(prefix) :].split("#", 1)[0],
+            slug or iris.slug_of(r["release"]) or "",
             r["when"],
             r["who"],
             r["kind"],
@@ -789,13 +788,7 @@ def redirect_for(store: Store, settings: Settings, slug: str) -> str | None:
     )
     if not rows:
         return None
-    return rows[0]["to"][len(iris.page("")) :].split("#", 1)[0]
-
-
-def _release_slug(iris: Iris, graph: str) -> str | None:
-    prefix = iris.release_graph("")
-    slug = graph[len(prefix) :] if graph.startswith(prefix) else ""
-    return slug if slug and "/" not in slug else None
+    return iris.slug_of(rows[0]["to"])
 
 
 def _graph_title(iris: Iris, slug: str, ntriples: str) -> str:
@@ -836,10 +829,10 @@ def apply_admin_update(
     states = release_states(store, settings)
     if graphs is None:
         rows = store.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
-        candidates = {s for r in rows if (s := _release_slug(iris, r["g"]))}
+        candidates = {s for r in rows if (s := iris.graph_slug(r["g"]))}
         candidates |= set(states)
     else:
-        candidates = {s for g in graphs if (s := _release_slug(iris, g))}
+        candidates = {s for g in graphs if (s := iris.graph_slug(g))}
     changed: list[ReleaseEntry] = []
     removed: list[str] = []
     for slug in sorted(candidates):

@@ -393,7 +393,7 @@ class ListingIndex:
         keywords: dict[str, list[str]] = {}
         for r in extra:
             if "topic" in r:
-                slug_of_topic = r["topic"].rsplit("/topics/", 1)[-1].split("#")[0]
+                slug_of_topic = iris.topic_slug(r["topic"]) or ""
                 topics.setdefault(r["slug"], {})[slug_of_topic] = r.get("label", "")
             if "keyword" in r:
                 keywords.setdefault(r["slug"], []).append(r["keyword"])
