@@ -27,11 +27,6 @@ from publisher.store.index import ListingIndex, Row
 
 PAGE_SIZE = 20
 VIEWS = ("upcoming", "published", "cancelled", "all")
-DESIGNATION_LABELS = {
-    "accredited-official-statistics": "Accredited official statistics",
-    "official-statistics": "Official statistics",
-    "official-statistics-in-development": "Official statistics in development",
-}
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from publisher.config import Settings
+from publisher.model import UPCOMING_STATUSES
 from publisher.namespaces import Iris
 from publisher.store import Store, catalog
 
@@ -87,7 +88,8 @@ _TABLES = (
     "meta",
 )
 
-UPCOMING = ("provisional", "confirmed", "postponed")
+#: the SQL list of the upcoming statuses: ('provisional','confirmed','postponed')
+_UPCOMING_SQL = "(" + ",".join(f"'{s.value}'" for s in UPCOMING_STATUSES) + ")"
 #: from this many stale releases on, a sync scans every release graph at once
 FULL_SCAN_MIN = 500
 
@@ -469,8 +471,8 @@ class ListingIndex:
     ) -> list[Row]:
         """Upcoming releases with a date in [start, end), soonest first."""
         return self._rows(
-            "SELECT * FROM releases WHERE status IN ('provisional','confirmed',"
-            "'postponed') AND release_date >= ? AND release_date < ? "
+            f"SELECT * FROM releases WHERE status IN {_UPCOMING_SQL} "  # noqa: S608
+            "AND release_date >= ? AND release_date < ? "
             "ORDER BY release_date, slug LIMIT ? OFFSET ?",
             (_utc(start.isoformat()), _utc(end.isoformat()), limit, offset),
         )
@@ -526,7 +528,7 @@ class ListingIndex:
 
     _VIEWS: ClassVar[dict[str, tuple[str, str]]] = {
         "upcoming": (
-            "status IN ('provisional','confirmed','postponed')",
+            f"status IN {_UPCOMING_SQL}",
             "COALESCE(release_date, '9999') ASC, slug",
         ),
         "published": (
