@@ -11,7 +11,7 @@ the release date as given.)
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
@@ -29,8 +29,8 @@ from publisher.model import (
     Series,
     Topic,
 )
-from publisher.namespaces import DCAT, PUB, SCHEMA, XSD, Iris
-from publisher.rdf import DESIGNATION_CONCEPTS, STATUS_CONCEPTS
+from publisher.namespaces import DCAT, PUB, RDF, SCHEMA, XSD, Iris
+from publisher.rdf import DESIGNATION_CONCEPTS, STATUS_CONCEPTS, bind_prefixes
 
 _STATUSES = {str(iri): status for status, iri in STATUS_CONCEPTS.items()}
 _DESIGNATIONS = {str(iri): Designation(v) for v, iri in DESIGNATION_CONCEPTS.items()}
@@ -41,12 +41,18 @@ def _str(value: Node | None) -> str | None:
 
 
 def _when(value: Node | None) -> datetime | date | None:
+    """A date or time literal; a time without an offset is read as UTC; None when
+    absent or unreadable (a graph written by SPARQL Update may hold anything)."""
     if not isinstance(value, Literal):
         return None
     text = str(value)
-    if value.datatype == XSD.date:
-        return date.fromisoformat(text)
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    try:
+        if value.datatype == XSD.date:
+            return date.fromisoformat(text)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _datetime(value: Node | None) -> datetime | None:
@@ -92,7 +98,7 @@ def graph_to_release(graph: Graph, slug: str, settings: Settings) -> Release:
             str(g.value(org, SCHEMA.name)), _str(g.value(org, SCHEMA.url))
         )
     topics = tuple(
-        Topic(iris.topic_slug(node) or "", str(g.value(node, SCHEMA.name)))
+        Topic(iris.topic_slug(node) or "", _str(g.value(node, SCHEMA.name)) or "")
         for node in sorted(g.objects(rel, SCHEMA.about), key=str)
     )
     contacts = tuple(
@@ -171,7 +177,21 @@ def graph_to_release(graph: Graph, slug: str, settings: Settings) -> Release:
     )
 
 
-def ntriples_to_release(ntriples: str, slug: str, settings: Settings) -> Release:
-    graph = Graph(bind_namespaces="none")
+def read_ntriples(ntriples: str) -> Graph:
+    """A release graph as stored (N-Triples), with the site's prefixes bound."""
+    graph = bind_prefixes(Graph(bind_namespaces="none"))
     graph.parse(data=ntriples, format="nt")
+    return graph
+
+
+def ntriples_to_release(ntriples: str, slug: str, settings: Settings) -> Release:
+    return graph_to_release(read_ntriples(ntriples), slug, settings)
+
+
+def stored_release(graph: Graph, slug: str, settings: Settings) -> Release | None:
+    """The release ``slug`` of a stored graph; None when the graph holds none (a
+    graph written by SPARQL Update need not)."""
+    rel = URIRef(Iris(settings.base_url).release(slug))
+    if (rel, RDF.type, PUB.Release) not in graph:
+        return None
     return graph_to_release(graph, slug, settings)

@@ -21,14 +21,14 @@ import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
 from publisher.config import Settings
 from publisher.model import UPCOMING_STATUSES
-from publisher.namespaces import Iris
 from publisher.store import Store, catalog
+from publisher.store.index_fields import Fetched, Row, fetch_all, fetch_one, utc_text
 
 SCHEMA_SQL = """
 PRAGMA journal_mode = WAL;
@@ -95,51 +95,10 @@ FULL_SCAN_MIN = 500
 
 
 @dataclass(frozen=True)
-class Row:
-    slug: str
-    title: str | None
-    summary: str | None
-    status: str | None
-    release_date: str | None  # UTC
-    release_date_text: str | None
-    provisional_date: str | None
-    published_date: str | None
-    designation: str | None
-    census: bool
-    modified: str | None
-    version: str
-
-
-@dataclass(frozen=True)
 class SyncResult:
     data_version: str | None
     updated: int
     removed: int
-
-
-def _utc(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _local_name(iri: str | None) -> str | None:
-    if not iri:
-        return None
-    return re.split(r"[#/]", iri)[-1]
-
-
-_DESIGNATIONS = {
-    "AccreditedOfficialStatistics": "accredited-official-statistics",
-    "OfficialStatistics": "official-statistics",
-    "OfficialStatisticsInDevelopment": "official-statistics-in-development",
-}
 
 
 class ListingIndex:
@@ -219,18 +178,16 @@ class ListingIndex:
             )
         stale = sorted(s for s, v in versions.items() if known.get(s) != v[0])
         gone = sorted(set(known) - set(versions))
-        rows: list[tuple[Row, list[tuple[str, str]], str]] = []
+        rows: list[Fetched] = []
         if len(stale) >= FULL_SCAN_MIN:
             # Many releases: two scans of every release graph beat per-graph queries.
             wanted = set(stale)
             rows = [
-                r
-                for r in self._fetch(store, settings, None, versions)
-                if r[0].slug in wanted
+                r for r in fetch_all(store, settings, versions) if r[0].slug in wanted
             ]
         else:
             for slug in stale:
-                rows.extend(self._fetch(store, settings, slug, versions))
+                rows.extend(fetch_one(store, settings, slug, versions[slug]))
         return self._write_rows(store, settings, version, stale, gone, rows)
 
     def sync_releases(
@@ -249,9 +206,9 @@ class ListingIndex:
             return self.sync(store, settings, version)
         states = catalog.release_states(store, settings, slugs)
         versions = {s: (st.version, st.modified) for s, st in states.items()}
-        rows: list[tuple[Row, list[tuple[str, str]], str]] = []
+        rows: list[Fetched] = []
         for slug in sorted(versions):
-            rows.extend(self._fetch(store, settings, slug, versions))
+            rows.extend(fetch_one(store, settings, slug, versions[slug]))
         gone = sorted(set(slugs) - set(versions))
         return self._write_rows(store, settings, version, sorted(versions), gone, rows)
 
@@ -262,7 +219,7 @@ class ListingIndex:
         version: str | None,
         stale: list[str],
         gone: list[str],
-        rows: list[tuple[Row, list[tuple[str, str]], str]],
+        rows: list[Fetched],
     ) -> SyncResult:
         stones = catalog.tombstones(store, settings)
         with self._transaction() as db:
@@ -354,80 +311,6 @@ class ListingIndex:
             except sqlite3.IntegrityError:
                 key += 1  # another release at the same second with the same tie-break
 
-    def _fetch(
-        self,
-        store: Store,
-        settings: Settings,
-        slug: str | None,
-        versions: dict[str, tuple[str, str]],
-    ) -> list[tuple[Row, list[tuple[str, str]], str]]:
-        """Rows of one release (its graph named: a direct lookup), or of all."""
-        iris = Iris(settings.base_url)
-        graph = "?g" if slug is None else f"<{iris.release_graph(slug)}>"
-        main = store.select(
-            catalog.PREFIXES
-            + f"""SELECT ?slug ?title ?summary ?status ?start ?provisional ?published
-       ?designation ?census WHERE {{
-  GRAPH {graph} {{
-    ?r a pub:Release ; pub:slug ?slug .
-    OPTIONAL {{ ?r schema:name ?title }}
-    OPTIONAL {{ ?r schema:description ?summary }}
-    OPTIONAL {{ ?r pub:status ?status }}
-    OPTIONAL {{ ?r schema:publication/schema:startDate ?start }}
-    OPTIONAL {{ ?r pub:provisionalDate ?provisional }}
-    OPTIONAL {{ ?r schema:datePublished ?published }}
-    OPTIONAL {{ ?r pub:designation ?designation }}
-    OPTIONAL {{ ?r pub:census ?census }}
-  }}
-}}"""
-        )
-        extra = store.select(
-            catalog.PREFIXES
-            + f"""SELECT ?slug ?topic ?label ?keyword WHERE {{
-  GRAPH {graph} {{
-    ?r a pub:Release ; pub:slug ?slug .
-    {{ ?r schema:about ?topic . OPTIONAL {{ ?topic schema:name ?label }} }}
-    UNION {{ ?r schema:keywords ?keyword }}
-  }}
-}}"""
-        )
-        topics: dict[str, dict[str, str]] = {}
-        keywords: dict[str, list[str]] = {}
-        for r in extra:
-            if "topic" in r:
-                slug_of_topic = iris.topic_slug(r["topic"]) or ""
-                topics.setdefault(r["slug"], {})[slug_of_topic] = r.get("label", "")
-            if "keyword" in r:
-                keywords.setdefault(r["slug"], []).append(r["keyword"])
-        out = []
-        for r in main:
-            slug = r["slug"]
-            state = versions.get(slug)
-            if state is None:
-                continue  # a graph without a live catalogue record
-            row = Row(
-                slug=slug,
-                title=r.get("title"),
-                summary=r.get("summary"),
-                status=(_local_name(r.get("status")) or "").lower() or None,
-                release_date=_utc(r.get("start")),
-                release_date_text=r.get("start"),
-                provisional_date=r.get("provisional"),
-                published_date=_utc(r.get("published")),
-                designation=_DESIGNATIONS.get(_local_name(r.get("designation")) or ""),
-                census=r.get("census") in ("true", "1"),
-                modified=state[1],
-                version=state[0],
-            )
-            out.append(
-                (
-                    row,
-                    sorted(topics.get(slug, {}).items()),
-                    " ".join(sorted(keywords.get(slug, []))),
-                )
-            )
-        return out
-
     # Queries ----------------------------------------------------------------
 
     def _rows(self, sql: str, params: Sequence[object]) -> list[Row]:
@@ -474,7 +357,7 @@ class ListingIndex:
             f"SELECT * FROM releases WHERE status IN {_UPCOMING_SQL} "  # noqa: S608
             "AND release_date >= ? AND release_date < ? "
             "ORDER BY release_date, slug LIMIT ? OFFSET ?",
-            (_utc(start.isoformat()), _utc(end.isoformat()), limit, offset),
+            (utc_text(start.isoformat()), utc_text(end.isoformat()), limit, offset),
         )
 
     def count_by_topic(self) -> list[tuple[str, str, int]]:
@@ -564,10 +447,10 @@ class ListingIndex:
             params.append(designation)
         if start is not None:
             filters.append("release_date >= ?")
-            params.append(_utc(start.isoformat()))
+            params.append(utc_text(start.isoformat()))
         if end is not None:
             filters.append("release_date < ?")
-            params.append(_utc(end.isoformat()))
+            params.append(utc_text(end.isoformat()))
         if text:
             match = self._match(text)
             if match is None:
