@@ -59,7 +59,7 @@ class ReleasePage:
 
     slug: str
     graph: Graph
-    version: str
+    content_hash: str
     modified: datetime
     title: str
     summary: str | None
@@ -147,7 +147,7 @@ class Site:
         never end).
         """
         version = catalog.data_version(self.store, self.settings)
-        if version is not None and version == self.index.version():
+        if version is not None and version == self.index.data_version():
             return
         with self._lock, health.unbounded():
             self.index.ensure_current(self.store, self.settings)
@@ -163,7 +163,7 @@ class Site:
 
     def data_version(self) -> str | None:
         self.current()
-        return self.index.version()
+        return self.index.data_version()
 
     # One release --------------------------------------------------------------
 
@@ -256,7 +256,7 @@ def _page(release: Release, graph: Graph, row: Row, settings: Settings) -> Relea
     return ReleasePage(
         slug=release.slug,
         graph=graph,
-        version=row.version,
+        content_hash=row.content_hash,
         modified=_when(row.modified) or datetime.now(UTC),
         title=release.title or release.slug,
         summary=release.summary,

@@ -54,7 +54,7 @@ def test_a_worker_index_follows_another_process(
     _other_process(server, "import", str(sample_calendar()))
     worker.ensure_current(store, settings)
     assert worker.count() == 52
-    assert worker.version() == catalog.data_version(store, settings)
+    assert worker.data_version() == catalog.data_version(store, settings)
 
     # Another process publishes and deletes; this worker catches up on its next look.
     _other_process(server, "import", str(FIXTURES / "native" / "calendar.json"))
@@ -68,8 +68,8 @@ def test_a_worker_index_follows_another_process(
     assert worker.tombstone("labour-market-overview-uk-september-2026") is not None
     assert worker.get("house-price-index-uk-january-2027") is not None
     states = catalog.release_states(store, settings)
-    assert {s: worker.get(s).version for s in states} == {  # type: ignore[union-attr]
-        s: st.version for s, st in states.items()
+    assert {s: worker.get(s).content_hash for s in states} == {  # type: ignore[union-attr]
+        s: st.content_hash for s, st in states.items()
     }
     upcoming = worker.upcoming(
         datetime(2027, 5, 1, tzinfo=UTC), datetime(2027, 6, 1, tzinfo=UTC)
@@ -112,12 +112,12 @@ def test_following_a_write_reads_only_its_releases(
     assert result is not None
     index.sync_releases(store, settings, previous, result.data_version, [changed.slug])
     assert full_scans == []
-    assert index.version() == result.data_version
+    assert index.data_version() == result.data_version
     assert index.get(changed.slug).title == "A title changed in place"  # type: ignore[union-attr]
     # a delete, which the index does not hear of; then a write it does hear of
     catalog.delete(store, [releases[7].slug], "Duplicate", settings)
     previous = catalog.data_version(store, settings)
-    index_behind = index.version() != previous
+    index_behind = index.data_version() != previous
     third = dataclasses.replace(
         releases[5], summary="Changed once more, for the index."
     )

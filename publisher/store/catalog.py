@@ -58,7 +58,7 @@ def content_hash(ntriples: str) -> str:
 @dataclass(frozen=True)
 class ReleaseState:
     slug: str
-    version: str  # content hash: the release's ETag
+    content_hash: str  # the release's ETag
     issued: str | None
     modified: str
     title: str | None = None
@@ -451,7 +451,7 @@ def publish(
         r
         for r in releases
         if r.slug not in previous
-        or previous[r.slug].version != r.content_hash
+        or previous[r.slug].content_hash != r.content_hash
         or r.slug in renames.values()
     ]
     changed_slugs = {r.slug for r in changed}
@@ -843,7 +843,7 @@ def apply_admin_update(
                 removed.append(slug)
             continue
         digest = content_hash(text)
-        if state is None or state.version != digest:
+        if state is None or state.content_hash != digest:
             changed.append(ReleaseEntry(slug, _graph_title(iris, slug, text), digest))
     version, moment = new_data_version(), now()
     cat = f"<{iris.catalog_graph}>"

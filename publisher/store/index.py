@@ -7,8 +7,8 @@ releases in Oxigraph. This index answers them in well under a millisecond.
 It is derived from the store and never the source of truth: every row comes from
 the store's release graphs and catalogue records, ``publisher reindex`` rebuilds it
 from scratch, and :meth:`ListingIndex.ensure_current` compares the store's data
-version (one tiny query) before answering, re-syncing the releases whose version
-(content hash) differs. So it follows any writer, including another process
+version (one tiny query) before answering, re-syncing the releases whose content
+hash differs. So it follows any writer, including another process
 publishing into a shared remote store. docs/stores.md explains the design.
 """
 
@@ -35,7 +35,7 @@ PRAGMA journal_mode = WAL;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS releases (
     slug TEXT PRIMARY KEY,
-    version TEXT NOT NULL,
+    version TEXT NOT NULL,     -- the release's content hash
     modified TEXT,
     title TEXT,
     summary TEXT,
@@ -142,7 +142,7 @@ class ListingIndex:
 
     # Keeping up with the store ---------------------------------------------
 
-    def version(self) -> str | None:
+    def data_version(self) -> str | None:
         with self._lock:
             row = self._db.execute(
                 "SELECT value FROM meta WHERE key = 'data_version'"
@@ -152,7 +152,7 @@ class ListingIndex:
     def ensure_current(self, store: Store, settings: Settings) -> SyncResult | None:
         """Sync if the store's data version moved; None when already current."""
         current = catalog.data_version(store, settings)
-        if current is not None and current == self.version():
+        if current is not None and current == self.data_version():
             return None
         return self.sync(store, settings, current)
 
@@ -164,59 +164,61 @@ class ListingIndex:
         return self.sync(store, settings)
 
     def sync(
-        self, store: Store, settings: Settings, version: str | None = None
+        self, store: Store, settings: Settings, data_version: str | None = None
     ) -> SyncResult:
-        """Bring rows in line with the store, release by release, by version."""
-        # Read the version first: a write during the sync moves it again, and the
+        """Bring rows in line with the store, release by release, by content hash."""
+        # Read the data version first: a write during the sync moves it again, and the
         # next ensure_current re-syncs.
-        if version is None:
-            version = catalog.data_version(store, settings)
-        versions = catalog.release_versions(store, settings)
+        if data_version is None:
+            data_version = catalog.data_version(store, settings)
+        hashes = catalog.release_versions(store, settings)
         with self._lock:
             known = dict(
                 self._db.execute("SELECT slug, version FROM releases").fetchall()
             )
-        stale = sorted(s for s, v in versions.items() if known.get(s) != v[0])
-        gone = sorted(set(known) - set(versions))
+        stale = sorted(s for s, h in hashes.items() if known.get(s) != h[0])
+        gone = sorted(set(known) - set(hashes))
         rows: list[Fetched] = []
         if len(stale) >= FULL_SCAN_MIN:
             # Many releases: two scans of every release graph beat per-graph queries.
             wanted = set(stale)
             rows = [
-                r for r in fetch_all(store, settings, versions) if r[0].slug in wanted
+                r for r in fetch_all(store, settings, hashes) if r[0].slug in wanted
             ]
         else:
             for slug in stale:
-                rows.extend(fetch_one(store, settings, slug, versions[slug]))
-        return self._write_rows(store, settings, version, stale, gone, rows)
+                rows.extend(fetch_one(store, settings, slug, hashes[slug]))
+        return self._write_rows(store, settings, data_version, stale, gone, rows)
 
     def sync_releases(
         self,
         store: Store,
         settings: Settings,
         previous: str | None,
-        version: str | None,
+        data_version: str | None,
         slugs: Sequence[str],
     ) -> SyncResult:
         """Follow a write this process made, which changed only ``slugs`` and moved
-        the data version from ``previous`` to ``version``: those rows are re-read
+        the data version from ``previous`` to ``data_version``: those rows are re-read
         (a direct lookup each, about 2 ms at 100,000 releases), nothing else. If
         the index was not at ``previous``, it syncs in full instead."""
-        if self.version() != previous:
-            return self.sync(store, settings, version)
+        if self.data_version() != previous:
+            return self.sync(store, settings, data_version)
         states = catalog.release_states(store, settings, slugs)
-        versions = {s: (st.version, st.modified) for s, st in states.items()}
+        hashes = {s: (st.content_hash, st.modified) for s, st in states.items()}
         rows: list[Fetched] = []
-        for slug in sorted(versions):
-            rows.extend(fetch_one(store, settings, slug, versions[slug]))
-        gone = sorted(set(slugs) - set(versions))
-        return self._write_rows(store, settings, version, sorted(versions), gone, rows)
+        for slug in sorted(hashes):
+            rows.extend(fetch_one(store, settings, slug, hashes[slug]))
+        gone = sorted(set(slugs) - set(hashes))
+        return self._write_rows(
+            store, settings, data_version, sorted(hashes), gone, rows
+        )
 
     def _write_rows(
         self,
         store: Store,
         settings: Settings,
-        version: str | None,
+        data_version: str | None,
         stale: list[str],
         gone: list[str],
         rows: list[Fetched],
@@ -244,7 +246,7 @@ class ListingIndex:
                     "INSERT INTO releases VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         row.slug,
-                        row.version,
+                        row.content_hash,
                         row.modified,
                         row.title,
                         row.summary,
@@ -279,13 +281,14 @@ class ListingIndex:
                 [(t.slug, t.title, t.deleted_at, t.reason) for t in stones.values()],
             )
             db.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('data_version', ?)", (version,)
+                "INSERT OR REPLACE INTO meta VALUES ('data_version', ?)",
+                (data_version,),
             )
             db.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('base_url', ?)",
                 (settings.base_url,),
             )
-        return SyncResult(version, len(stale), len(gone))
+        return SyncResult(data_version, len(stale), len(gone))
 
     @staticmethod
     def _insert_text(db: sqlite3.Connection, row: Row, keywords: str) -> None:
@@ -329,7 +332,7 @@ class ListingIndex:
                 designation=r["designation"],
                 census=bool(r["census"]),
                 modified=r["modified"],
-                version=r["version"],
+                content_hash=r["version"],  # the column keeps its name
             )
             for r in found
         ]

@@ -39,7 +39,7 @@ class Row:
     designation: str | None
     census: bool
     modified: str | None
-    version: str
+    content_hash: str
 
 
 #: a row with its topics ((slug, label), sorted) and its keywords (one text)
@@ -146,7 +146,7 @@ FIELDS = (
 
 
 def _row(slug: str, values: dict[str, Any], state: tuple[str, str]) -> Row:
-    return Row(slug=slug, **values, modified=state[1], version=state[0])
+    return Row(slug=slug, **values, modified=state[1], content_hash=state[0])
 
 
 def row_of_release(release: Release, state: tuple[str, str]) -> Fetched:

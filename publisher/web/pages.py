@@ -247,7 +247,7 @@ def _release_or_error(slug: str) -> ReleasePage:
 
 
 def _conditional(response: Response, page: ReleasePage, fmt: str) -> Response:
-    response.set_etag(f"{page.version}-{fmt}")
+    response.set_etag(f"{page.content_hash}-{fmt}")
     response.last_modified = page.modified.replace(microsecond=0)
     response.cache_control.public = True
     response.cache_control.max_age = int(site().settings.cache_seconds)
@@ -384,7 +384,7 @@ def _png(data: bytes, etag: str) -> Response:
 def card(slug: str) -> Response:
     """The release's share image, drawn from the store, cached until it changes."""
     page = _release_or_error(slug)
-    key = (slug, page.version)
+    key = (slug, page.content_hash)
     if key not in _CARDS:
         if len(_CARDS) > 2000:
             _CARDS.clear()
@@ -402,7 +402,7 @@ def card(slug: str) -> Response:
                 site=settings.base_url.split("://", 1)[-1],
             )
         )
-    return _png(_CARDS[key], f"card-{page.version}")
+    return _png(_CARDS[key], f"card-{page.content_hash}")
 
 
 @bp.get("/card.png")
