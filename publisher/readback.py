@@ -78,19 +78,6 @@ def graph_to_release(graph: Graph, slug: str, settings: Settings) -> Release:
     event = g.value(rel, SCHEMA.publication)
     status = _STATUSES.get(str(g.value(rel, PUB.status)))
     designation = _DESIGNATIONS.get(str(g.value(rel, PUB.designation)))
-    changes = []
-    for node in _numbered(list(g.objects(rel, PUB.dateChange))):
-        previous = _when(g.value(node, PUB.previousDate))
-        if previous is None:
-            continue
-        changes.append(
-            DateChange(
-                previous_date=previous,
-                reason=_str(g.value(node, PUB.changeReason)),
-                changed_at=_datetime(g.value(node, PUB.changedAt)),
-                new_date=_when(g.value(node, PUB.newDate)),
-            )
-        )
     org = g.value(rel, SCHEMA.publisher)
     publisher = None
     if org is not None and str(org) != iris.organization:
@@ -109,6 +96,69 @@ def graph_to_release(graph: Graph, slug: str, settings: Settings) -> Release:
         )
         for node in _numbered(list(g.objects(rel, SCHEMA.contactPoint)))
     )
+    documents = []
+    for node in _numbered(list(g.objects(rel, SCHEMA.subjectOf))):
+        url = str(g.value(node, SCHEMA.url))
+        name = _str(g.value(node, SCHEMA.name))
+        documents.append(Document(url, None if name == url else name))
+    series = None
+    series_node = g.value(rel, DCAT.inSeries)
+    if series_node is not None:
+        series = Series(
+            iris.series_slug(series_node) or "",
+            _str(g.value(series_node, SCHEMA.name)),
+        )
+    census = g.value(rel, PUB.census)
+    published = _datetime(g.value(rel, SCHEMA.datePublished))
+    release_date = _datetime(g.value(event, SCHEMA.startDate)) if event else None
+    return Release(
+        slug=slug,
+        title=_str(g.value(rel, SCHEMA.name)),
+        status=status,
+        summary=_str(g.value(rel, SCHEMA.description)),
+        release_date=release_date,
+        provisional_date=_str(g.value(rel, PUB.provisionalDate)),
+        date_changes=_changes(g, rel),
+        cancellation_notice=_str(g.value(rel, PUB.cancellationNotice)),
+        published_date=published,
+        designation=designation,
+        census=census is not None and str(census) in ("true", "1"),
+        topics=topics,
+        keywords=tuple(sorted(str(k) for k in g.objects(rel, SCHEMA.keywords))),
+        language=str(g.value(rel, SCHEMA.inLanguage) or settings.language),
+        contacts=contacts,
+        publisher=publisher,
+        license=_str(g.value(rel, SCHEMA.license)),
+        datasets=_datasets(g, rel),
+        related_documents=tuple(documents),
+        next_release=_str(g.value(rel, PUB.nextReleaseText)),
+        next_release_slug=iris.slug_of(g.value(rel, PUB.nextRelease)),
+        series=series,
+        previous_edition=iris.slug_of(g.value(rel, DCAT.prev)),
+        same_as=tuple(sorted(str(s) for s in g.objects(rel, SCHEMA.sameAs))),
+        identifier=_str(g.value(rel, SCHEMA.identifier)),
+        former_slugs=tuple(sorted(str(s) for s in g.objects(rel, PUB.formerSlug))),
+    )
+
+
+def _changes(g: Graph, rel: URIRef) -> tuple[DateChange, ...]:
+    changes = []
+    for node in _numbered(list(g.objects(rel, PUB.dateChange))):
+        previous = _when(g.value(node, PUB.previousDate))
+        if previous is None:
+            continue
+        changes.append(
+            DateChange(
+                previous_date=previous,
+                reason=_str(g.value(node, PUB.changeReason)),
+                changed_at=_datetime(g.value(node, PUB.changedAt)),
+                new_date=_when(g.value(node, PUB.newDate)),
+            )
+        )
+    return tuple(changes)
+
+
+def _datasets(g: Graph, rel: URIRef) -> tuple[Dataset, ...]:
     datasets = []
     for node in _numbered(list(g.objects(rel, SCHEMA.hasPart))):
         title = str(g.value(node, SCHEMA.name))
@@ -132,49 +182,7 @@ def graph_to_release(graph: Graph, slug: str, settings: Settings) -> Release:
                 downloads=tuple(downloads),
             )
         )
-    documents = []
-    for node in _numbered(list(g.objects(rel, SCHEMA.subjectOf))):
-        url = str(g.value(node, SCHEMA.url))
-        name = _str(g.value(node, SCHEMA.name))
-        documents.append(Document(url, None if name == url else name))
-    series = None
-    series_node = g.value(rel, DCAT.inSeries)
-    if series_node is not None:
-        series = Series(
-            iris.series_slug(series_node) or "",
-            _str(g.value(series_node, SCHEMA.name)),
-        )
-    census = g.value(rel, PUB.census)
-    published = _datetime(g.value(rel, SCHEMA.datePublished))
-    release_date = _datetime(g.value(event, SCHEMA.startDate)) if event else None
-    return Release(
-        slug=slug,
-        title=_str(g.value(rel, SCHEMA.name)),
-        status=status,
-        summary=_str(g.value(rel, SCHEMA.description)),
-        release_date=release_date,
-        provisional_date=_str(g.value(rel, PUB.provisionalDate)),
-        date_changes=tuple(changes),
-        cancellation_notice=_str(g.value(rel, PUB.cancellationNotice)),
-        published_date=published,
-        designation=designation,
-        census=census is not None and str(census) in ("true", "1"),
-        topics=topics,
-        keywords=tuple(sorted(str(k) for k in g.objects(rel, SCHEMA.keywords))),
-        language=str(g.value(rel, SCHEMA.inLanguage) or settings.language),
-        contacts=contacts,
-        publisher=publisher,
-        license=_str(g.value(rel, SCHEMA.license)),
-        datasets=tuple(datasets),
-        related_documents=tuple(documents),
-        next_release=_str(g.value(rel, PUB.nextReleaseText)),
-        next_release_slug=iris.slug_of(g.value(rel, PUB.nextRelease)),
-        series=series,
-        previous_edition=iris.slug_of(g.value(rel, DCAT.prev)),
-        same_as=tuple(sorted(str(s) for s in g.objects(rel, SCHEMA.sameAs))),
-        identifier=_str(g.value(rel, SCHEMA.identifier)),
-        former_slugs=tuple(sorted(str(s) for s in g.objects(rel, PUB.formerSlug))),
-    )
+    return tuple(datasets)
 
 
 def read_ntriples(ntriples: str) -> Graph:
