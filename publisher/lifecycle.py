@@ -22,9 +22,8 @@ import dataclasses
 from datetime import UTC, date, datetime
 
 from publisher.errors import PublisherError
-from publisher.model import DateChange, Release, Status
+from publisher.model import UPCOMING_STATUSES, DateChange, Release, Status
 
-UPCOMING = (Status.PROVISIONAL, Status.CONFIRMED, Status.POSTPONED)
 NO_CHANGE = "no visible change"
 #: statuses whose release date was announced as confirmed
 CONFIRMED = (Status.CONFIRMED, Status.POSTPONED)
@@ -77,7 +76,7 @@ def check_change(
             "cancelling a release needs a notice that says why: add "
             '"cancellation_notice" to the record',
         )
-    if old.status is Status.PUBLISHED and new.status in UPCOMING:
+    if old.status is Status.PUBLISHED and new.status in UPCOMING_STATUSES:
         raise LifecycleError(
             slug,
             f"a published release cannot become {_status(new)} again; correct it "

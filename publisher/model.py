@@ -21,6 +21,26 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
     PUBLISHED = "published"
 
+    @classmethod
+    def lookup(cls, value: str | None) -> Status | None:
+        """The status whose value is ``value``, or None for any other text."""
+        return cls._value2member_map_.get(value or "")  # type: ignore[return-value]
+
+    @property
+    def label(self) -> str:
+        """What pages call it: ``Postponed``."""
+        return _STATUS_LABELS[self]
+
+    @property
+    def feed_label(self) -> str:
+        """What the Atom feed's entry titles call it: ``Date changed``."""
+        return _FEED_LABELS.get(self, self.label)
+
+    @property
+    def upcoming(self) -> bool:
+        """Not yet out, nor cancelled: the calendar's "upcoming" view."""
+        return self in UPCOMING_STATUSES
+
 
 class Designation(StrEnum):
     """The UK designations of official statistics (Code of Practice)."""
@@ -28,6 +48,33 @@ class Designation(StrEnum):
     ACCREDITED = "accredited-official-statistics"  # formerly National Statistics
     OFFICIAL = "official-statistics"
     IN_DEVELOPMENT = "official-statistics-in-development"  # formerly experimental
+
+    @classmethod
+    def lookup(cls, value: str | None) -> Designation | None:
+        """The designation whose value is ``value``, or None for any other text."""
+        return cls._value2member_map_.get(value or "")  # type: ignore[return-value]
+
+    @property
+    def label(self) -> str:
+        """What pages call it: ``Official statistics in development``."""
+        return _DESIGNATION_LABELS[self]
+
+
+_STATUS_LABELS = {
+    Status.PROVISIONAL: "Provisional",
+    Status.CONFIRMED: "Confirmed",
+    Status.POSTPONED: "Postponed",
+    Status.CANCELLED: "Cancelled",
+    Status.PUBLISHED: "Published",
+}
+_FEED_LABELS = {Status.POSTPONED: "Date changed"}
+#: the statuses of a release still to come, in their order of life
+UPCOMING_STATUSES = (Status.PROVISIONAL, Status.CONFIRMED, Status.POSTPONED)
+_DESIGNATION_LABELS = {
+    Designation.ACCREDITED: "Accredited official statistics",
+    Designation.OFFICIAL: "Official statistics",
+    Designation.IN_DEVELOPMENT: "Official statistics in development",
+}
 
 
 @dataclass(frozen=True)

@@ -186,3 +186,34 @@ class Iris:
 
     def organization_other(self, slug: str) -> str:
         return f"{self.base}/organisations/{slug}#organization"
+
+    # Inverses: the slug in an IRI minted above, or None for any other IRI
+    def slug_of(self, iri: object) -> str | None:
+        """The release slug in its page, release (any fragment) or graph IRI."""
+        return self._slug_after(iri, self.page("")) or self._slug_after(
+            iri, self.release_graph("")
+        )
+
+    def graph_slug(self, iri: object) -> str | None:
+        """The release slug in its named graph's IRI (no other IRI)."""
+        return self._slug_after(iri, self.release_graph(""))
+
+    def record_slug(self, iri: object) -> str | None:
+        """The release slug in its catalogue record's IRI."""
+        return self._slug_after(iri, self.record(""))
+
+    def topic_slug(self, iri: object) -> str | None:
+        return self._slug_after(iri, f"{self.base}/topics/")
+
+    def series_slug(self, iri: object) -> str | None:
+        return self._slug_after(iri, f"{self.base}/series/")
+
+    @staticmethod
+    def _slug_after(iri: object, prefix: str) -> str | None:
+        """The path segment after ``prefix`` (fragment dropped); None when ``iri``
+        does not start with it or more path follows."""
+        text = "" if iri is None else str(iri)
+        if not text.startswith(prefix):
+            return None
+        slug = text[len(prefix) :].split("#", 1)[0]
+        return slug if slug and "/" not in slug else None

@@ -59,7 +59,7 @@ class Current:
     """A release as published now, with its version (its ETag)."""
 
     release: Release
-    version: str
+    content_hash: str
     issued: str | None
     modified: str
 
@@ -70,7 +70,7 @@ class WriteResult:
     unchanged: list[str] = dataclasses.field(default_factory=list)
     scheduled: dict[str, datetime] = dataclasses.field(default_factory=dict)
     created: list[str] = dataclasses.field(default_factory=list)
-    versions: dict[str, str] = dataclasses.field(default_factory=dict)
+    content_hashes: dict[str, str] = dataclasses.field(default_factory=dict)
     data_version: str | None = None
     report: dict[str, Any] | None = None  # warnings, in the 422 body's schema
 
@@ -141,7 +141,7 @@ class Publishing:
         if not text:
             return None
         release = ntriples_to_release(text, slug, self.settings)
-        return Current(release, state.version, state.issued, state.modified)
+        return Current(release, state.content_hash, state.issued, state.modified)
 
     def record(self, slug: str) -> tuple[dict[str, Any], Current] | None:
         current = self.read(slug)
@@ -219,11 +219,11 @@ class Publishing:
             if (
                 target is not None
                 and if_match is not None
-                and (current is None or current.version != if_match)
+                and (current is None or current.content_hash != if_match)
             ):
                 raise PreconditionFailedError(
                     f"{key} has changed since version {if_match}"
-                    + (f" (now {current.version})" if current else " (it is gone)")
+                    + (f" (now {current.content_hash})" if current else " (it is gone)")
                     + ": fetch it again, apply your change, and send it with "
                     "the new ETag"
                 )
@@ -324,7 +324,7 @@ class Publishing:
         states = catalog.release_states(
             self.store, self.settings, [r.slug for r in ready]
         )
-        result.versions = {s: st.version for s, st in states.items()}
+        result.content_hashes = {s: st.content_hash for s, st in states.items()}
         if warnings is not None and warnings.results:
             result.report = warnings.to_json()
         self.wake()
@@ -346,10 +346,10 @@ class Publishing:
             )
             if current is None:
                 raise NotFoundError(f"no release {slug!r}")
-            if if_match is not None and current.version != if_match:
+            if if_match is not None and current.content_hash != if_match:
                 raise PreconditionFailedError(
                     f"{slug} has changed since version {if_match} (now "
-                    f"{current.version}): fetch it again before deleting it"
+                    f"{current.content_hash}): fetch it again before deleting it"
                 )
             before = catalog.data_version(self.store, self.settings)
             result = catalog.delete(

@@ -11,7 +11,7 @@ the release date as given.)
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
@@ -29,8 +29,8 @@ from publisher.model import (
     Series,
     Topic,
 )
-from publisher.namespaces import DCAT, PUB, SCHEMA, XSD, Iris
-from publisher.rdf import DESIGNATION_CONCEPTS, STATUS_CONCEPTS
+from publisher.namespaces import DCAT, PUB, RDF, SCHEMA, XSD, Iris
+from publisher.rdf import DESIGNATION_CONCEPTS, STATUS_CONCEPTS, bind_prefixes
 
 _STATUSES = {str(iri): status for status, iri in STATUS_CONCEPTS.items()}
 _DESIGNATIONS = {str(iri): Designation(v) for v, iri in DESIGNATION_CONCEPTS.items()}
@@ -41,12 +41,18 @@ def _str(value: Node | None) -> str | None:
 
 
 def _when(value: Node | None) -> datetime | date | None:
+    """A date or time literal; a time without an offset is read as UTC; None when
+    absent or unreadable (a graph written by SPARQL Update may hold anything)."""
     if not isinstance(value, Literal):
         return None
     text = str(value)
-    if value.datatype == XSD.date:
-        return date.fromisoformat(text)
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    try:
+        if value.datatype == XSD.date:
+            return date.fromisoformat(text)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _datetime(value: Node | None) -> datetime | None:
@@ -64,13 +70,6 @@ def _numbered(nodes: list[Node]) -> list[Node]:
     return sorted(nodes, key=key)
 
 
-def _after(iri: Node | None, marker: str) -> str | None:
-    """The slug in ``{base}/{marker}/{slug}#...``."""
-    if iri is None:
-        return None
-    return str(iri).rsplit(f"/{marker}/", 1)[-1].split("#", 1)[0]
-
-
 def graph_to_release(graph: Graph, slug: str, settings: Settings) -> Release:
     """The Release whose graph (as stored) ``graph`` is."""
     iris = Iris(settings.base_url)
@@ -79,6 +78,70 @@ def graph_to_release(graph: Graph, slug: str, settings: Settings) -> Release:
     event = g.value(rel, SCHEMA.publication)
     status = _STATUSES.get(str(g.value(rel, PUB.status)))
     designation = _DESIGNATIONS.get(str(g.value(rel, PUB.designation)))
+    org = g.value(rel, SCHEMA.publisher)
+    publisher = None
+    if org is not None and str(org) != iris.organization:
+        publisher = Organization(
+            str(g.value(org, SCHEMA.name)), _str(g.value(org, SCHEMA.url))
+        )
+    topics = tuple(
+        Topic(iris.topic_slug(node) or "", _str(g.value(node, SCHEMA.name)) or "")
+        for node in sorted(g.objects(rel, SCHEMA.about), key=str)
+    )
+    contacts = tuple(
+        Contact(
+            _str(g.value(node, SCHEMA.name)),
+            _str(g.value(node, SCHEMA.email)),
+            _str(g.value(node, SCHEMA.telephone)),
+        )
+        for node in _numbered(list(g.objects(rel, SCHEMA.contactPoint)))
+    )
+    documents = []
+    for node in _numbered(list(g.objects(rel, SCHEMA.subjectOf))):
+        url = str(g.value(node, SCHEMA.url))
+        name = _str(g.value(node, SCHEMA.name))
+        documents.append(Document(url, None if name == url else name))
+    series = None
+    series_node = g.value(rel, DCAT.inSeries)
+    if series_node is not None:
+        series = Series(
+            iris.series_slug(series_node) or "",
+            _str(g.value(series_node, SCHEMA.name)),
+        )
+    census = g.value(rel, PUB.census)
+    published = _datetime(g.value(rel, SCHEMA.datePublished))
+    release_date = _datetime(g.value(event, SCHEMA.startDate)) if event else None
+    return Release(
+        slug=slug,
+        title=_str(g.value(rel, SCHEMA.name)),
+        status=status,
+        summary=_str(g.value(rel, SCHEMA.description)),
+        release_date=release_date,
+        provisional_date=_str(g.value(rel, PUB.provisionalDate)),
+        date_changes=_changes(g, rel),
+        cancellation_notice=_str(g.value(rel, PUB.cancellationNotice)),
+        published_date=published,
+        designation=designation,
+        census=census is not None and str(census) in ("true", "1"),
+        topics=topics,
+        keywords=tuple(sorted(str(k) for k in g.objects(rel, SCHEMA.keywords))),
+        language=str(g.value(rel, SCHEMA.inLanguage) or settings.language),
+        contacts=contacts,
+        publisher=publisher,
+        license=_str(g.value(rel, SCHEMA.license)),
+        datasets=_datasets(g, rel),
+        related_documents=tuple(documents),
+        next_release=_str(g.value(rel, PUB.nextReleaseText)),
+        next_release_slug=iris.slug_of(g.value(rel, PUB.nextRelease)),
+        series=series,
+        previous_edition=iris.slug_of(g.value(rel, DCAT.prev)),
+        same_as=tuple(sorted(str(s) for s in g.objects(rel, SCHEMA.sameAs))),
+        identifier=_str(g.value(rel, SCHEMA.identifier)),
+        former_slugs=tuple(sorted(str(s) for s in g.objects(rel, PUB.formerSlug))),
+    )
+
+
+def _changes(g: Graph, rel: URIRef) -> tuple[DateChange, ...]:
     changes = []
     for node in _numbered(list(g.objects(rel, PUB.dateChange))):
         previous = _when(g.value(node, PUB.previousDate))
@@ -92,24 +155,10 @@ def graph_to_release(graph: Graph, slug: str, settings: Settings) -> Release:
                 new_date=_when(g.value(node, PUB.newDate)),
             )
         )
-    org = g.value(rel, SCHEMA.publisher)
-    publisher = None
-    if org is not None and str(org) != iris.organization:
-        publisher = Organization(
-            str(g.value(org, SCHEMA.name)), _str(g.value(org, SCHEMA.url))
-        )
-    topics = tuple(
-        Topic(_after(node, "topics") or "", str(g.value(node, SCHEMA.name)))
-        for node in sorted(g.objects(rel, SCHEMA.about), key=str)
-    )
-    contacts = tuple(
-        Contact(
-            _str(g.value(node, SCHEMA.name)),
-            _str(g.value(node, SCHEMA.email)),
-            _str(g.value(node, SCHEMA.telephone)),
-        )
-        for node in _numbered(list(g.objects(rel, SCHEMA.contactPoint)))
-    )
+    return tuple(changes)
+
+
+def _datasets(g: Graph, rel: URIRef) -> tuple[Dataset, ...]:
     datasets = []
     for node in _numbered(list(g.objects(rel, SCHEMA.hasPart))):
         title = str(g.value(node, SCHEMA.name))
@@ -133,52 +182,24 @@ def graph_to_release(graph: Graph, slug: str, settings: Settings) -> Release:
                 downloads=tuple(downloads),
             )
         )
-    documents = []
-    for node in _numbered(list(g.objects(rel, SCHEMA.subjectOf))):
-        url = str(g.value(node, SCHEMA.url))
-        name = _str(g.value(node, SCHEMA.name))
-        documents.append(Document(url, None if name == url else name))
-    series = None
-    series_node = g.value(rel, DCAT.inSeries)
-    if series_node is not None:
-        series = Series(
-            _after(series_node, "series") or "",
-            _str(g.value(series_node, SCHEMA.name)),
-        )
-    census = g.value(rel, PUB.census)
-    published = _datetime(g.value(rel, SCHEMA.datePublished))
-    release_date = _datetime(g.value(event, SCHEMA.startDate)) if event else None
-    return Release(
-        slug=slug,
-        title=_str(g.value(rel, SCHEMA.name)),
-        status=status,
-        summary=_str(g.value(rel, SCHEMA.description)),
-        release_date=release_date,
-        provisional_date=_str(g.value(rel, PUB.provisionalDate)),
-        date_changes=tuple(changes),
-        cancellation_notice=_str(g.value(rel, PUB.cancellationNotice)),
-        published_date=published,
-        designation=designation,
-        census=census is not None and str(census) in ("true", "1"),
-        topics=topics,
-        keywords=tuple(sorted(str(k) for k in g.objects(rel, SCHEMA.keywords))),
-        language=str(g.value(rel, SCHEMA.inLanguage) or settings.language),
-        contacts=contacts,
-        publisher=publisher,
-        license=_str(g.value(rel, SCHEMA.license)),
-        datasets=tuple(datasets),
-        related_documents=tuple(documents),
-        next_release=_str(g.value(rel, PUB.nextReleaseText)),
-        next_release_slug=_after(g.value(rel, PUB.nextRelease), "releases"),
-        series=series,
-        previous_edition=_after(g.value(rel, DCAT.prev), "releases"),
-        same_as=tuple(sorted(str(s) for s in g.objects(rel, SCHEMA.sameAs))),
-        identifier=_str(g.value(rel, SCHEMA.identifier)),
-        former_slugs=tuple(sorted(str(s) for s in g.objects(rel, PUB.formerSlug))),
-    )
+    return tuple(datasets)
+
+
+def read_ntriples(ntriples: str) -> Graph:
+    """A release graph as stored (N-Triples), with the site's prefixes bound."""
+    graph = bind_prefixes(Graph(bind_namespaces="none"))
+    graph.parse(data=ntriples, format="nt")
+    return graph
 
 
 def ntriples_to_release(ntriples: str, slug: str, settings: Settings) -> Release:
-    graph = Graph(bind_namespaces="none")
-    graph.parse(data=ntriples, format="nt")
+    return graph_to_release(read_ntriples(ntriples), slug, settings)
+
+
+def stored_release(graph: Graph, slug: str, settings: Settings) -> Release | None:
+    """The release ``slug`` of a stored graph; None when the graph holds none (a
+    graph written by SPARQL Update need not)."""
+    rel = URIRef(Iris(settings.base_url).release(slug))
+    if (rel, RDF.type, PUB.Release) not in graph:
+        return None
     return graph_to_release(graph, slug, settings)

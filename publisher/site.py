@@ -14,24 +14,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rdflib import Graph, Literal, URIRef
-from rdflib.term import Node
+from rdflib import Graph
 
 from publisher.config import Settings
 from publisher.jsonld import graph_to_embed, graph_to_jsonld
-from publisher.model import SLUG_RE
-from publisher.namespaces import PUB, SCHEMA, Iris
-from publisher.rdf import bind_prefixes
+from publisher.model import SLUG_RE, Contact, Dataset, DateChange, Release
+from publisher.namespaces import Iris
+from publisher.rdf import human_size
+from publisher.readback import graph_to_release, read_ntriples
 from publisher.store import Store, catalog, health
-from publisher.store.index import ListingIndex, Row
+from publisher.store.index import ListingIndex
+from publisher.store.index_fields import Row
 
 PAGE_SIZE = 20
 VIEWS = ("upcoming", "published", "cancelled", "all")
-DESIGNATION_LABELS = {
-    "accredited-official-statistics": "Accredited official statistics",
-    "official-statistics": "Official statistics",
-    "official-statistics-in-development": "Official statistics in development",
-}
 
 
 @dataclass(frozen=True)
@@ -63,12 +59,11 @@ class ReleasePage:
 
     slug: str
     graph: Graph
-    version: str
+    content_hash: str
     modified: datetime
     title: str
     summary: str | None
     status: str
-    event_status: str | None
     release_date: datetime | None
     provisional_date: str | None
     published_date: datetime | None
@@ -104,24 +99,14 @@ class Listing:
     counts: dict[str, int]
 
 
-def _when(value: Node | None) -> datetime | None:
-    if value is None:
+def _when(value: str | None) -> datetime | None:
+    if not value:
         return None
     try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _text(value: Node | None) -> str | None:
-    return str(value) if value is not None else None
-
-
-def _local(value: Node | None) -> str | None:
-    return (
-        str(value).rsplit("#", 1)[-1].rsplit("/", 1)[-1] if value is not None else None
-    )
 
 
 def parse_day(value: str, settings: Settings) -> datetime | None:
@@ -162,7 +147,7 @@ class Site:
         never end).
         """
         version = catalog.data_version(self.store, self.settings)
-        if version is not None and version == self.index.version():
+        if version is not None and version == self.index.data_version():
             return
         with self._lock, health.unbounded():
             self.index.ensure_current(self.store, self.settings)
@@ -178,7 +163,7 @@ class Site:
 
     def data_version(self) -> str | None:
         self.current()
-        return self.index.version()
+        return self.index.data_version()
 
     # One release --------------------------------------------------------------
 
@@ -192,9 +177,9 @@ class Site:
         text = catalog.release_graph_ntriples(self.store, self.settings, slug)
         if not text:
             return None
-        graph = bind_prefixes(Graph(bind_namespaces="none"))
-        graph.parse(data=text, format="nt")
-        page = _page(slug, graph, row, self.iris)
+        graph = read_ntriples(text)
+        release = graph_to_release(graph, slug, self.settings)
+        page = _page(release, graph, row, self.settings)
         page.history = catalog.history(self.store, self.settings, slug=slug)
         return page
 
@@ -265,98 +250,69 @@ class Site:
         yield from self.index.all_rows()
 
 
-def _page(slug: str, g: Graph, row: Row, iris: Iris) -> ReleasePage:
-    rel = URIRef(iris.release(slug))
-    event = g.value(rel, SCHEMA.publication)
-    changes = []
-    for node in sorted(g.objects(rel, PUB.dateChange), key=str):
-        changes.append(
-            DateChangeView(
-                previous=str(g.value(node, PUB.previousDate)),
-                reason=_text(g.value(node, PUB.changeReason)),
-                changed_at=_text(g.value(node, PUB.changedAt)),
-                new=_text(g.value(node, PUB.newDate)),
-            )
-        )
-    datasets = []
-    for node in sorted(g.objects(rel, SCHEMA.hasPart), key=lambda n: _order(str(n))):
-        downloads = [
-            DownloadView(
-                title=str(g.value(dl, SCHEMA.name) or g.value(dl, SCHEMA.contentUrl)),
-                url=str(g.value(dl, SCHEMA.contentUrl)),
-                format=_text(g.value(dl, SCHEMA.encodingFormat)),
-                size=_text(g.value(dl, SCHEMA.contentSize)),
-            )
-            for dl in sorted(
-                g.objects(node, SCHEMA.distribution), key=lambda n: _order(str(n))
-            )
-        ]
-        datasets.append(
-            DatasetView(
-                title=str(g.value(node, SCHEMA.name)),
-                url=_text(g.value(node, SCHEMA.url)),
-                downloads=downloads,
-            )
-        )
-    contacts = []
-    for node in sorted(g.objects(rel, SCHEMA.contactPoint), key=str):
-        contacts.append(
-            {
-                k: str(v)
-                for k, v in (
-                    ("name", g.value(node, SCHEMA.name)),
-                    ("email", g.value(node, SCHEMA.email)),
-                    ("telephone", g.value(node, SCHEMA.telephone)),
-                )
-                if v is not None
-            }
-        )
-    documents = [
-        (str(g.value(n, SCHEMA.name)), str(g.value(n, SCHEMA.url)))
-        for n in sorted(g.objects(rel, SCHEMA.subjectOf), key=lambda n: _order(str(n)))
-    ]
-    topics = sorted(
-        (str(t).rsplit("/topics/", 1)[-1].split("#")[0], str(g.value(t, SCHEMA.name)))
-        for t in g.objects(rel, SCHEMA.about)
-    )
-    next_slug = g.value(rel, PUB.nextRelease)
-    publisher = g.value(rel, SCHEMA.publisher)
-    census = g.value(rel, PUB.census)
+def _page(release: Release, graph: Graph, row: Row, settings: Settings) -> ReleasePage:
+    """The page model of a release read back from its stored graph."""
+    publisher = release.publisher
     return ReleasePage(
-        slug=slug,
-        graph=g,
-        version=row.version,
-        modified=_when(Literal(row.modified)) or datetime.now(UTC),
-        title=str(g.value(rel, SCHEMA.name) or slug),
-        summary=_text(g.value(rel, SCHEMA.description)),
-        status=(_local(g.value(rel, PUB.status)) or "").lower(),
-        event_status=_local(g.value(event, SCHEMA.eventStatus)) if event else None,
-        release_date=_when(g.value(event, SCHEMA.startDate)) if event else None,
-        provisional_date=_text(g.value(rel, PUB.provisionalDate)),
-        published_date=_when(g.value(rel, SCHEMA.datePublished)),
-        cancellation_notice=_text(g.value(rel, PUB.cancellationNotice)),
-        designation=row.designation,
-        census=census is not None and str(census) in ("true", "1"),
-        next_release=_text(g.value(rel, PUB.nextReleaseText)),
-        next_release_slug=(
-            str(next_slug).rsplit("/releases/", 1)[-1].split("#")[0]
-            if next_slug
-            else None
-        ),
-        license=_text(g.value(rel, SCHEMA.license)),
-        language=str(g.value(rel, SCHEMA.inLanguage) or "en"),
-        publisher_name=_text(g.value(publisher, SCHEMA.name)) if publisher else None,
-        keywords=sorted(str(k) for k in g.objects(rel, SCHEMA.keywords)),
-        topics=topics,
-        contacts=contacts,
-        date_changes=changes,
-        datasets=datasets,
-        documents=documents,
+        slug=release.slug,
+        graph=graph,
+        content_hash=row.content_hash,
+        modified=_when(row.modified) or datetime.now(UTC),
+        title=release.title or release.slug,
+        summary=release.summary,
+        status=release.status.value if release.status else "",
+        release_date=release.release_date,
+        provisional_date=release.provisional_date,
+        published_date=release.published_date,
+        cancellation_notice=release.cancellation_notice,
+        designation=release.designation.value if release.designation else None,
+        census=release.census,
+        next_release=release.next_release,
+        next_release_slug=release.next_release_slug,
+        license=release.license,
+        language=release.language,
+        publisher_name=publisher.name if publisher else settings.organization_name,
+        keywords=list(release.keywords),
+        topics=[(t.slug, t.label) for t in release.topics],
+        contacts=[_contact(c) for c in release.contacts],
+        date_changes=[_change(c) for c in release.date_changes],
+        datasets=[_dataset(d) for d in release.datasets],
+        documents=[(d.title or d.url, d.url) for d in release.related_documents],
     )
 
 
-def _order(iri: str) -> tuple[int, ...]:
-    """#dataset-2-download-10 sorts after #dataset-2-download-9."""
-    import re
+def _contact(contact: Contact) -> dict[str, str]:
+    return {
+        k: v
+        for k, v in (
+            ("name", contact.name),
+            ("email", contact.email),
+            ("telephone", contact.telephone),
+        )
+        if v is not None
+    }
 
-    return tuple(int(n) for n in re.findall(r"(\d+)", iri.rsplit("#", 1)[-1]))
+
+def _change(change: DateChange) -> DateChangeView:
+    return DateChangeView(
+        previous=change.previous_date.isoformat(),
+        reason=change.reason,
+        changed_at=change.changed_at.isoformat() if change.changed_at else None,
+        new=change.new_date.isoformat() if change.new_date else None,
+    )
+
+
+def _dataset(dataset: Dataset) -> DatasetView:
+    return DatasetView(
+        title=dataset.title,
+        url=dataset.url,
+        downloads=[
+            DownloadView(
+                title=d.title or dataset.title or d.url,
+                url=d.url,
+                format=d.format,
+                size=human_size(d.size) if d.size is not None else None,
+            )
+            for d in dataset.downloads
+        ],
+    )

@@ -122,7 +122,7 @@ def test_publish_makes_every_release_visible(
         s: states[s] for s in some[:5]
     }
     assert catalog.release_versions(store, settings) == {
-        s: (st.version, st.modified) for s, st in states.items()
+        s: (st.content_hash, st.modified) for s, st in states.items()
     }
     assert catalog.data_version(store, settings) == result.data_version
     assert catalog.recorded_base_url(store) == settings.base_url
@@ -157,7 +157,7 @@ def test_a_changed_release_gets_a_new_version_and_keeps_its_first_issue(
     result = _publish(store, settings, [changed])
     assert result.changed == [target.slug]
     after = catalog.release_states(store, settings)
-    assert after[target.slug].version != before[target.slug].version
+    assert after[target.slug].content_hash != before[target.slug].content_hash
     assert after[target.slug].issued == before[target.slug].issued
     others = [s for s in before if s != target.slug]
     assert all(after[s] == before[s] for s in others)
@@ -286,10 +286,11 @@ def test_the_listing_index_follows_the_store(
 
     def agrees() -> None:
         states = catalog.release_states(store, settings)
-        assert index.version() == catalog.data_version(store, settings)
+        assert index.data_version() == catalog.data_version(store, settings)
         rows = {s: index.get(s) for s in states}
         assert all(
-            r is not None and r.version == states[s].version for s, r in rows.items()
+            r is not None and r.content_hash == states[s].content_hash
+            for s, r in rows.items()
         )
         assert index.count() == len(states)
 

@@ -341,7 +341,7 @@ def test_publish_through_the_catalogue(
     catalog.publish(embedded, entries, path, settings)
 
     states = catalog.release_states(remote, settings)
-    assert {s: st.version for s, st in states.items()} == {
+    assert {s: st.content_hash for s, st in states.items()} == {
         e.slug: e.content_hash for e in entries
     }
     assert catalog.data_version(remote, settings) == result.data_version

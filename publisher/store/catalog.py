@@ -58,7 +58,7 @@ def content_hash(ntriples: str) -> str:
 @dataclass(frozen=True)
 class ReleaseState:
     slug: str
-    version: str  # content hash: the release's ETag
+    content_hash: str  # the release's ETag
     issued: str | None
     modified: str
     title: str | None = None
@@ -451,7 +451,7 @@ def publish(
         r
         for r in releases
         if r.slug not in previous
-        or previous[r.slug].version != r.content_hash
+        or previous[r.slug].content_hash != r.content_hash
         or r.slug in renames.values()
     ]
     changed_slugs = {r.slug for r in changed}
@@ -743,10 +743,9 @@ def history(
 }} ORDER BY DESC(?when)"""
         + (f" LIMIT {int(limit)}" if limit else "")
     )
-    prefix = iris.page("")
     return [
         HistoryEntry(
-            slug or r["release"][len(prefix) :].split("#", 1)[0],
+            slug or iris.slug_of(r["release"]) or "",
             r["when"],
             r["who"],
             r["kind"],
@@ -789,13 +788,7 @@ def redirect_for(store: Store, settings: Settings, slug: str) -> str | None:
     )
     if not rows:
         return None
-    return rows[0]["to"][len(iris.page("")) :].split("#", 1)[0]
-
-
-def _release_slug(iris: Iris, graph: str) -> str | None:
-    prefix = iris.release_graph("")
-    slug = graph[len(prefix) :] if graph.startswith(prefix) else ""
-    return slug if slug and "/" not in slug else None
+    return iris.slug_of(rows[0]["to"])
 
 
 def _graph_title(iris: Iris, slug: str, ntriples: str) -> str:
@@ -836,10 +829,10 @@ def apply_admin_update(
     states = release_states(store, settings)
     if graphs is None:
         rows = store.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
-        candidates = {s for r in rows if (s := _release_slug(iris, r["g"]))}
+        candidates = {s for r in rows if (s := iris.graph_slug(r["g"]))}
         candidates |= set(states)
     else:
-        candidates = {s for g in graphs if (s := _release_slug(iris, g))}
+        candidates = {s for g in graphs if (s := iris.graph_slug(g))}
     changed: list[ReleaseEntry] = []
     removed: list[str] = []
     for slug in sorted(candidates):
@@ -850,7 +843,7 @@ def apply_admin_update(
                 removed.append(slug)
             continue
         digest = content_hash(text)
-        if state is None or state.version != digest:
+        if state is None or state.content_hash != digest:
             changed.append(ReleaseEntry(slug, _graph_title(iris, slug, text), digest))
     version, moment = new_data_version(), now()
     cat = f"<{iris.catalog_graph}>"

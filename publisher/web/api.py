@@ -169,17 +169,17 @@ def _release_id(slug: str) -> str:
 def _written(result: WriteResult, slug: str | None, created: bool) -> Response:
     record = None
     headers: dict[str, str] = {}
-    if slug is not None and slug in result.versions:
+    if slug is not None and slug in result.content_hashes:
         found = publishing().record(slug)
         record = found[0] if found else None
-        headers["ETag"] = f'"{result.versions[slug]}"'
+        headers["ETag"] = f'"{result.content_hashes[slug]}"'
         headers["Location"] = url_for("api.release", slug=slug)
     body = {
         "published": result.published,
         "unchanged": result.unchanged,
         "created": result.created,
         "scheduled": {s: _utc(t) for s, t in result.scheduled.items()},
-        "versions": result.versions,
+        "versions": result.content_hashes,
         "data_version": result.data_version,
         "report": result.report,
         "release": record,
@@ -293,7 +293,7 @@ def release(slug: str) -> Response:
         return _gone_or_moved(slug)
     record, current = found
     response = _answer(record)
-    response.set_etag(current.version)
+    response.set_etag(current.content_hash)
     response.headers["Cache-Control"] = "no-cache"
     response.make_conditional(request)
     return response
@@ -309,7 +309,7 @@ def release_jsonld(slug: str) -> Response:
         json.dumps(graph_to_embed(page.graph), ensure_ascii=False, indent=2) + "\n",
         mimetype="application/ld+json",
     )
-    response.set_etag(f"{page.version}-embed")
+    response.set_etag(f"{page.content_hash}-embed")
     response.headers["Cache-Control"] = "no-cache"
     response.make_conditional(request)
     return response
@@ -327,7 +327,7 @@ def create() -> Response:
             [body], token.name, source="request", create_only=True
         )
     )
-    slug = next(iter(result.versions), None) or next(iter(result.scheduled), None)
+    slug = next(iter(result.content_hashes), None) or next(iter(result.scheduled), None)
     return _written(result, slug, created=True)
 
 

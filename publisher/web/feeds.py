@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, request
 
+from publisher.model import Status
 from publisher.web import site
 from publisher.xmlchars import xml_safe
 
@@ -36,7 +37,7 @@ def atom() -> Response:
     entries = []
     for r in rows:
         url = f"{base}/releases/{r.slug}"
-        label = STATUS_WORDS.get(r.status or "", "")
+        label = found.feed_label if (found := Status.lookup(r.status)) else ""
         title = f"{label}: {r.title or r.slug}" if label else (r.title or r.slug)
         who, what = latest.get(r.slug, ("", ""))
         summary = f"{what}. {r.summary or ''}" if what else (r.summary or "")
@@ -110,15 +111,6 @@ def changes() -> Response:
         + "</feed>\n"
     )
     return Response(xml_safe(body), mimetype="application/atom+xml")
-
-
-STATUS_WORDS = {
-    "published": "Published",
-    "postponed": "Date changed",
-    "cancelled": "Cancelled",
-    "confirmed": "Confirmed",
-    "provisional": "Provisional",
-}
 
 
 #: RFC 5545 TEXT holds no control character but tab (line ends are written \n)

@@ -128,7 +128,7 @@ def dcat_catalog() -> Response:
         g.add((cat, DCAT.record, rec))
         g.add((rec, RDF.type, DCAT.CatalogRecord))
         g.add((rec, FOAF.primaryTopic, rel))
-        g.add((rec, PUB.contentHash, Literal(row.version)))
+        g.add((rec, PUB.contentHash, Literal(row.content_hash)))
         if row.title:
             g.add((rec, DCT.title, Literal(row.title)))
         if row.modified:

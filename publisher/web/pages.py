@@ -18,20 +18,13 @@ from markupsafe import Markup
 from publisher.cards import Card, render_card
 from publisher.jsonld import dumps_for_html
 from publisher.lines import sorted_lines
-from publisher.site import DESIGNATION_LABELS, VIEWS, ReleasePage, parse_day
+from publisher.model import Designation, Status
+from publisher.site import VIEWS, ReleasePage, parse_day
 from publisher.web import site
 from publisher.web.negotiation import BY_SUFFIX, HTML, OFFERED, RDF_FORMATS, link_header
 from publisher.xmlchars import xml_safe
 
 bp = Blueprint("pages", __name__)
-
-STATUS_LABELS = {
-    "provisional": "Provisional",
-    "confirmed": "Confirmed",
-    "postponed": "Postponed",
-    "cancelled": "Cancelled",
-    "published": "Published",
-}
 
 
 @bp.app_template_filter("local")
@@ -56,12 +49,14 @@ def local_time(value: datetime | str | None, with_time: bool = True) -> str:
 
 @bp.app_template_global()
 def status_label(status: str | None) -> str:
-    return STATUS_LABELS.get(status or "", (status or "").capitalize())
+    found = Status.lookup(status)
+    return found.label if found else (status or "").capitalize()
 
 
 @bp.app_template_global()
 def designation_label(designation: str | None) -> str:
-    return DESIGNATION_LABELS.get(designation or "", "")
+    found = Designation.lookup(designation)
+    return found.label if found else ""
 
 
 def cut(text: str, limit: int) -> str:
@@ -222,7 +217,7 @@ def releases() -> str:
         views=VIEWS,
         args=args,
         topics=site().topics(),
-        designations=DESIGNATION_LABELS,
+        designations={d.value: d.label for d in Designation},
         page_url=page_url,
         view_url=view_url,
         meta=_meta(
@@ -252,7 +247,7 @@ def _release_or_error(slug: str) -> ReleasePage:
 
 
 def _conditional(response: Response, page: ReleasePage, fmt: str) -> Response:
-    response.set_etag(f"{page.version}-{fmt}")
+    response.set_etag(f"{page.content_hash}-{fmt}")
     response.last_modified = page.modified.replace(microsecond=0)
     response.cache_control.public = True
     response.cache_control.max_age = int(site().settings.cache_seconds)
@@ -389,7 +384,7 @@ def _png(data: bytes, etag: str) -> Response:
 def card(slug: str) -> Response:
     """The release's share image, drawn from the store, cached until it changes."""
     page = _release_or_error(slug)
-    key = (slug, page.version)
+    key = (slug, page.content_hash)
     if key not in _CARDS:
         if len(_CARDS) > 2000:
             _CARDS.clear()
@@ -407,7 +402,7 @@ def card(slug: str) -> Response:
                 site=settings.base_url.split("://", 1)[-1],
             )
         )
-    return _png(_CARDS[key], f"card-{page.version}")
+    return _png(_CARDS[key], f"card-{page.content_hash}")
 
 
 @bp.get("/card.png")

@@ -155,10 +155,10 @@ try:
     releases = {s: v[0] for s, v in catalog.release_versions(store, settings).items()}
     index = ListingIndex.for_settings(settings)
     try:
-        index_version = index.version()
-        on_disk = {r.slug: r.version for r in index.all_rows()}
+        index_version = index.data_version()
+        on_disk = {r.slug: r.content_hash for r in index.all_rows()}
         index.ensure_current(store, settings)  # what serve does before answering
-        synced = {r.slug: r.version for r in index.all_rows()}
+        synced = {r.slug: r.content_hash for r in index.all_rows()}
     finally:
         index.close()
 finally:
