@@ -18,13 +18,25 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, render_template, request
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF
 
 from publisher.errors import StoreError, StoreUnavailableError
+from publisher.formats import (
+    ALIASES,
+    BY_NAME,
+    DIRECT_QUERY,
+    DIRECT_UPDATE,
+    FORM,
+    GRAPH,
+    HTML,
+    RESULTS,
+    SHORT,
+    Format,
+)
+from publisher.formats import FORMATS as ALL_FORMATS
 from publisher.queries import QueryRefusedError, QuerySyntaxError
 from publisher.sparql import EXAMPLES, Result, SparqlService, request_key
 from publisher.store import catalog, health
@@ -47,70 +59,8 @@ VOID = Namespace("http://rdfs.org/ns/void#")
 FORMATS_NS = Namespace("http://www.w3.org/ns/formats/")
 
 
-@dataclass(frozen=True)
-class Format:
-    name: str
-    mimetype: str
-    kind: str  # results (SELECT, ASK) or graph (CONSTRUCT, DESCRIBE)
-    label: str
-    w3c: str  # http://www.w3.org/ns/formats/ name, for the service description
-
-
-FORMATS = (
-    Format(
-        "xml", "application/sparql-results+xml", "results", "XML", "SPARQL_Results_XML"
-    ),
-    Format(
-        "json",
-        "application/sparql-results+json",
-        "results",
-        "JSON",
-        "SPARQL_Results_JSON",
-    ),
-    Format("csv", "text/csv", "results", "CSV", "SPARQL_Results_CSV"),
-    Format("tsv", "text/tab-separated-values", "results", "TSV", "SPARQL_Results_TSV"),
-    Format("turtle", "text/turtle", "graph", "Turtle", "Turtle"),
-    Format("rdfxml", "application/rdf+xml", "graph", "RDF/XML", "RDF_XML"),
-    Format("ntriples", "application/n-triples", "graph", "N-Triples", "N-Triples"),
-    Format("jsonld", "application/ld+json", "graph", "JSON-LD", "JSON-LD"),
-    Format("nquads", "application/n-quads", "graph", "N-Quads", "N-Quads"),
-)
-BY_NAME = {f.name: f for f in FORMATS}
-#: media types clients also use for these formats
-ALIASES = {
-    "results": {
-        "application/json": "json",
-        "application/xml": "xml",
-        "text/xml": "xml",
-        "text/tsv": "tsv",
-    },
-    "graph": {
-        "application/x-turtle": "turtle",
-        "application/xml": "rdfxml",
-        "text/xml": "rdfxml",
-        "text/plain": "ntriples",
-        "application/json": "jsonld",
-    },
-}
-#: short names for ``?format=`` besides the FORMATS' own
-SHORT = {
-    "results": {"sparql-results+json": "json", "sparql-results+xml": "xml"},
-    "graph": {
-        "xml": "rdfxml",
-        "rdf": "rdfxml",
-        "rdf+xml": "rdfxml",
-        "json": "jsonld",
-        "json-ld": "jsonld",
-        "ttl": "turtle",
-        "nt": "ntriples",
-        "n3": "turtle",
-        "nq": "nquads",
-    },
-}
-HTML = "text/html"
-FORM = "application/x-www-form-urlencoded"
-DIRECT_QUERY = "application/sparql-query"
-DIRECT_UPDATE = "application/sparql-update"
+#: the endpoint's formats: SELECT/ASK results and CONSTRUCT/DESCRIBE graphs
+FORMATS = tuple(f for f in ALL_FORMATS if f.kinds & {RESULTS, GRAPH})
 QUERY_PARAMS = {"query", "default-graph-uri", "named-graph-uri", "format"}
 UPDATE_PARAMS = {"update", "using-graph-uri", "using-named-graph-uri"}
 
@@ -354,14 +304,14 @@ def _negotiate(kind: str, chosen: list[str] | None) -> Format:
     for a graph: SPARQLWrapper sends them so); given more than once, the first
     that fits wins.
     """
-    suitable = [f for f in FORMATS if f.kind == kind]
+    suitable = [f for f in FORMATS if f.serves(kind)]
     if chosen:
         by_type = {f.mimetype: f for f in suitable}
         for value in chosen:
             name = SHORT[kind].get(value.lower(), value.lower())
             name = ALIASES[kind].get(name, name)
             found = BY_NAME.get(name) or by_type.get(name)
-            if found is not None and found.kind == kind:
+            if found is not None and found.serves(kind):
                 return found
         raise ProtocolError(
             406,
@@ -591,7 +541,7 @@ def _page(
     if result is not None:
         kind = "results" if result.answer.kind in ("select", "ask") else "graph"
         for fmt in FORMATS:
-            if fmt.kind == kind:
+            if fmt.serves(kind):
                 query = {"query": text, "format": fmt.name}
                 downloads.append(
                     (fmt.label, "/sparql?" + urllib.parse.urlencode(query))
