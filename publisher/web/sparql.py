@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, current_app, request
-from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF
 
 from publisher.errors import StoreError, StoreUnavailableError
@@ -36,6 +36,7 @@ from publisher.formats import (
     Format,
 )
 from publisher.formats import FORMATS as ALL_FORMATS
+from publisher.namespaces import FORMATS_NS, SD, VOID
 from publisher.queries import QueryRefusedError, QuerySyntaxError
 from publisher.sparql import Result, SparqlService, request_key
 from publisher.store import catalog, health
@@ -53,10 +54,6 @@ from publisher.web.sparql_page import query_page
 from publisher.web.sparql_params import ParamsError, request_params
 
 bp = Blueprint("sparql", __name__)
-
-SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
-VOID = Namespace("http://rdfs.org/ns/void#")
-FORMATS_NS = Namespace("http://www.w3.org/ns/formats/")
 
 
 #: the endpoint's formats: SELECT/ASK results and CONSTRUCT/DESCRIBE graphs
