@@ -19,14 +19,15 @@ from typing import Any
 import pyoxigraph as ox
 
 from publisher.errors import StoreError
-from publisher.formats import BY_NAME, GRAPH, RESULTS, of_kind
+from publisher.formats import BY_NAME, GRAPH, RESULTS, names
 from publisher.store import Answer
 from publisher.xmlchars import xml_safe_bytes
 
 
 def rdf_format(name: str) -> ox.RdfFormat:
     """pyoxigraph's RDF format for a publisher.formats name."""
-    found: ox.RdfFormat = getattr(ox.RdfFormat, BY_NAME[name].oxigraph)
+    member = BY_NAME[name].oxigraph
+    found: ox.RdfFormat = getattr(ox.RdfFormat, member)
     return found
 
 
@@ -38,8 +39,8 @@ def results_format(name: str) -> ox.QueryResultsFormat:
 
 
 #: the formats answers are written in, by name (publisher.formats)
-RESULT_TYPES = {f.name: results_format(f.name) for f in of_kind(RESULTS)}
-GRAPH_TYPES = {f.name: rdf_format(f.name) for f in of_kind(GRAPH)}
+RESULT_TYPES = {n: results_format(n) for n in names(RESULTS)}
+GRAPH_TYPES = {n: rdf_format(n) for n in names(GRAPH)}
 #: prefixes Turtle output is written with (only those it uses are declared)
 PREFIXES = {
     "pub": "https://w3id.org/release-publisher/ns#",

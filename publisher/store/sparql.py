@@ -63,7 +63,7 @@ from SPARQLWrapper.SPARQLExceptions import (
 
 from publisher.config import Settings
 from publisher.errors import ConfigError, StoreError, StoreUnavailableError
-from publisher.formats import DUMP, GRAPH, RESULTS, accepted, of_kind
+from publisher.formats import BY_NAME, DUMP, GRAPH, RESULTS, accepted, names
 from publisher.lines import sorted_lines
 from publisher.store import Answer, QueryJob, bindings, health
 from publisher.store.results import cut_answer, rdf_format
@@ -78,11 +78,12 @@ BACKOFF_SECONDS = 0.2
 #: and decoding errors)
 _FAILURES = (OSError, http.client.HTTPException, SPARQLWrapperException, ValueError)
 
-#: media types a store may answer with, per format (publisher.formats)
-_RESULT_TYPES = {n: accepted(n, RESULTS) for n in ("json", "xml", "csv", "tsv")}
+#: media types a store may answer with, per format (publisher.formats); graph
+#: results are asked for in these three only
+_RESULT_TYPES = {n: accepted(n, RESULTS) for n in names(RESULTS)}
 _GRAPH_TYPES = {n: accepted(n, GRAPH) for n in ("ntriples", "turtle", "rdfxml")}
 _NTRIPLES = _GRAPH_TYPES["ntriples"][0]
-_DUMP_TYPES = {f.name: f.mimetype for f in of_kind(DUMP)}
+_DUMP_TYPES = {n: BY_NAME[n].mimetype for n in names(DUMP)}
 _DUMP_FORMATS = {name: rdf_format(name) for name in _DUMP_TYPES}
 _KINDS = {"SELECT": "select", "ASK": "ask", "CONSTRUCT": "graph", "DESCRIBE": "graph"}
 
