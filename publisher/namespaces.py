@@ -84,6 +84,13 @@ __all__ = [
     "Iris",
 ]
 
+#: the SPARQL endpoint's service description and VoID; the W3C's format IRIs
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+VOID = Namespace("http://rdfs.org/ns/void#")
+FORMATS_NS = Namespace("http://www.w3.org/ns/formats/")
+#: the catalogue's pages (hydra:PartialCollectionView)
+HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
+
 
 @dataclass(frozen=True)
 class Iris:

@@ -26,6 +26,7 @@ from rdflib import Graph
 
 from publisher.config import Settings
 from publisher.errors import InputError
+from publisher.formats import BY_NAME
 from publisher.importers import iter_releases, read_releases
 from publisher.jsonld import graph_to_embed, graph_to_jsonld
 from publisher.model import Release, Topic
@@ -47,6 +48,7 @@ from publisher.validation import (
 )
 from publisher.workers import worker_pool
 
+#: RDF syntaxes (names of publisher.formats), then JSON Lines of schema.org blocks
 OUTPUT_FORMATS = ("turtle", "ntriples", "nquads", "rdfxml", "jsonld", "jsonld-embed")
 #: formats written release by release (streamed); the others need one whole graph
 LINE_FORMATS = ("ntriples", "nquads", "jsonld-embed")
@@ -252,11 +254,10 @@ def run_batch_text(
 
 def _serialize_whole(fmt: str, ntriples: str) -> str:
     graph = bind_prefixes(Graph(bind_namespaces="none"))
-    graph.parse(data=ntriples, format="nt")
+    graph.parse(data=ntriples, format=BY_NAME["ntriples"].rdflib)
     if fmt == "jsonld":
         return json.dumps(graph_to_jsonld(graph), indent=2, ensure_ascii=False) + "\n"
-    rdflib_name = {"turtle": "turtle", "rdfxml": "pretty-xml"}[fmt]
-    return graph.serialize(format=rdflib_name)
+    return graph.serialize(format=BY_NAME[fmt].rdflib)
 
 
 @dataclass

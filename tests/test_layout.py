@@ -19,6 +19,7 @@ LAYERS = {
     "publisher.config": 1,
     "publisher.tokens": 2,
     "publisher.namespaces": 1,
+    "publisher.formats": 1,
     "publisher.resources": 1,
     "publisher.model": 2,
     "publisher.importers": 3,

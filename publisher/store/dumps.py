@@ -25,11 +25,12 @@ from typing import BinaryIO, cast
 
 from publisher.config import Settings
 from publisher.errors import StoreError
+from publisher.formats import BY_NAME
 from publisher.store import Store, catalog
 
 #: the file names this module writes (and removes when they are out of date)
 PREFIX = "dump-"
-SUFFIX = ".nq.gz"
+SUFFIX = f".{BY_NAME['nquads'].suffix}.gz"
 #: a build whose data version changed meanwhile is tried again this many times
 ATTEMPTS = 3
 

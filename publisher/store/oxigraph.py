@@ -21,17 +21,19 @@ from typing import IO, Any, BinaryIO
 import pyoxigraph as ox
 
 from publisher.errors import StoreError, StoreLockedError
+from publisher.formats import DUMP, names
 from publisher.lines import sorted_lines
 from publisher.store import Answer, QueryJob
 from publisher.store.results import (
     GRAPH_TYPES,
     RESULT_TYPES,
     boolean_answer,
+    rdf_format,
     solutions_answer,
     triples_answer,
 )
 
-_DUMPS = {"nquads": ox.RdfFormat.N_QUADS, "trig": ox.RdfFormat.TRIG}
+_DUMPS = {name: rdf_format(name) for name in names(DUMP)}
 
 
 def _value(term: Any) -> str:

@@ -19,22 +19,28 @@ from typing import Any
 import pyoxigraph as ox
 
 from publisher.errors import StoreError
+from publisher.formats import BY_NAME, GRAPH, RESULTS, names
 from publisher.store import Answer
 from publisher.xmlchars import xml_safe_bytes
 
-RESULT_TYPES = {
-    "json": ox.QueryResultsFormat.JSON,
-    "xml": ox.QueryResultsFormat.XML,
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-}
-GRAPH_TYPES = {
-    "turtle": ox.RdfFormat.TURTLE,
-    "ntriples": ox.RdfFormat.N_TRIPLES,
-    "nquads": ox.RdfFormat.N_QUADS,
-    "rdfxml": ox.RdfFormat.RDF_XML,
-    "jsonld": ox.RdfFormat.JSON_LD,
-}
+
+def rdf_format(name: str) -> ox.RdfFormat:
+    """pyoxigraph's RDF format for a publisher.formats name."""
+    member = BY_NAME[name].oxigraph
+    found: ox.RdfFormat = getattr(ox.RdfFormat, member)
+    return found
+
+
+def results_format(name: str) -> ox.QueryResultsFormat:
+    """pyoxigraph's query results format for a publisher.formats name."""
+    member = BY_NAME[name].oxigraph
+    found: ox.QueryResultsFormat = getattr(ox.QueryResultsFormat, member)
+    return found
+
+
+#: the formats answers are written in, by name (publisher.formats)
+RESULT_TYPES = {n: results_format(n) for n in names(RESULTS)}
+GRAPH_TYPES = {n: rdf_format(n) for n in names(GRAPH)}
 #: prefixes Turtle output is written with (only those it uses are declared)
 PREFIXES = {
     "pub": "https://w3id.org/release-publisher/ns#",

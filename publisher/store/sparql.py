@@ -63,9 +63,10 @@ from SPARQLWrapper.SPARQLExceptions import (
 
 from publisher.config import Settings
 from publisher.errors import ConfigError, StoreError, StoreUnavailableError
+from publisher.formats import BY_NAME, DUMP, GRAPH, RESULTS, accepted, names
 from publisher.lines import sorted_lines
 from publisher.store import Answer, QueryJob, bindings, health
-from publisher.store.results import cut_answer
+from publisher.store.results import cut_answer, rdf_format
 
 T = TypeVar("T")
 
@@ -77,19 +78,13 @@ BACKOFF_SECONDS = 0.2
 #: and decoding errors)
 _FAILURES = (OSError, http.client.HTTPException, SPARQLWrapperException, ValueError)
 
-_RESULT_TYPES = {
-    "json": ("application/sparql-results+json", "application/json"),
-    "xml": ("application/sparql-results+xml", "application/xml", "text/xml"),
-    "csv": ("text/csv",),
-    "tsv": ("text/tab-separated-values", "text/tsv"),
-}
-_GRAPH_TYPES = {
-    "ntriples": ("application/n-triples", "text/plain"),
-    "turtle": ("text/turtle", "application/x-turtle"),
-    "rdfxml": ("application/rdf+xml", "application/xml", "text/xml"),
-}
-_DUMP_TYPES = {"nquads": "application/n-quads", "trig": "application/trig"}
-_DUMP_FORMATS = {"nquads": ox.RdfFormat.N_QUADS, "trig": ox.RdfFormat.TRIG}
+#: media types a store may answer with, per format (publisher.formats); graph
+#: results are asked for in these three only
+_RESULT_TYPES = {n: accepted(n, RESULTS) for n in names(RESULTS)}
+_GRAPH_TYPES = {n: accepted(n, GRAPH) for n in ("ntriples", "turtle", "rdfxml")}
+_NTRIPLES = _GRAPH_TYPES["ntriples"][0]
+_DUMP_TYPES = {n: BY_NAME[n].mimetype for n in names(DUMP)}
+_DUMP_FORMATS = {name: rdf_format(name) for name in _DUMP_TYPES}
 _KINDS = {"SELECT": "select", "ASK": "ask", "CONSTRUCT": "graph", "DESCRIBE": "graph"}
 
 #: every quad once, whether the default graph is a graph of its own (Oxigraph,
@@ -272,7 +267,7 @@ class RemoteStore:
     def graph_ntriples(self, graph: str) -> str:
         if self.gsp_endpoint:
             url = _with_param(self.gsp_endpoint, "graph", graph)
-            request = self._request(url, headers={"Accept": "application/n-triples"})
+            request = self._request(url, headers={"Accept": _NTRIPLES})
             answer = self._fetch(request, doing="request", missing_ok=True)
             body, headers = answer if answer else (b"", None)
         else:
@@ -281,12 +276,12 @@ class RemoteStore:
             query = (
                 f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
             )
-            body, headers = self._query(query, "application/n-triples")
+            body, headers = self._query(query, _NTRIPLES)
             self._check_whole(headers)
         got = _media_type(headers)
         if got and got not in _GRAPH_TYPES["ntriples"]:
             raise StoreError(
-                f"the {self.location} answered {got} instead of application/n-triples"
+                f"the {self.location} answered {got} instead of {_NTRIPLES}"
             )
         text = self._decode(body)
         return sorted_lines(text)

@@ -6,11 +6,22 @@ import json
 import threading
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
-from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib import Graph, Literal, URIRef
 from werkzeug.wsgi import FileWrapper
 
 from publisher.jsonld import graph_to_jsonld
-from publisher.namespaces import DCAT, DCT, FOAF, PUB, RDF, RDFS, SCHEMA, XSD
+from publisher.namespaces import (
+    DCAT,
+    DCT,
+    FOAF,
+    HYDRA,
+    PUB,
+    RDF,
+    RDFS,
+    SCHEMA,
+    VOID,
+    XSD,
+)
 from publisher.rdf import bind_prefixes
 from publisher.resources import ontology_file
 from publisher.store import catalog
@@ -95,7 +106,6 @@ def _local(node: object) -> str:
 
 
 CATALOG_PAGE = 1000
-HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 
 
 @bp.get("/catalog")
@@ -200,8 +210,8 @@ def void() -> Response:
     the_site = site()
     base = the_site.settings.base_url
     figures = catalog.stats(the_site.store, the_site.settings)
-    text = f"""@prefix void: <http://rdfs.org/ns/void#> .
-@prefix dcterms: <http://purl.org/dc/terms/> .
+    text = f"""@prefix void: <{VOID}> .
+@prefix dcterms: <{DCT}> .
 <{base}/.well-known/void#dataset> a void:Dataset ;
     dcterms:title "{the_site.settings.site_name}" ;
     void:triples {figures.triples} ;

@@ -1,32 +1,22 @@
 """Accept header and suffix -> RDF format; Link headers for the alternates.
 
 Parsing and q-values are werkzeug's (``request.accept_mimetypes.best_match``), not
-ours (STYLE.md, section 3).
+ours (STYLE.md, section 3). The formats are publisher.formats'.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from publisher.formats import BY_NAME, HTML, Format
 
-
-@dataclass(frozen=True)
-class RdfFormat:
-    suffix: str
-    mimetype: str
-    rdflib: str  # rdflib serializer name; "jsonld" is ours (context inline)
-    label: str
-
-
-RDF_FORMATS = (
-    RdfFormat("ttl", "text/turtle", "turtle", "Turtle"),
-    RdfFormat("jsonld", "application/ld+json", "jsonld", "JSON-LD"),
-    RdfFormat("rdf", "application/rdf+xml", "pretty-xml", "RDF/XML"),
-    RdfFormat("nt", "application/n-triples", "nt", "N-Triples"),
+#: the RDF formats of a page, in the order offered
+RDF_FORMATS: tuple[Format, ...] = tuple(
+    BY_NAME[name] for name in ("turtle", "jsonld", "rdfxml", "ntriples")
 )
 BY_SUFFIX = {f.suffix: f for f in RDF_FORMATS}
 BY_MIMETYPE = {f.mimetype: f for f in RDF_FORMATS}
-HTML = "text/html"
 OFFERED = (HTML, *(f.mimetype for f in RDF_FORMATS))
+
+__all__ = ["BY_MIMETYPE", "BY_SUFFIX", "HTML", "OFFERED", "RDF_FORMATS", "link_header"]
 
 
 def link_header(page_url: str) -> str:

@@ -11,22 +11,34 @@ SPARQL 1.1 Protocol (https://www.w3.org/TR/sparql11-protocol/):
   ``using-graph-uri``/``using-named-graph-uri``; here only with an admin token.
 - Parameters are read from the raw request, strictly as UTF-8, so a repeated
   ``query``, a body that is not UTF-8 or a missing content type is a 4xx, never a
-  guess.
+  guess (publisher.web.sparql_params).
+
+The query page for people is publisher.web.sparql_page's; the formats are
+publisher.formats'.
 """
 
 from __future__ import annotations
 
 import json
-import urllib.parse
-from dataclasses import dataclass
 
-from flask import Blueprint, Response, current_app, render_template, request
-from rdflib import Graph, Literal, Namespace, URIRef
+from flask import Blueprint, Response, current_app, request
+from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF
 
 from publisher.errors import StoreError, StoreUnavailableError
+from publisher.formats import (
+    ALIASES,
+    BY_NAME,
+    GRAPH,
+    HTML,
+    RESULTS,
+    SHORT,
+    Format,
+)
+from publisher.formats import FORMATS as ALL_FORMATS
+from publisher.namespaces import FORMATS_NS, SD, VOID
 from publisher.queries import QueryRefusedError, QuerySyntaxError
-from publisher.sparql import EXAMPLES, Result, SparqlService, request_key
+from publisher.sparql import Result, SparqlService, request_key
 from publisher.store import catalog, health
 from publisher.store.readers import (
     QueryFailedError,
@@ -34,83 +46,18 @@ from publisher.store.readers import (
     QueryTimeoutError,
     ReadersBusyError,
 )
-from publisher.store.results import Table, render, table, triples_table
+from publisher.store.results import render
 from publisher.tokens import TokenTable
 from publisher.web import site
 from publisher.web.clients import client_address
-from publisher.web.pages import meta_for
+from publisher.web.sparql_page import query_page
+from publisher.web.sparql_params import ParamsError, request_params
 
 bp = Blueprint("sparql", __name__)
 
-SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
-VOID = Namespace("http://rdfs.org/ns/void#")
-FORMATS_NS = Namespace("http://www.w3.org/ns/formats/")
 
-
-@dataclass(frozen=True)
-class Format:
-    name: str
-    mimetype: str
-    kind: str  # results (SELECT, ASK) or graph (CONSTRUCT, DESCRIBE)
-    label: str
-    w3c: str  # http://www.w3.org/ns/formats/ name, for the service description
-
-
-FORMATS = (
-    Format(
-        "xml", "application/sparql-results+xml", "results", "XML", "SPARQL_Results_XML"
-    ),
-    Format(
-        "json",
-        "application/sparql-results+json",
-        "results",
-        "JSON",
-        "SPARQL_Results_JSON",
-    ),
-    Format("csv", "text/csv", "results", "CSV", "SPARQL_Results_CSV"),
-    Format("tsv", "text/tab-separated-values", "results", "TSV", "SPARQL_Results_TSV"),
-    Format("turtle", "text/turtle", "graph", "Turtle", "Turtle"),
-    Format("rdfxml", "application/rdf+xml", "graph", "RDF/XML", "RDF_XML"),
-    Format("ntriples", "application/n-triples", "graph", "N-Triples", "N-Triples"),
-    Format("jsonld", "application/ld+json", "graph", "JSON-LD", "JSON-LD"),
-    Format("nquads", "application/n-quads", "graph", "N-Quads", "N-Quads"),
-)
-BY_NAME = {f.name: f for f in FORMATS}
-#: media types clients also use for these formats
-ALIASES = {
-    "results": {
-        "application/json": "json",
-        "application/xml": "xml",
-        "text/xml": "xml",
-        "text/tsv": "tsv",
-    },
-    "graph": {
-        "application/x-turtle": "turtle",
-        "application/xml": "rdfxml",
-        "text/xml": "rdfxml",
-        "text/plain": "ntriples",
-        "application/json": "jsonld",
-    },
-}
-#: short names for ``?format=`` besides the FORMATS' own
-SHORT = {
-    "results": {"sparql-results+json": "json", "sparql-results+xml": "xml"},
-    "graph": {
-        "xml": "rdfxml",
-        "rdf": "rdfxml",
-        "rdf+xml": "rdfxml",
-        "json": "jsonld",
-        "json-ld": "jsonld",
-        "ttl": "turtle",
-        "nt": "ntriples",
-        "n3": "turtle",
-        "nq": "nquads",
-    },
-}
-HTML = "text/html"
-FORM = "application/x-www-form-urlencoded"
-DIRECT_QUERY = "application/sparql-query"
-DIRECT_UPDATE = "application/sparql-update"
+#: the endpoint's formats: SELECT/ASK results and CONSTRUCT/DESCRIBE graphs
+FORMATS = tuple(f for f in ALL_FORMATS if f.kinds & {RESULTS, GRAPH})
 QUERY_PARAMS = {"query", "default-graph-uri", "named-graph-uri", "format"}
 UPDATE_PARAMS = {"update", "using-graph-uri", "using-named-graph-uri"}
 
@@ -170,75 +117,10 @@ def endpoint() -> Response:
 
 def _params() -> dict[str, list[str]]:
     """The request's parameters, from the URL and (POST) the body, strictly."""
-    limit = service().settings.max_request_bytes
-    if len(request.query_string) > limit:
-        raise ProtocolError(414, f"the request is longer than {limit} bytes")
-    params = _parse(request.query_string)
-    if request.method != "POST":
-        _single(params)
-        return params
-    length = request.content_length
-    if length is not None and length > limit:
-        raise ProtocolError(413, f"the request body is larger than {limit} bytes")
-    body = request.get_data(cache=True)
-    if len(body) > limit:
-        raise ProtocolError(413, f"the request body is larger than {limit} bytes")
-    mimetype = request.mimetype
-    charset = request.mimetype_params.get("charset", "utf-8").lower()
-    if not request.content_type:
-        raise ProtocolError(
-            415,
-            f"a POST needs a Content-Type: {FORM}, {DIRECT_QUERY} or {DIRECT_UPDATE}",
-        )
-    if charset not in ("utf-8", "utf8"):
-        raise ProtocolError(415, f"only UTF-8 is accepted, not {charset}")
-    if mimetype == FORM:
-        for name, values in _parse(body).items():
-            params.setdefault(name, []).extend(values)
-    elif mimetype in (DIRECT_QUERY, DIRECT_UPDATE):
-        field = "query" if mimetype == DIRECT_QUERY else "update"
-        if field in params:
-            raise ProtocolError(
-                400, f"the {field} is in the body: it may not also be in the URL"
-            )
-        try:
-            params[field] = [body.decode("utf-8")]
-        except UnicodeDecodeError:
-            raise ProtocolError(400, "the request body is not UTF-8") from None
-    else:
-        raise ProtocolError(
-            415,
-            f"a SPARQL request is {FORM}, {DIRECT_QUERY} or {DIRECT_UPDATE}, "
-            f"not {mimetype}",
-        )
-    _single(params)
-    return params
-
-
-def _parse(raw: bytes) -> dict[str, list[str]]:
     try:
-        text = raw.decode("ascii")
-        pairs = urllib.parse.parse_qsl(
-            text, keep_blank_values=True, encoding="utf-8", errors="strict"
-        )
-    except UnicodeDecodeError:
-        raise ProtocolError(400, "the request's parameters are not UTF-8") from None
-    except ValueError as exc:
-        raise ProtocolError(
-            400, f"the request's parameters cannot be read: {exc}"
-        ) from None
-    params: dict[str, list[str]] = {}
-    for name, value in pairs:
-        params.setdefault(name, []).append(value)
-    return params
-
-
-def _single(params: dict[str, list[str]]) -> None:
-    for name in ("query", "update"):
-        if len(params.get(name, [])) > 1:
-            raise ProtocolError(400, f"the '{name}' parameter is given more than once")
-    if "query" in params and "update" in params:
-        raise ProtocolError(400, "a request is a query or an update, not both")
+        return request_params(request, service().settings.max_request_bytes)
+    except ParamsError as exc:
+        raise ProtocolError(exc.status, str(exc)) from None
 
 
 # Queries -----------------------------------------------------------------------
@@ -354,14 +236,14 @@ def _negotiate(kind: str, chosen: list[str] | None) -> Format:
     for a graph: SPARQLWrapper sends them so); given more than once, the first
     that fits wins.
     """
-    suitable = [f for f in FORMATS if f.kind == kind]
+    suitable = [f for f in FORMATS if f.serves(kind)]
     if chosen:
         by_type = {f.mimetype: f for f in suitable}
         for value in chosen:
             name = SHORT[kind].get(value.lower(), value.lower())
             name = ALIASES[kind].get(name, name)
             found = BY_NAME.get(name) or by_type.get(name)
-            if found is not None and found.kind == kind:
+            if found is not None and found.serves(kind):
                 return found
         raise ProtocolError(
             406,
@@ -577,41 +459,7 @@ def _page(
     result: Result | None,
     error: str | None = None,
 ) -> str:
-    the_service = service()
-    grid: Table | None = None
-    boolean: bool | None = None
-    if result is not None:
-        if result.answer.kind == "select":
-            grid = table(result.answer)
-        elif result.answer.kind == "ask":
-            boolean = json.loads(result.answer.payload).get("boolean")
-        else:
-            grid = triples_table(result.answer)
-    downloads = []
-    if result is not None:
-        kind = "results" if result.answer.kind in ("select", "ask") else "graph"
-        for fmt in FORMATS:
-            if fmt.kind == kind:
-                query = {"query": text, "format": fmt.name}
-                downloads.append(
-                    (fmt.label, "/sparql?" + urllib.parse.urlencode(query))
-                )
-    return render_template(
-        "sparql/query.html",
-        meta=meta_for(
-            title="SPARQL query",
-            description="Query every release, topic and change with SPARQL 1.1.",
-            path="/sparql",
-        ),
-        query=text or EXAMPLES[0].query,
-        examples=EXAMPLES,
-        result=result,
-        grid=grid,
-        boolean=boolean,
-        downloads=downloads,
-        error=error,
-        settings_=the_service.settings,
-    )
+    return query_page(service().settings, text, result, error)
 
 
 # Errors and CORS ---------------------------------------------------------------
