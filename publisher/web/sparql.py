@@ -295,7 +295,7 @@ def _query(params: dict[str, list[str]]) -> Response:
         limit = the_service.settings.query_timeout
         return failed(
             504,
-            f"the query ran longer than {limit} s (PUBLISHER_QUERY_TIMEOUT) and was "
+            f"the query ran longer than {limit:g} s (PUBLISHER_QUERY_TIMEOUT) and was "
             "stopped: narrow it, or add a LIMIT",
         )
     except QueryMemoryError as exc:
@@ -518,7 +518,7 @@ def _description_graph() -> Graph:
             DCTERMS.description,
             Literal(
                 "Read-only to the public: queries stop after "
-                f"{settings.query_timeout} s and return at most {settings.max_rows} "
+                f"{settings.query_timeout:g} s and return at most {settings.max_rows} "
                 "rows; SERVICE and LOAD are refused. SPARQL Update needs an admin "
                 "token."
             ),
@@ -642,7 +642,7 @@ def _cors(response: Response) -> Response:
     """CORS on every /sparql answer, errors included (settings: cors_origins)."""
     if request.path != "/sparql":
         return response
-    allowed = service().settings.cors_origins.split()
+    allowed = service().settings.cors_origins
     origin = request.headers.get("Origin")
     if not allowed:
         return response
