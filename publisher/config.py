@@ -333,10 +333,10 @@ class Settings:
     trusted_proxies: frozenset[str] = _setting(
         ADDRESSES,
         "",
-        "Space-separated IP addresses of reverse proxies whose `X-Forwarded-For` "
-        "is believed when telling clients apart (the SPARQL endpoint's fair "
-        "shares; later, referral counting). Without it the remote address is the "
-        "client, and `X-Forwarded-For` is ignored.",
+        "IP addresses (separated by spaces or commas) of reverse proxies whose "
+        "`X-Forwarded-For` is believed when telling clients apart (the SPARQL "
+        "endpoint's fair shares; later, referral counting). Without it the remote "
+        "address is the client, and `X-Forwarded-For` is ignored.",
     )
     page_timeout: float = _setting(
         SECONDS,
@@ -382,47 +382,10 @@ class Settings:
     def publisher_url(self) -> str:
         return self.organization_url or self.base_url + "/"
 
-    # Old names, kept until every caller uses the setting's own name ------------
-
-    @property
-    def timeout_seconds(self) -> float:
-        return self.store_timeout
-
-    @property
-    def retries(self) -> int:
-        return self.store_retries
-
-    @property
-    def query_timeout_seconds(self) -> float:
-        return self.query_timeout
-
-    @property
-    def page_timeout_seconds(self) -> float:
-        return self.page_timeout
-
     @property
     def memory_limit_bytes(self) -> int:
+        """``query_memory_mb`` in bytes."""
         return self.query_memory_mb * 1024 * 1024
-
-    @property
-    def proxies(self) -> frozenset[str]:
-        return self.trusted_proxies
-
-    @property
-    def max_rows(self) -> int:
-        return self.query_max_rows
-
-    @property
-    def max_request_bytes(self) -> int:
-        return self.query_max_bytes
-
-    @property
-    def concurrency(self) -> int:
-        return self.query_concurrency
-
-    @property
-    def cache_entries(self) -> int:
-        return self.query_cache
 
 
 SETTINGS: tuple[Setting, ...] = tuple(

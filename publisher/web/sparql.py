@@ -170,7 +170,7 @@ def endpoint() -> Response:
 
 def _params() -> dict[str, list[str]]:
     """The request's parameters, from the URL and (POST) the body, strictly."""
-    limit = service().settings.max_request_bytes
+    limit = service().settings.query_max_bytes
     if len(request.query_string) > limit:
         raise ProtocolError(414, f"the request is longer than {limit} bytes")
     params = _parse(request.query_string)
@@ -314,7 +314,7 @@ def _query(params: dict[str, list[str]]) -> Response:
     else:
         response = Response(render(result.answer, fmt.name), mimetype=fmt.mimetype)
     if result.answer.truncated:
-        response.headers["X-SPARQL-MaxRows"] = str(the_service.settings.max_rows)
+        response.headers["X-SPARQL-MaxRows"] = str(the_service.settings.query_max_rows)
     response.headers["X-Cache"] = "hit" if result.cached else "miss"
     if request.method in ("GET", "HEAD"):
         _cache_headers(response, tag)
@@ -518,9 +518,9 @@ def _description_graph() -> Graph:
             DCTERMS.description,
             Literal(
                 "Read-only to the public: queries stop after "
-                f"{settings.query_timeout:g} s and return at most {settings.max_rows} "
-                "rows; SERVICE and LOAD are refused. SPARQL Update needs an admin "
-                "token."
+                f"{settings.query_timeout:g} s and return at most "
+                f"{settings.query_max_rows} rows; SERVICE and LOAD are refused. "
+                "SPARQL Update needs an admin token."
             ),
         )
     )
