@@ -28,7 +28,7 @@ def serve(
     app.extensions["publisher"].current()
     # two readers ready for the first SPARQL queries (a new one takes ~0.3 s)
     sparql = app.extensions["publisher.sparql"]
-    sparql.readers.start(min(2, settings.concurrency))
+    sparql.readers.start(min(2, settings.query_concurrency))
     announce(
         f"Serving {settings.site_name} at {settings.base_url}/ (listening on "
         f"http://{host}:{port}, {threads} threads). Ctrl-C stops."

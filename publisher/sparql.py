@@ -74,8 +74,8 @@ class SparqlService:
         self._data_version = data_version
         self._write_lock = write_lock
         self.readers = ReaderPool(
-            settings.concurrency,
-            settings.query_timeout_seconds,
+            settings.query_concurrency,
+            settings.query_timeout,
             settings.memory_limit_bytes,
         )
         self._folder = Path(_checkpoint_folder(settings, store))
@@ -142,7 +142,7 @@ class SparqlService:
             default_graphs=default_graphs,
             named_graphs=named_graphs,
             has_dataset=info.has_dataset,
-            max_rows=self.settings.max_rows,
+            max_rows=self.settings.query_max_rows,
         )
         name, source = self._current_source(version)
         try:
@@ -153,7 +153,7 @@ class SparqlService:
         return Result(answer, info.form, version, cached=False)
 
     def _remember(self, key: tuple[str, str], answer: Answer, form: str) -> None:
-        limit = self.settings.cache_entries
+        limit = self.settings.query_cache
         if not limit:
             return
         with self._cache_lock:

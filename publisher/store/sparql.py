@@ -3,7 +3,7 @@ Store HTTP Protocol (Oxigraph server, Fuseki, GraphDB, Virtuoso, Neptune).
 
 - Reads (SELECT, one graph, query results, dumps, counts) are retried with
   exponential backoff (0.2 s, 0.4 s, ...) on connection errors, timeouts and HTTP
-  5xx, ``settings.retries`` times. Writes (updates, restores) are sent exactly once:
+  5xx, ``store_retries`` times. Writes (updates, restores) are sent exactly once:
   the client cannot know whether a write that timed out was applied.
 - An update is one HTTP request, so the store applies it atomically.
 - Every failure is a :class:`~publisher.errors.StoreError` naming the endpoint.
@@ -237,8 +237,8 @@ class RemoteStore:
             user=settings.store_user,
             password=settings.store_password,
             token=settings.store_token,
-            timeout=settings.timeout_seconds,
-            retries=settings.retries,
+            timeout=settings.store_timeout,
+            retries=settings.store_retries,
         )
 
     # Store protocol ---------------------------------------------------------

@@ -141,9 +141,7 @@ def _store_deadline() -> None:
     )
     settings: Settings = current_app.config["PUBLISHER_SETTINGS"]
     stack = ExitStack()
-    stack.enter_context(
-        health.serving(settings.page_timeout_seconds if reads else None)
-    )
+    stack.enter_context(health.serving(settings.page_timeout if reads else None))
     g.store_deadline = stack
 
 

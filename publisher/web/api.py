@@ -122,7 +122,7 @@ def _body() -> Any:
             f"send the release as {JSON} (Content-Type), not "
             f"{request.mimetype or 'nothing'}",
         )
-    limit = site().settings.max_request_bytes * 64
+    limit = site().settings.query_max_bytes * 64
     if request.content_length is not None and request.content_length > limit:
         raise ApiError(413, f"the body is larger than {limit} bytes")
     raw = request.get_data(cache=True)

@@ -28,7 +28,7 @@ def _normal(value: str) -> str | None:
 def client_address(request: Request, settings: Settings) -> str:
     """The address of the client that sent ``request`` (see the module's rule)."""
     peer = request.remote_addr or ""
-    trusted = settings.proxies
+    trusted = settings.trusted_proxies
     address = _normal(peer) or peer
     if address not in trusted:
         return address

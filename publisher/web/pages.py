@@ -250,7 +250,7 @@ def _conditional(response: Response, page: ReleasePage, fmt: str) -> Response:
     response.set_etag(f"{page.content_hash}-{fmt}")
     response.last_modified = page.modified.replace(microsecond=0)
     response.cache_control.public = True
-    response.cache_control.max_age = int(site().settings.cache_seconds)
+    response.cache_control.max_age = site().settings.cache_seconds
     response.vary.add("Accept")
     response.headers["Link"] = link_header(absolute(f"/releases/{page.slug}"))
     response.make_conditional(request)
@@ -375,7 +375,7 @@ def _png(data: bytes, etag: str) -> Response:
     response = Response(data, mimetype="image/png")
     response.set_etag(etag)
     response.cache_control.public = True
-    response.cache_control.max_age = int(site().settings.cache_seconds)
+    response.cache_control.max_age = site().settings.cache_seconds
     response.make_conditional(request)
     return response
 

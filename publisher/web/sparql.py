@@ -118,7 +118,7 @@ def endpoint() -> Response:
 def _params() -> dict[str, list[str]]:
     """The request's parameters, from the URL and (POST) the body, strictly."""
     try:
-        return request_params(request, service().settings.max_request_bytes)
+        return request_params(request, service().settings.query_max_bytes)
     except ParamsError as exc:
         raise ProtocolError(exc.status, str(exc)) from None
 
@@ -177,7 +177,7 @@ def _query(params: dict[str, list[str]]) -> Response:
         limit = the_service.settings.query_timeout
         return failed(
             504,
-            f"the query ran longer than {limit} s (PUBLISHER_QUERY_TIMEOUT) and was "
+            f"the query ran longer than {limit:g} s (PUBLISHER_QUERY_TIMEOUT) and was "
             "stopped: narrow it, or add a LIMIT",
         )
     except QueryMemoryError as exc:
@@ -196,7 +196,7 @@ def _query(params: dict[str, list[str]]) -> Response:
     else:
         response = Response(render(result.answer, fmt.name), mimetype=fmt.mimetype)
     if result.answer.truncated:
-        response.headers["X-SPARQL-MaxRows"] = str(the_service.settings.max_rows)
+        response.headers["X-SPARQL-MaxRows"] = str(the_service.settings.query_max_rows)
     response.headers["X-Cache"] = "hit" if result.cached else "miss"
     if request.method in ("GET", "HEAD"):
         _cache_headers(response, tag)
@@ -400,9 +400,9 @@ def _description_graph() -> Graph:
             DCTERMS.description,
             Literal(
                 "Read-only to the public: queries stop after "
-                f"{settings.query_timeout} s and return at most {settings.max_rows} "
-                "rows; SERVICE and LOAD are refused. SPARQL Update needs an admin "
-                "token."
+                f"{settings.query_timeout:g} s and return at most "
+                f"{settings.query_max_rows} rows; SERVICE and LOAD are refused. "
+                "SPARQL Update needs an admin token."
             ),
         )
     )
@@ -490,7 +490,7 @@ def _cors(response: Response) -> Response:
     """CORS on every /sparql answer, errors included (settings: cors_origins)."""
     if request.path != "/sparql":
         return response
-    allowed = service().settings.cors_origins.split()
+    allowed = service().settings.cors_origins
     origin = request.headers.get("Origin")
     if not allowed:
         return response
