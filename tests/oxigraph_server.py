@@ -11,7 +11,6 @@ virtualenv, else on PATH). Its endpoints: ``/query``, ``/update`` and ``/store``
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from typing import IO, Any
 
 from publisher.config import Settings
 
-from .server_process import ServerProcess
+from .server_process import ServerProcess, free_port
 
 READY_SECONDS = 20.0
 
@@ -40,14 +39,6 @@ def oxigraph_binary() -> str:
             "(the test extra of release-publisher)"
         )
     return found
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class OxigraphServer(ServerProcess):

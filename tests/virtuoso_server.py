@@ -41,8 +41,7 @@ import pytest
 
 from publisher.config import Settings
 
-from .oxigraph_server import free_port
-from .server_process import ServerProcess
+from .server_process import ServerProcess, free_port
 
 READY_SECONDS = 60.0
 PACKAGE = "virtuoso-opensource-7-bin"

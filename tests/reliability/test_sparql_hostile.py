@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.publisher_server import PublisherServer
+from tests.publisher_server import PublisherProcess
 
 pytestmark = pytest.mark.reliability
 
@@ -91,7 +91,7 @@ def post(port: int, query: str) -> tuple[int, bytes, float]:
 
 @pytest.fixture(scope="module")
 def port() -> Iterator[int]:
-    with PublisherServer(env=ENV) as server:
+    with PublisherProcess(env=ENV) as server:
         found = urllib.parse.urlsplit(server.url("/")).port
         assert found is not None
         yield found

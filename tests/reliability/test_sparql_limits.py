@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.publisher_server import PublisherServer
+from tests.publisher_server import PublisherProcess
 
 pytestmark = pytest.mark.reliability
 
@@ -35,21 +35,21 @@ HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k 
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[PublisherServer]:
-    with PublisherServer(env=ENV) as running:
+def server() -> Iterator[PublisherProcess]:
+    with PublisherProcess(env=ENV) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def fair_server() -> Iterator[PublisherServer]:
+def fair_server() -> Iterator[PublisherProcess]:
     """The default four readers: with one shared cap, eight heavy queries from one
     client would hold all four and every other client's query would get 503."""
-    with PublisherServer(env={**ENV, "PUBLISHER_QUERY_CONCURRENCY": "4"}) as running:
+    with PublisherProcess(env={**ENV, "PUBLISHER_QUERY_CONCURRENCY": "4"}) as running:
         yield running
 
 
 def post(
-    server: PublisherServer, query: str, source: str = "127.0.0.1"
+    server: PublisherProcess, query: str, source: str = "127.0.0.1"
 ) -> tuple[int, bytes, float]:
     """Status, body and seconds taken of one query sent by POST from ``source``."""
     port = urllib.parse.urlsplit(server.url("/")).port
@@ -73,7 +73,7 @@ def post(
         connection.close()
 
 
-def test_a_huge_query_holds_up_no_other_query(server: PublisherServer) -> None:
+def test_a_huge_query_holds_up_no_other_query(server: PublisherProcess) -> None:
     """Defect 4: a 1 MB query is checked within the time limit, and cheap ASKs
     sent meanwhile answer within 1 s each (they waited 27 s behind the parser)."""
     # rdflib takes minutes over this one (was parsed in the server, under a lock)
@@ -106,7 +106,7 @@ def test_a_huge_query_holds_up_no_other_query(server: PublisherServer) -> None:
     ],
     ids=["3000-braces", "2000-optionals", "3000-parentheses"],
 )
-def test_deep_nesting_is_a_clean_answer(server: PublisherServer, query: str) -> None:
+def test_deep_nesting_is_a_clean_answer(server: PublisherProcess, query: str) -> None:
     """Defect 5: deep nesting was a 500 (RecursionError)."""
     status, body, _ = post(server, query)
     assert status in (200, 400, 504), body[:300]
@@ -114,7 +114,7 @@ def test_deep_nesting_is_a_clean_answer(server: PublisherServer, query: str) -> 
         assert b"Traceback" not in body and body.strip()
 
 
-def test_a_memory_bomb_is_stopped_at_the_cap(server: PublisherServer) -> None:
+def test_a_memory_bomb_is_stopped_at_the_cap(server: PublisherProcess) -> None:
     """Defect 8: a string-doubling query reached 3.1 GB; now 507 at the cap, and
     the next query is answered by a fresh reader."""
     status, body, seconds = post(server, BOMB)
@@ -125,7 +125,7 @@ def test_a_memory_bomb_is_stopped_at_the_cap(server: PublisherServer) -> None:
 
 
 def test_one_clients_heavy_queries_leave_room_for_another(
-    fair_server: PublisherServer,
+    fair_server: PublisherProcess,
 ) -> None:
     """Defect 9: while 127.0.0.2 keeps eight heavy queries running, at least 95 %
     of 127.0.0.3's cheap queries answer 200 (they all answered 503)."""
