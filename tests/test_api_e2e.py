@@ -19,7 +19,6 @@ import re
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import Message
@@ -30,6 +29,7 @@ import pytest
 
 from publisher.tokens import token_digest
 
+from .apps import ServerFactory
 from .publisher_server import ADMIN_TOKEN, PublisherProcess
 
 #: a publish-role token from a tokens file, named as the history shows it
@@ -50,10 +50,10 @@ def _tokens_file(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublisherProcess]:
-    env = _tokens_file(tmp_path_factory.mktemp("tokens"))
-    with PublisherProcess(env=env) as running:
-        yield running
+def server(
+    make_module_server: ServerFactory, tmp_path_factory: pytest.TempPathFactory
+) -> PublisherProcess:
+    return make_module_server(_tokens_file(tmp_path_factory.mktemp("tokens")))
 
 
 # Requests ----------------------------------------------------------------------
@@ -593,11 +593,10 @@ OTHER_MARK = "Withdrawn-figures-5K2W"
 
 @pytest.fixture(scope="module")
 def embargo_server(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[PublisherProcess]:
+    make_module_server: ServerFactory, tmp_path_factory: pytest.TempPathFactory
+) -> PublisherProcess:
     env = _tokens_file(tmp_path_factory.mktemp("embargo-tokens"))
-    with PublisherProcess(env=env) as running:
-        yield running
+    return make_module_server(env)
 
 
 def _whole_second(seconds: float) -> datetime:

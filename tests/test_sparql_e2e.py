@@ -46,6 +46,7 @@ from SPARQLWrapper import (
 from SPARQLWrapper.SPARQLExceptions import Unauthorized
 
 from publisher.sparql import EXAMPLES
+from tests.apps import ServerFactory
 from tests.publisher_server import ADMIN_TOKEN, PublisherProcess
 
 SPARQL = "/sparql"
@@ -81,17 +82,15 @@ ROOMY = {"PUBLISHER_QUERY_TIMEOUT": str(TIMEOUT), "PUBLISHER_QUERY_CONCURRENCY":
 
 
 @pytest.fixture(scope="module")
-def limited() -> Iterator[PublisherProcess]:
+def limited(make_module_server: ServerFactory) -> PublisherProcess:
     """Small limits; only ever sent one request at a time."""
-    with PublisherProcess(env=LIMITED) as server:
-        yield server
+    return make_module_server(LIMITED)
 
 
 @pytest.fixture(scope="module")
-def roomy() -> Iterator[PublisherProcess]:
+def roomy(make_module_server: ServerFactory) -> PublisherProcess:
     """The default row cap (the sample's 52 releases fit); one request at a time."""
-    with PublisherProcess(env=ROOMY) as server:
-        yield server
+    return make_module_server(ROOMY)
 
 
 # The tests that send requests at once get servers of their own, so that one
@@ -100,16 +99,14 @@ def roomy() -> Iterator[PublisherProcess]:
 
 
 @pytest.fixture
-def limited_alone() -> Iterator[PublisherProcess]:
-    with PublisherProcess(env=LIMITED) as server:
-        yield server
+def limited_alone(make_server: ServerFactory) -> PublisherProcess:
+    return make_server(LIMITED)
 
 
 @pytest.fixture
-def roomy_alone() -> Iterator[PublisherProcess]:
+def roomy_alone(make_server: ServerFactory) -> PublisherProcess:
     # 9: one client may hold 8 (its fair share, size - 1: store.readers)
-    with PublisherProcess(env={**ROOMY, "PUBLISHER_QUERY_CONCURRENCY": "9"}) as server:
-        yield server
+    return make_server({**ROOMY, "PUBLISHER_QUERY_CONCURRENCY": "9"})
 
 
 def get(
@@ -685,10 +682,9 @@ def test_cors_preflight(limited: PublisherProcess) -> None:
 
 
 @pytest.fixture(scope="module")
-def listed_origins() -> Iterator[PublisherProcess]:
+def listed_origins(make_module_server: ServerFactory) -> PublisherProcess:
     env = {"PUBLISHER_CORS_ORIGINS": "https://a.example"}
-    with PublisherProcess(env=env, import_sample=False) as server:
-        yield server
+    return make_module_server(env, import_sample=False)
 
 
 def test_cors_with_a_list_of_origins(listed_origins: PublisherProcess) -> None:
