@@ -9,6 +9,7 @@ for end-to-end tests through real HTTP (waitress), with the settings a test need
 
 from __future__ import annotations
 
+import http.client
 import os
 import subprocess
 import sys
@@ -121,3 +122,27 @@ class PublisherProcess(ServerProcess):
                 return response.status, response.headers, response.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.headers, exc.read()
+
+    def post_query(
+        self, query: str, source: str = "127.0.0.1"
+    ) -> tuple[int, bytes, float]:
+        """Status, body and seconds taken of one SPARQL query sent by POST
+        (``application/sparql-query``, JSON results asked for) from ``source``."""
+        connection = http.client.HTTPConnection(
+            "127.0.0.1", self.port, timeout=30, source_address=(source, 0)
+        )
+        started = time.monotonic()
+        try:
+            connection.request(
+                "POST",
+                "/sparql",
+                body=query.encode("utf-8"),
+                headers={
+                    "Content-Type": "application/sparql-query",
+                    "Accept": "application/sparql-results+json",
+                },
+            )
+            response = connection.getresponse()
+            return response.status, response.read(), time.monotonic() - started
+        finally:
+            connection.close()
