@@ -1,6 +1,6 @@
 """Run a real ``oxigraph serve`` process on 127.0.0.1 for tests.
 
->>> with OxigraphServer() as server:
+>>> with OxigraphProcess() as server:
 ...     store = RemoteStore.from_settings(settings_for(server))
 
 The binary comes from the PyPI package ``oxigraph`` (next to the interpreter in the
@@ -41,7 +41,7 @@ def oxigraph_binary() -> str:
     return found
 
 
-class OxigraphServer(ServerProcess):
+class OxigraphProcess(ServerProcess):
     """One ``oxigraph serve --location DIR --bind 127.0.0.1:PORT`` process."""
 
     stop_timeout = 10.0
@@ -88,7 +88,7 @@ class OxigraphServer(ServerProcess):
 
     # Life cycle --------------------------------------------------------------
 
-    def start(self) -> OxigraphServer:
+    def start(self) -> OxigraphProcess:
         """Start (on the same port as before, if it was started before)."""
         if self.process is not None and self.process.poll() is None:
             return self
@@ -144,7 +144,7 @@ class OxigraphServer(ServerProcess):
 
 
 def settings_for(
-    server: OxigraphServer,
+    server: OxigraphProcess,
     base_url: str = "http://127.0.0.1:8000",
     *,
     gsp: bool = True,

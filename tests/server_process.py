@@ -1,5 +1,10 @@
 """The life cycle every real server the tests run shares: stop, kill, restart,
-clean up, use as a context manager. Subclasses start their own process."""
+clean up, use as a context manager. Subclasses start their own process.
+
+Naming: a test helper that runs a program as a server is ``<Program>Process``
+(OxigraphProcess, VirtuosoProcess, PublisherProcess), in
+``tests/<program>_server.py``; ``PublisherServer`` is the publishing API's client
+(publisher/store/client.py), not a test helper."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from publisher.store import catalog
 from publisher.store.sparql import RemoteStore
 
 from .apps import PUBLISH_TOKEN, AppFactory
-from .oxigraph_server import OxigraphServer, settings_for
+from .oxigraph_server import OxigraphProcess, settings_for
 from .publisher_server import ADMIN_TOKEN
 
 SLUG = "labour-market-overview-uk-september-2026"
@@ -401,7 +401,7 @@ def remote_app(
     make_module_app: AppFactory, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Flask]:
     folder = tmp_path_factory.mktemp("remote")
-    with OxigraphServer(folder / "oxigraph") as server:
+    with OxigraphProcess(folder / "oxigraph") as server:
         settings = settings_for(
             server,
             index=str(folder / "index.sqlite"),

@@ -22,7 +22,7 @@ from publisher.store.schedule import ScheduleStore
 from publisher.store.sparql import RemoteStore
 
 from .apps import AppFactory
-from .oxigraph_server import OxigraphServer
+from .oxigraph_server import OxigraphProcess
 
 ADMIN = "store-down-admin-token"
 SLUG = "labour-market-overview-uk-september-2026"
@@ -101,7 +101,7 @@ def test_a_silent_store_holds_a_read_no_longer_than_the_deadline() -> None:
 def test_a_store_that_comes_back_is_used_again_without_a_restart(
     tmp_path: Path,
 ) -> None:
-    with OxigraphServer(tmp_path / "data") as server:
+    with OxigraphProcess(tmp_path / "data") as server:
         store = RemoteStore(server.query_url, timeout=10, retries=0)
         assert store.count_quads() == 0
         server.kill()
