@@ -1,6 +1,6 @@
 """Run a real ``oxigraph serve`` process on 127.0.0.1 for tests.
 
->>> with OxigraphServer() as server:
+>>> with OxigraphProcess() as server:
 ...     store = RemoteStore.from_settings(settings_for(server))
 
 The binary comes from the PyPI package ``oxigraph`` (next to the interpreter in the
@@ -11,7 +11,6 @@ virtualenv, else on PATH). Its endpoints: ``/query``, ``/update`` and ``/store``
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from typing import IO, Any
 
 from publisher.config import Settings
 
-from .server_process import ServerProcess
+from .server_process import ServerProcess, free_port
 
 READY_SECONDS = 20.0
 
@@ -42,15 +41,7 @@ def oxigraph_binary() -> str:
     return found
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class OxigraphServer(ServerProcess):
+class OxigraphProcess(ServerProcess):
     """One ``oxigraph serve --location DIR --bind 127.0.0.1:PORT`` process."""
 
     stop_timeout = 10.0
@@ -97,7 +88,7 @@ class OxigraphServer(ServerProcess):
 
     # Life cycle --------------------------------------------------------------
 
-    def start(self) -> OxigraphServer:
+    def start(self) -> OxigraphProcess:
         """Start (on the same port as before, if it was started before)."""
         if self.process is not None and self.process.poll() is None:
             return self
@@ -153,7 +144,7 @@ class OxigraphServer(ServerProcess):
 
 
 def settings_for(
-    server: OxigraphServer,
+    server: OxigraphProcess,
     base_url: str = "http://127.0.0.1:8000",
     *,
     gsp: bool = True,

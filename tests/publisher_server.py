@@ -1,14 +1,16 @@
 """``publisher serve`` as a real process over a store holding the bundled sample,
 for end-to-end tests through real HTTP (waitress), with the settings a test needs.
 
-    with PublisherServer(env={"PUBLISHER_QUERY_TIMEOUT": "2"}) as server:
+    with PublisherProcess(env={"PUBLISHER_QUERY_TIMEOUT": "2"}) as server:
         status, headers, body = server.request("GET", "/sparql?query=ASK{}")
+
+(The fixtures ``served`` and ``make_server`` in conftest.py start them for tests.)
 """
 
 from __future__ import annotations
 
+import http.client
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,34 +22,46 @@ from pathlib import Path
 from typing import Self
 
 from publisher.resources import sample_calendar
-from tests.server_process import ServerProcess
+from tests.server_process import ServerProcess, free_port
 
-#: the admin token every PublisherServer accepts (PUBLISHER_WRITE_TOKENS)
+#: the admin token every PublisherProcess (and every test app) accepts
+#: (PUBLISHER_WRITE_TOKENS)
 ADMIN_TOKEN = "test-admin-token-0123456789"  # noqa: S105 - a test's own token
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["ADMIN_TOKEN", "PublisherProcess", "free_port", "scrubbed_environment"]
 
 
-class PublisherServer(ServerProcess):
-    """The sample calendar imported into a fresh embedded store, then served."""
+def scrubbed_environment() -> dict[str, str]:
+    """This process's environment without any ``PUBLISHER_*`` setting."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
+
+
+class PublisherProcess(ServerProcess):
+    """The sample calendar imported into a fresh embedded store, then served.
+
+    ``folder``: where the store and the log go (default: a temporary folder that
+    ``cleanup()`` removes; a folder given is left in place). ``store``: serve
+    that store instead (nothing is imported into it unless ``import_sample``).
+    """
 
     def __init__(
-        self, env: dict[str, str] | None = None, *, import_sample: bool = True
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        import_sample: bool = True,
+        folder: Path | None = None,
+        store: Path | None = None,
     ) -> None:
         self.process = None
         self._log = None
-        self._tmp = Path(tempfile.mkdtemp(prefix="publisher-serve-"))
+        self._tmp = None
+        if folder is None:
+            folder = self._tmp = Path(tempfile.mkdtemp(prefix="publisher-serve-"))
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.store = str(self._tmp / "store")
-        self.log_path = self._tmp / "serve.log"
-        self.env = {
-            k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")
-        }
+        self.store = str(folder / "store" if store is None else store)
+        self.log_path = folder / "serve.log"
+        self.env = scrubbed_environment()
         self.env.update(
             {
                 "PUBLISHER_BASE_URL": self.base,
@@ -56,7 +70,7 @@ class PublisherServer(ServerProcess):
             }
         )
         self.env.update(env or {})
-        self._import_sample = import_sample
+        self._import_sample = import_sample and store is None
 
     def start(self) -> Self:
         if self._import_sample:
@@ -67,6 +81,7 @@ class PublisherServer(ServerProcess):
                 capture_output=True,
                 env=self.env,
             )
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "publisher", "serve", "--port", str(self.port)],
@@ -107,3 +122,27 @@ class PublisherServer(ServerProcess):
                 return response.status, response.headers, response.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.headers, exc.read()
+
+    def post_query(
+        self, query: str, source: str = "127.0.0.1"
+    ) -> tuple[int, bytes, float]:
+        """Status, body and seconds taken of one SPARQL query sent by POST
+        (``application/sparql-query``, JSON results asked for) from ``source``."""
+        connection = http.client.HTTPConnection(
+            "127.0.0.1", self.port, timeout=30, source_address=(source, 0)
+        )
+        started = time.monotonic()
+        try:
+            connection.request(
+                "POST",
+                "/sparql",
+                body=query.encode("utf-8"),
+                headers={
+                    "Content-Type": "application/sparql-query",
+                    "Accept": "application/sparql-results+json",
+                },
+            )
+            response = connection.getresponse()
+            return response.status, response.read(), time.monotonic() - started
+        finally:
+            connection.close()

@@ -1,14 +1,28 @@
 """The life cycle every real server the tests run shares: stop, kill, restart,
-clean up, use as a context manager. Subclasses start their own process."""
+clean up, use as a context manager. Subclasses start their own process.
+
+Naming: a test helper that runs a program as a server is ``<Program>Process``
+(OxigraphProcess, VirtuosoProcess, PublisherProcess), in
+``tests/<program>_server.py``; ``PublisherServer`` is the publishing API's client
+(publisher/store/client.py), not a test helper."""
 
 from __future__ import annotations
 
 import shutil
 import signal
+import socket
 import subprocess
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 class ServerProcess:

@@ -4,54 +4,30 @@ the scheduler driven by hand (over real HTTP and real time: test_api_e2e.py)."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from publisher import pipeline
 from publisher.config import Settings
 from publisher.model import Release
 from publisher.publishing import Publishing
-from publisher.store.index import ListingIndex
-from publisher.store.oxigraph import EmbeddedStore
-from publisher.store.schedule import ScheduleStore
-from publisher.web import create_app
 
-ADMIN = "api-admin-embargoed"
-PUBLISH = "api-publish-embargoed"
+from .apps import PUBLISH_TOKEN, AppFactory
+from .publisher_server import ADMIN_TOKEN
+
+ADMIN = ADMIN_TOKEN
+PUBLISH = PUBLISH_TOKEN
 CONFIRMED = "business-enterprise-rd-expenditure-provisional-uk-2025"
 PUBLISHED = "labour-market-overview-uk-september-2026"
 
 
 @pytest.fixture
-def app(sample_releases: list[Release], tmp_path: Path) -> Iterator[Flask]:
-    tokens = tmp_path / "tokens"
-    digest = hashlib.sha256(PUBLISH.encode()).hexdigest()
-    tokens.write_text(f"pipeline publish {digest}\n")
-    settings = Settings(write_tokens=ADMIN, write_tokens_file=str(tokens))
-    store = EmbeddedStore.in_memory()
-    assert pipeline.import_batch(sample_releases, settings, store, jobs=1).published
-    app = create_app(
-        settings,
-        store=store,
-        index=ListingIndex(":memory:"),
-        schedule=ScheduleStore(":memory:"),
-    )
-    app.config["TESTING"] = True
-    yield app
-    app.extensions["publisher.sparql"].close()
-    store.close()
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+def app(make_app: AppFactory) -> Flask:
+    """The sample, the test tokens: a fresh app for each test (they write)."""
+    return make_app()
 
 
 def _auth(token: str = PUBLISH) -> dict[str, str]:

@@ -19,7 +19,6 @@ import re
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import Message
@@ -30,7 +29,8 @@ import pytest
 
 from publisher.tokens import token_digest
 
-from .publisher_server import ADMIN_TOKEN, PublisherServer
+from .apps import ServerFactory
+from .publisher_server import ADMIN_TOKEN, PublisherProcess
 
 #: a publish-role token from a tokens file, named as the history shows it
 BOT_TOKEN = "release-bot-token-9f8e7d6c5b4a"  # noqa: S105 - a test's own token
@@ -50,10 +50,10 @@ def _tokens_file(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublisherServer]:
-    env = _tokens_file(tmp_path_factory.mktemp("tokens"))
-    with PublisherServer(env=env) as running:
-        yield running
+def server(
+    make_module_server: ServerFactory, tmp_path_factory: pytest.TempPathFactory
+) -> PublisherProcess:
+    return make_module_server(_tokens_file(tmp_path_factory.mktemp("tokens")))
 
 
 # Requests ----------------------------------------------------------------------
@@ -80,7 +80,7 @@ class Answer:
 
 
 def call(
-    server: PublisherServer,
+    server: PublisherProcess,
     method: str,
     path: str,
     body: Any = None,
@@ -103,7 +103,7 @@ def call(
     return Answer(*server.request(method, path, data, headers))
 
 
-def unfollowed(server: PublisherServer, path: str) -> tuple[int, str | None]:
+def unfollowed(server: PublisherProcess, path: str) -> tuple[int, str | None]:
     """Status and Location of a GET, redirects not followed (urllib follows 308)."""
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     try:
@@ -115,15 +115,15 @@ def unfollowed(server: PublisherServer, path: str) -> tuple[int, str | None]:
         connection.close()
 
 
-def get(server: PublisherServer, slug: str) -> Answer:
+def get(server: PublisherProcess, slug: str) -> Answer:
     return call(server, "GET", f"/api/releases/{slug}", token=None)
 
 
-def page(server: PublisherServer, path: str) -> Answer:
+def page(server: PublisherProcess, path: str) -> Answer:
     return call(server, "GET", path, token=None)
 
 
-def assert_unchanged(server: PublisherServer, slug: str, before: Answer) -> None:
+def assert_unchanged(server: PublisherProcess, slug: str, before: Answer) -> None:
     """A refused request changed nothing: same record, same ETag."""
     after = get(server, slug)
     assert after.status == before.status
@@ -167,7 +167,7 @@ def provisional(slug: str, **fields: Any) -> dict[str, Any]:
 # A release's life --------------------------------------------------------------
 
 
-def test_the_life_of_a_release(server: PublisherServer) -> None:
+def test_the_life_of_a_release(server: PublisherProcess) -> None:
     slug = "api-life-of-a-release"
     record = provisional(slug)
 
@@ -277,7 +277,7 @@ def test_the_life_of_a_release(server: PublisherServer) -> None:
     assert again.status == 404
 
 
-def test_cancelling_with_a_notice(server: PublisherServer) -> None:
+def test_cancelling_with_a_notice(server: PublisherProcess) -> None:
     slug = "api-cancelled-release"
     assert call(server, "POST", "/api/releases", provisional(slug)).status == 201
     current = get(server, slug)
@@ -292,7 +292,7 @@ def test_cancelling_with_a_notice(server: PublisherServer) -> None:
 
 
 def test_a_sample_published_release_cannot_be_confirmed(
-    server: PublisherServer,
+    server: PublisherProcess,
 ) -> None:
     before = get(server, PUBLISHED)
     back = {**before.json, "status": "confirmed"}
@@ -303,7 +303,7 @@ def test_a_sample_published_release_cannot_be_confirmed(
     assert_unchanged(server, PUBLISHED, before)
 
 
-def test_creating_an_existing_id_is_refused(server: PublisherServer) -> None:
+def test_creating_an_existing_id_is_refused(server: PublisherProcess) -> None:
     before = get(server, PROVISIONAL)
     refused = call(server, "POST", "/api/releases", before.json)
     assert refused.status == 409, refused.body
@@ -311,7 +311,7 @@ def test_creating_an_existing_id_is_refused(server: PublisherServer) -> None:
     assert_unchanged(server, PROVISIONAL, before)
 
 
-def test_rename(server: PublisherServer) -> None:
+def test_rename(server: PublisherProcess) -> None:
     old, new = "api-rename-before", "api-rename-after"
     assert call(server, "POST", "/api/releases", provisional(old)).status == 201
     current = get(server, old)
@@ -348,7 +348,7 @@ def test_rename(server: PublisherServer) -> None:
 # Refusals before any change ------------------------------------------------------
 
 
-def test_a_shape_violation_gets_the_report(server: PublisherServer) -> None:
+def test_a_shape_violation_gets_the_report(server: PublisherProcess) -> None:
     slug = "api-confirmed-without-a-date"
     bad = {**provisional(slug), "status": "confirmed"}
     del bad["provisional_date"]
@@ -367,7 +367,7 @@ def test_a_shape_violation_gets_the_report(server: PublisherServer) -> None:
     assert get(server, slug).status == 404
 
 
-def test_a_shape_violation_leaves_the_release_alone(server: PublisherServer) -> None:
+def test_a_shape_violation_leaves_the_release_alone(server: PublisherProcess) -> None:
     before = get(server, PROVISIONAL)
     bad = {k: v for k, v in before.json.items() if k != "provisional_date"}
     refused = call(server, "PUT", f"/api/releases/{PROVISIONAL}", bad)
@@ -377,7 +377,7 @@ def test_a_shape_violation_leaves_the_release_alone(server: PublisherServer) -> 
     assert_unchanged(server, PROVISIONAL, before)
 
 
-def test_an_unreadable_record_names_its_field(server: PublisherServer) -> None:
+def test_an_unreadable_record_names_its_field(server: PublisherProcess) -> None:
     bad = provisional("api-unreadable", release_date="next Tuesday")
     refused = call(server, "POST", "/api/releases", bad)
     assert refused.status == 422, refused.body
@@ -397,7 +397,7 @@ def test_an_unreadable_record_names_its_field(server: PublisherServer) -> None:
     ],
 )
 def test_a_body_that_cannot_be_read(
-    server: PublisherServer, raw: bytes, content_type: str, status: int
+    server: PublisherProcess, raw: bytes, content_type: str, status: int
 ) -> None:
     refused = call(server, "POST", "/api/releases", raw=raw, content_type=content_type)
     assert refused.status == status, refused.body
@@ -406,7 +406,7 @@ def test_a_body_that_cannot_be_read(
     assert get(server, "api-malformed").status == 404
 
 
-def test_tokens(server: PublisherServer) -> None:
+def test_tokens(server: PublisherProcess) -> None:
     record = provisional("api-token-check")
     before = get(server, PROVISIONAL)
     for method, path, body in [
@@ -428,7 +428,7 @@ def test_tokens(server: PublisherServer) -> None:
     assert get(server, PROVISIONAL).status == 200
 
 
-def test_if_match_with_an_old_version(server: PublisherServer) -> None:
+def test_if_match_with_an_old_version(server: PublisherProcess) -> None:
     before = get(server, PROVISIONAL)
     stale = '"0000000000000000000000000000000000000000000000000000000000000000"'
     changed = {**before.json, "title": "Not applied"}
@@ -448,7 +448,7 @@ def test_if_match_with_an_old_version(server: PublisherServer) -> None:
 
 
 def test_a_batch_with_one_invalid_release_publishes_none(
-    server: PublisherServer,
+    server: PublisherProcess,
 ) -> None:
     records = [provisional(f"api-batch-a-{n}") for n in range(4)]
     records[2] = {**records[2], "status": "confirmed"}
@@ -465,7 +465,7 @@ def test_a_batch_with_one_invalid_release_publishes_none(
         assert get(server, record["id"]).status == 404, record["id"]
 
 
-def test_a_valid_batch_publishes_all(server: PublisherServer) -> None:
+def test_a_valid_batch_publishes_all(server: PublisherProcess) -> None:
     before = get(server, PROVISIONAL)
     changed = {**before.json, "keywords": ["batch", "change"]}
     records = [provisional(f"api-batch-b-{n}") for n in range(4)] + [changed]
@@ -485,7 +485,7 @@ def test_a_valid_batch_publishes_all(server: PublisherServer) -> None:
     assert sorted(again.json["unchanged"]) == sorted(r["id"] for r in records)
 
 
-def test_a_batch_repeating_an_id_is_refused(server: PublisherServer) -> None:
+def test_a_batch_repeating_an_id_is_refused(server: PublisherProcess) -> None:
     records = [provisional("api-batch-twice"), provisional("api-batch-twice")]
     refused = call(server, "POST", "/api/batches", {"releases": records})
     assert refused.status == 422, refused.body
@@ -513,7 +513,7 @@ def _at_once(jobs: list[Any]) -> list[Any]:
 
 
 def test_concurrent_writes_to_different_releases_all_land(
-    server: PublisherServer,
+    server: PublisherProcess,
 ) -> None:
     slugs = [f"api-concurrent-{n}" for n in range(8)]
     created = call(server, "POST", "/api/batches", [provisional(s) for s in slugs])
@@ -540,7 +540,7 @@ def test_concurrent_writes_to_different_releases_all_land(
 
 @pytest.mark.parametrize("round_", range(3))
 def test_two_writers_with_one_etag_one_wins(
-    server: PublisherServer, round_: int
+    server: PublisherProcess, round_: int
 ) -> None:
     slug = f"api-contended-{round_}"
     assert call(server, "POST", "/api/releases", provisional(slug)).status == 201
@@ -564,7 +564,7 @@ def test_two_writers_with_one_etag_one_wins(
 
 
 def test_a_write_to_another_release_never_makes_an_etag_stale(
-    server: PublisherServer,
+    server: PublisherProcess,
 ) -> None:
     a, b = "api-etag-a", "api-etag-b"
     assert call(server, "POST", "/api/batches", [provisional(a), provisional(b)])
@@ -593,11 +593,10 @@ OTHER_MARK = "Withdrawn-figures-5K2W"
 
 @pytest.fixture(scope="module")
 def embargo_server(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[PublisherServer]:
+    make_module_server: ServerFactory, tmp_path_factory: pytest.TempPathFactory
+) -> PublisherProcess:
     env = _tokens_file(tmp_path_factory.mktemp("embargo-tokens"))
-    with PublisherServer(env=env) as running:
-        yield running
+    return make_module_server(env)
 
 
 def _whole_second(seconds: float) -> datetime:
@@ -606,7 +605,7 @@ def _whole_second(seconds: float) -> datetime:
     return moment.replace(microsecond=0) + timedelta(seconds=1)
 
 
-def _sparql(server: PublisherServer, text: str) -> list[Any]:
+def _sparql(server: PublisherProcess, text: str) -> list[Any]:
     query = (
         "SELECT ?g ?s ?p WHERE { GRAPH ?g { ?s ?p ?o "
         f'FILTER(CONTAINS(STR(?o), "{text}")) }} }}'
@@ -622,7 +621,7 @@ def _sparql(server: PublisherServer, text: str) -> list[Any]:
     return rows
 
 
-def _everywhere(server: PublisherServer, slug: str) -> dict[str, str]:
+def _everywhere(server: PublisherProcess, slug: str) -> dict[str, str]:
     """Every public view of the release and the site, as text."""
     views = {}
     for path in [
@@ -650,7 +649,7 @@ def _everywhere(server: PublisherServer, slug: str) -> dict[str, str]:
     return views
 
 
-def _sitemap_lastmod(server: PublisherServer, slug: str) -> str:
+def _sitemap_lastmod(server: PublisherProcess, slug: str) -> str:
     text = page(server, "/sitemap.xml").body.decode()
     found = re.search(rf"/releases/{slug}</loc><lastmod>([^<]+)</lastmod>", text)
     assert found, text[:500]
@@ -664,7 +663,7 @@ def _atom_entry(feed: str, slug: str) -> str:
     raise AssertionError(f"no entry for {slug}")
 
 
-def test_scheduled_publication_under_embargo(embargo_server: PublisherServer) -> None:
+def test_scheduled_publication_under_embargo(embargo_server: PublisherProcess) -> None:
     server, slug = embargo_server, CONFIRMED
     announced = get(server, slug)
     assert announced.json["status"] == "confirmed"
@@ -802,7 +801,7 @@ def test_scheduled_publication_under_embargo(embargo_server: PublisherServer) ->
     assert datetime.fromisoformat(now.json["published_date"]) == at
 
 
-def test_a_withdrawn_schedule_never_appears(embargo_server: PublisherServer) -> None:
+def test_a_withdrawn_schedule_never_appears(embargo_server: PublisherProcess) -> None:
     server, slug = embargo_server, "labour-market-overview-uk-january-2027"
     announced = get(server, slug)
     at = _whole_second(2)
@@ -850,7 +849,9 @@ def test_a_withdrawn_schedule_never_appears(embargo_server: PublisherServer) -> 
     assert _sparql(server, OTHER_MARK) == []
 
 
-def test_a_schedule_can_be_withdrawn_by_itself(embargo_server: PublisherServer) -> None:
+def test_a_schedule_can_be_withdrawn_by_itself(
+    embargo_server: PublisherProcess,
+) -> None:
     server, slug = embargo_server, "gdp-monthly-estimate-uk-november-2026"
     announced = get(server, slug)
     published = {**announced.json, "status": "published"}  # at its confirmed date

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.publisher_server import PublisherServer
+from tests.publisher_server import PublisherProcess
 
 #: a write token of role ``publish`` (not admin), made up for this module's server
 TOKEN = "schemathesis-" + secrets.token_hex(16)
@@ -41,7 +41,7 @@ CHECKS = [
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublisherServer]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublisherProcess]:
     tokens = tmp_path_factory.mktemp("api-schemathesis") / "tokens"
     digest = hashlib.sha256(TOKEN.encode("utf-8")).hexdigest()
     tokens.write_text(f"schemathesis publish {digest}\n", encoding="utf-8")
@@ -49,7 +49,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublisherServer
         "PUBLISHER_WRITE_TOKENS": "",  # no admin token: only the publish one
         "PUBLISHER_WRITE_TOKENS_FILE": str(tokens),
     }
-    with PublisherServer(env=env) as running:
+    with PublisherProcess(env=env) as running:
         # the token must work, or every write would be a (declared) 403 and the
         # writes would go untested
         status, _, body = running.request(
@@ -60,7 +60,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublisherServer
 
 
 @pytest.fixture(scope="module")
-def loaded_schema(server: PublisherServer) -> schemathesis.BaseSchema:
+def loaded_schema(server: PublisherProcess) -> schemathesis.BaseSchema:
     return schemathesis.openapi.from_url(server.url("/api/openapi.json"), timeout=30)
 
 

@@ -18,7 +18,7 @@ import pytest
 from publisher.web.openapi import openapi
 
 from .conftest import ROOT
-from .publisher_server import ADMIN_TOKEN, PublisherServer
+from .publisher_server import ADMIN_TOKEN, PublisherProcess
 
 DOC = (ROOT / "docs" / "api.md").read_text()
 DOC_BASE = "http://127.0.0.1:8000"
@@ -78,8 +78,8 @@ def _script() -> tuple[str, dict[int, int]]:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[PublisherServer]:
-    with PublisherServer() as running:
+def server() -> Iterator[PublisherProcess]:
+    with PublisherProcess() as running:
         yield running
 
 
@@ -93,7 +93,7 @@ def test_the_example_is_a_whole_life() -> None:
 
 
 def test_the_worked_example_runs_as_written(
-    server: PublisherServer, tmp_path: Path
+    server: PublisherProcess, tmp_path: Path
 ) -> None:
     assert shutil.which("curl"), "curl is installed by make (DEB_PACKAGES)"
     script, expected = _script()

@@ -16,7 +16,7 @@ import pytest
 from publisher.sparql import EXAMPLES
 
 from .conftest import ROOT
-from .publisher_server import ADMIN_TOKEN, PublisherServer
+from .publisher_server import ADMIN_TOKEN, PublisherProcess
 
 DOC = (ROOT / "docs" / "sparql.md").read_text()
 DOC_BASE = "http://127.0.0.1:8000"
@@ -27,8 +27,8 @@ def _blocks(language: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[PublisherServer]:
-    with PublisherServer() as running:
+def server() -> Iterator[PublisherProcess]:
+    with PublisherProcess() as running:
         yield running
 
 
@@ -40,7 +40,7 @@ def test_the_page_examples_are_the_documented_ones() -> None:
 
 
 @pytest.mark.parametrize("number", range(len(_blocks("sparql"))))
-def test_documented_queries_run(server: PublisherServer, number: int) -> None:
+def test_documented_queries_run(server: PublisherProcess, number: int) -> None:
     query = _blocks("sparql")[number]
     status, _headers, body = server.request(
         "GET",
@@ -72,7 +72,7 @@ def test_every_curl_command_is_found() -> None:
 
 
 @pytest.mark.parametrize("number", range(len(CURL)))
-def test_documented_curl_commands_work(server: PublisherServer, number: int) -> None:
+def test_documented_curl_commands_work(server: PublisherProcess, number: int) -> None:
     assert shutil.which("curl"), "curl is installed by make (DEB_PACKAGES)"
     command = CURL[number].replace(DOC_BASE, server.base).rstrip()
     done = subprocess.run(
@@ -89,7 +89,7 @@ def test_documented_curl_commands_work(server: PublisherServer, number: int) -> 
     assert body.strip()
 
 
-def test_documented_sparqlwrapper_code_runs(server: PublisherServer) -> None:
+def test_documented_sparqlwrapper_code_runs(server: PublisherProcess) -> None:
     (code,) = _blocks("python")
     scope: dict[str, object] = {}
     exec(code.replace(DOC_BASE, server.base), scope)  # noqa: S102 - our own docs

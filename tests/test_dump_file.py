@@ -19,7 +19,7 @@ from publisher.model import Release
 from publisher.store.index import ListingIndex
 from publisher.store.oxigraph import EmbeddedStore
 from publisher.web import create_app
-from tests.publisher_server import PublisherServer
+from tests.publisher_server import PublisherProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,7 +101,7 @@ def test_streaming_a_big_dump_does_not_grow_the_server(tmp_path: Path) -> None:
         sys.path.remove(str(ROOT / "bench"))
     data = tmp_path / "releases.jsonl"
     generate(data, 2000, 7)  # about 73 MB of N-Quads
-    server = PublisherServer(import_sample=False)
+    server = PublisherProcess(import_sample=False)
     try:
         subprocess.run(
             [sys.executable, "-m", "publisher", "import", str(data)],

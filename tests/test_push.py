@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 from .conftest import FIXTURES
-from .publisher_server import ADMIN_TOKEN, PublisherServer, free_port
+from .publisher_server import ADMIN_TOKEN, PublisherProcess, free_port
 
 SUMMARY = "A release sent by publisher push, with a summary long enough for the shapes."
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[PublisherServer]:
-    with PublisherServer() as running:
+def server() -> Iterator[PublisherProcess]:
+    with PublisherProcess() as running:
         yield running
 
 
@@ -42,7 +42,7 @@ def _write(path: Path, records: list[dict[str, object]]) -> str:
 
 
 def test_push_publishes_and_reports_like_import(
-    server: PublisherServer, tmp_path: Path
+    server: PublisherProcess, tmp_path: Path
 ) -> None:
     records = [
         {
@@ -66,7 +66,7 @@ def test_push_publishes_and_reports_like_import(
 
 
 def test_a_refused_batch_names_the_users_file_record_and_field(
-    server: PublisherServer, tmp_path: Path
+    server: PublisherProcess, tmp_path: Path
 ) -> None:
     good = {
         "id": "pushed-good",
@@ -93,7 +93,7 @@ def test_a_refused_batch_names_the_users_file_record_and_field(
 
 
 def test_an_ons_file_is_pushed_and_reported_in_its_own_field_names(
-    server: PublisherServer,
+    server: PublisherProcess,
 ) -> None:
     source = str(FIXTURES / "ons-api" / "search-releases.json")
     result = push(source, "--server", server.base)
@@ -106,7 +106,7 @@ def test_an_ons_file_is_pushed_and_reported_in_its_own_field_names(
     ) in result.stderr
 
 
-def test_a_lifecycle_refusal_exits_1(server: PublisherServer, tmp_path: Path) -> None:
+def test_a_lifecycle_refusal_exits_1(server: PublisherProcess, tmp_path: Path) -> None:
     record = {
         "id": "pushed-to-cancel",
         "title": "Pushed, then cancelled",
@@ -124,7 +124,7 @@ def test_a_lifecycle_refusal_exits_1(server: PublisherServer, tmp_path: Path) ->
 
 
 def test_authentication_and_connection_failures_exit_2(
-    server: PublisherServer, tmp_path: Path
+    server: PublisherProcess, tmp_path: Path
 ) -> None:
     path = _write(
         tmp_path / "one.json",

@@ -3,48 +3,24 @@ client sends is never reflected in a Location (issue 10, defect 11)."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from flask import Flask, url_for
 from flask.testing import FlaskClient
 
-from publisher import pipeline
-from publisher.config import Settings
-from publisher.model import Release
-from publisher.store.index import ListingIndex
-from publisher.store.oxigraph import EmbeddedStore
-from publisher.store.schedule import ScheduleStore
-from publisher.web import create_app
+from .apps import PUBLISH_TOKEN, AppFactory
 
 #: a base URL with a path prefix (the site behind a proxy at /calendar)
 BASE = "https://stats.example.org/calendar"
 HOSTILE = {"Host": "evil.example.org", "X-Forwarded-Host": "evil2.example.org"}
-TOKEN = "redirects-publish-token"  # noqa: S105 - a test token
+TOKEN = PUBLISH_TOKEN
 OLD = "labour-market-overview-uk-september-2026"
 NEW = "labour-market-overview-september-2026"
 
 
 @pytest.fixture(scope="module")
-def app(
-    sample_releases: list[Release], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Flask]:
-    tokens: Path = tmp_path_factory.mktemp("tokens") / "tokens"
-    tokens.write_text(
-        f"pipeline publish {hashlib.sha256(TOKEN.encode()).hexdigest()}\n"
-    )
-    settings = Settings(base_url=BASE, write_tokens_file=str(tokens))
-    store = EmbeddedStore.in_memory()
-    assert pipeline.import_batch(sample_releases, settings, store, jobs=1).published
-    app = create_app(
-        settings,
-        store=store,
-        index=ListingIndex(":memory:"),
-        schedule=ScheduleStore(":memory:"),
-    )
-    app.config["TESTING"] = True
+def app(make_module_app: AppFactory) -> Flask:
+    """The sample under a base URL with a path, one release renamed."""
+    app = make_module_app(base_url=BASE, write_tokens="")
     client = app.test_client()
     # a renamed release: its old URLs redirect (308) to the new ones
     record = client.get(f"/api/releases/{OLD}").json
@@ -55,14 +31,7 @@ def app(
         headers={"Authorization": f"Bearer {TOKEN}"},
     )
     assert renamed.status_code == 201, renamed.json
-    yield app
-    app.extensions["publisher.sparql"].close()
-    store.close()
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+    return app
 
 
 @pytest.mark.parametrize(

@@ -10,11 +10,9 @@ test_sparql_e2e.py.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
@@ -22,21 +20,18 @@ from flask import Flask
 from flask.testing import FlaskClient
 from rdflib import Graph, Literal, Namespace, URIRef
 
-from publisher import pipeline
-from publisher.config import Settings
 from publisher.model import Release
 from publisher.sparql import EXAMPLES, SparqlService
 from publisher.store import catalog
-from publisher.store.index import ListingIndex
-from publisher.store.oxigraph import EmbeddedStore
 from publisher.store.sparql import RemoteStore
-from publisher.web import create_app
 
-from .oxigraph_server import OxigraphServer, settings_for
+from .apps import PUBLISH_TOKEN, AppFactory
+from .oxigraph_server import OxigraphProcess, settings_for
+from .publisher_server import ADMIN_TOKEN
 
 SLUG = "labour-market-overview-uk-september-2026"
-ADMIN = "admin-secret"
-PUBLISH = "publish-secret"
+ADMIN = ADMIN_TOKEN
+PUBLISH = PUBLISH_TOKEN
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 VOID = Namespace("http://rdfs.org/ns/void#")
 PROV = Namespace("http://www.w3.org/ns/prov#")
@@ -44,41 +39,6 @@ PUB = Namespace("https://w3id.org/release-publisher/ns#")
 SLUGS = "PREFIX pub: <https://w3id.org/release-publisher/ns#>\n" + (
     "SELECT ?slug WHERE { ?r a pub:Release ; pub:slug ?slug } ORDER BY ?slug"
 )
-
-
-def _tokens_file(folder: Path) -> str:
-    path = folder / "tokens"
-    digest = hashlib.sha256(PUBLISH.encode()).hexdigest()
-    path.write_text(f"pipeline publish {digest}\n")
-    return str(path)
-
-
-def _make_app(
-    releases: list[Release], folder: Path, **overrides: str
-) -> tuple[Flask, EmbeddedStore]:
-    settings = Settings(
-        write_tokens=ADMIN, write_tokens_file=_tokens_file(folder), **overrides
-    )
-    store = EmbeddedStore.in_memory()
-    assert pipeline.import_batch(releases, settings, store, jobs=1).published
-    app = create_app(settings, store=store, index=ListingIndex(":memory:"))
-    app.config["TESTING"] = True
-    return app, store
-
-
-@pytest.fixture(scope="module")
-def app(
-    sample_releases: list[Release], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Flask]:
-    app, store = _make_app(sample_releases, tmp_path_factory.mktemp("sparql"))
-    yield app
-    app.extensions["publisher.sparql"].close()
-    store.close()
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 def _json(client: FlaskClient, query: str, **params: str) -> dict:
@@ -236,31 +196,27 @@ def test_examples_all_run(client: FlaskClient) -> None:
 
 
 def test_row_cap_cuts_and_says_so(
-    sample_releases: list[Release], tmp_path: Path
+    make_app: AppFactory, sample_releases: list[Release]
 ) -> None:
-    app, store = _make_app(sample_releases[:5], tmp_path, query_max_rows="3")
-    try:
-        client = app.test_client()
-        reply = client.get("/sparql", query_string={"query": SLUGS, "format": "json"})
-        assert len(reply.get_json(force=True)["results"]["bindings"]) == 3
-        assert reply.headers["X-SPARQL-MaxRows"] == "3"
-        exact = SLUGS + " LIMIT 3"
-        reply = client.get("/sparql", query_string={"query": exact, "format": "json"})
-        assert len(reply.get_json(force=True)["results"]["bindings"]) == 3
-        assert "X-SPARQL-MaxRows" not in reply.headers  # three rows, none cut
-        construct = "CONSTRUCT WHERE { ?s ?p ?o }"
-        reply = client.get(
-            "/sparql", query_string={"query": construct, "format": "ntriples"}
-        )
-        assert len(Graph().parse(data=reply.data, format="nt")) == 3
-        assert reply.headers["X-SPARQL-MaxRows"] == "3"
-        page = client.get(
-            "/sparql", query_string={"query": SLUGS}, headers={"Accept": "text/html"}
-        )
-        assert b"Cut at 3 rows" in page.data
-    finally:
-        app.extensions["publisher.sparql"].close()
-        store.close()
+    app = make_app(sample_releases[:5], query_max_rows="3")
+    client = app.test_client()
+    reply = client.get("/sparql", query_string={"query": SLUGS, "format": "json"})
+    assert len(reply.get_json(force=True)["results"]["bindings"]) == 3
+    assert reply.headers["X-SPARQL-MaxRows"] == "3"
+    exact = SLUGS + " LIMIT 3"
+    reply = client.get("/sparql", query_string={"query": exact, "format": "json"})
+    assert len(reply.get_json(force=True)["results"]["bindings"]) == 3
+    assert "X-SPARQL-MaxRows" not in reply.headers  # three rows, none cut
+    construct = "CONSTRUCT WHERE { ?s ?p ?o }"
+    reply = client.get(
+        "/sparql", query_string={"query": construct, "format": "ntriples"}
+    )
+    assert len(Graph().parse(data=reply.data, format="nt")) == 3
+    assert reply.headers["X-SPARQL-MaxRows"] == "3"
+    page = client.get(
+        "/sparql", query_string={"query": SLUGS}, headers={"Accept": "text/html"}
+    )
+    assert b"Cut at 3 rows" in page.data
 
 
 # Caching ---------------------------------------------------------------------
@@ -285,16 +241,12 @@ def test_etag_304_and_the_cache(client: FlaskClient, app: Flask) -> None:
     assert other.headers["ETag"] != tag  # one ETag per format
 
 
-def test_cache_is_bounded(sample_releases: list[Release], tmp_path: Path) -> None:
-    app, store = _make_app(sample_releases[:2], tmp_path, query_cache="2")
+def test_cache_is_bounded(make_app: AppFactory, sample_releases: list[Release]) -> None:
+    app = make_app(sample_releases[:2], query_cache="2")
     service: SparqlService = app.extensions["publisher.sparql"]
-    try:
-        for n in range(5):
-            service.query(f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {n + 1}")
-        assert service.cached_entries() == 2
-    finally:
-        service.close()
-        store.close()
+    for n in range(5):
+        service.query(f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {n + 1}")
+    assert service.cached_entries() == 2
 
 
 # Service description ---------------------------------------------------------
@@ -374,68 +326,64 @@ def test_updates_need_an_admin_token(client: FlaskClient) -> None:
 
 
 def test_update_changes_a_release_the_index_and_history_follow(
-    sample_releases: list[Release], tmp_path: Path
+    make_app: AppFactory, sample_releases: list[Release]
 ) -> None:
-    app, store = _make_app(sample_releases[:6], tmp_path)
+    app = make_app(sample_releases[:6])
     client = app.test_client()
-    try:
-        slug = sample_releases[0].slug
-        page = client.get(f"/releases/{slug}")
-        etag = page.headers["ETag"]
-        graph = f"http://127.0.0.1:8000/graphs/releases/{slug}"
-        release = f"http://127.0.0.1:8000/releases/{slug}#release"
-        text = (
-            "PREFIX schema: <http://schema.org/>\n"
-            f"DELETE {{ GRAPH <{graph}> {{ <{release}> schema:name ?old }} }}\n"
-            f"INSERT {{ GRAPH <{graph}> {{ <{release}> schema:name "
-            '"Renamed by SPARQL" } }\n'
-            f"WHERE {{ GRAPH <{graph}> {{ <{release}> schema:name ?old }} }}"
-        )
-        reply = client.post(
-            "/sparql",
-            data={"update": text},
-            headers={"Authorization": f"Bearer {ADMIN}"},
-        )
-        assert reply.status_code == 200, reply.data
-        body = reply.get_json()
-        assert body["changed"] == [slug] and body["by"] == "env-1"
-        # the page, its ETag and the calendar follow the store
-        page = client.get(f"/releases/{slug}")
-        assert b"Renamed by SPARQL" in page.data
-        assert page.headers["ETag"] != etag
-        listing = client.get("/releases?view=all&q=Renamed")
-        assert slug.encode() in listing.data
-        # the history says who, when and what
-        history = _json(
-            client,
-            "PREFIX prov: <http://www.w3.org/ns/prov#>\n"
-            "PREFIX pub: <https://w3id.org/release-publisher/ns#>\n"
-            "PREFIX foaf: <http://xmlns.com/foaf/0.1/>\n"
-            "SELECT ?kind ?who ?when ?what ?text WHERE { "
-            "GRAPH <http://127.0.0.1:8000/graphs/history> {"
-            " ?c a pub:Change ; pub:changeKind ?kind ; prov:endedAtTime ?when ;"
-            " pub:affects ?what ; pub:updateText ?text ;"
-            " prov:wasAssociatedWith [ foaf:name ?who ] } }",
-        )["results"]["bindings"]
-        assert len(history) == 1
-        row = {k: v["value"] for k, v in history[0].items()}
-        assert row["kind"] == "sparql-update" and row["who"] == "env-1"
-        assert row["what"] == release
-        assert "Renamed by SPARQL" in row["text"]
-        # dropping a release graph leaves a tombstone: 410 with the reason
-        reply = client.post(
-            "/sparql",
-            data={"update": f"DROP GRAPH <{graph}>"},
-            headers={"Authorization": f"Bearer {ADMIN}"},
-        )
-        assert reply.get_json()["removed"] == [slug]
-        gone = client.get(f"/releases/{slug}")
-        assert gone.status_code == 410
-        assert b"SPARQL Update" in gone.data
-        assert slug not in _slugs(client)
-    finally:
-        app.extensions["publisher.sparql"].close()
-        store.close()
+    slug = sample_releases[0].slug
+    page = client.get(f"/releases/{slug}")
+    etag = page.headers["ETag"]
+    graph = f"http://127.0.0.1:8000/graphs/releases/{slug}"
+    release = f"http://127.0.0.1:8000/releases/{slug}#release"
+    text = (
+        "PREFIX schema: <http://schema.org/>\n"
+        f"DELETE {{ GRAPH <{graph}> {{ <{release}> schema:name ?old }} }}\n"
+        f"INSERT {{ GRAPH <{graph}> {{ <{release}> schema:name "
+        '"Renamed by SPARQL" } }\n'
+        f"WHERE {{ GRAPH <{graph}> {{ <{release}> schema:name ?old }} }}"
+    )
+    reply = client.post(
+        "/sparql",
+        data={"update": text},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    )
+    assert reply.status_code == 200, reply.data
+    body = reply.get_json()
+    assert body["changed"] == [slug] and body["by"] == "env-1"
+    # the page, its ETag and the calendar follow the store
+    page = client.get(f"/releases/{slug}")
+    assert b"Renamed by SPARQL" in page.data
+    assert page.headers["ETag"] != etag
+    listing = client.get("/releases?view=all&q=Renamed")
+    assert slug.encode() in listing.data
+    # the history says who, when and what
+    history = _json(
+        client,
+        "PREFIX prov: <http://www.w3.org/ns/prov#>\n"
+        "PREFIX pub: <https://w3id.org/release-publisher/ns#>\n"
+        "PREFIX foaf: <http://xmlns.com/foaf/0.1/>\n"
+        "SELECT ?kind ?who ?when ?what ?text WHERE { "
+        "GRAPH <http://127.0.0.1:8000/graphs/history> {"
+        " ?c a pub:Change ; pub:changeKind ?kind ; prov:endedAtTime ?when ;"
+        " pub:affects ?what ; pub:updateText ?text ;"
+        " prov:wasAssociatedWith [ foaf:name ?who ] } }",
+    )["results"]["bindings"]
+    assert len(history) == 1
+    row = {k: v["value"] for k, v in history[0].items()}
+    assert row["kind"] == "sparql-update" and row["who"] == "env-1"
+    assert row["what"] == release
+    assert "Renamed by SPARQL" in row["text"]
+    # dropping a release graph leaves a tombstone: 410 with the reason
+    reply = client.post(
+        "/sparql",
+        data={"update": f"DROP GRAPH <{graph}>"},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    )
+    assert reply.get_json()["removed"] == [slug]
+    gone = client.get(f"/releases/{slug}")
+    assert gone.status_code == 410
+    assert b"SPARQL Update" in gone.data
+    assert slug not in _slugs(client)
 
 
 def test_update_with_load_is_refused_and_changes_nothing(client: FlaskClient) -> None:
@@ -450,10 +398,10 @@ def test_update_with_load_is_refused_and_changes_nothing(client: FlaskClient) ->
 
 @pytest.fixture(scope="module")
 def remote_app(
-    sample_releases: list[Release], tmp_path_factory: pytest.TempPathFactory
+    make_module_app: AppFactory, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Flask]:
     folder = tmp_path_factory.mktemp("remote")
-    with OxigraphServer() as server:
+    with OxigraphProcess(folder / "oxigraph") as server:
         settings = settings_for(
             server,
             index=str(folder / "index.sqlite"),
@@ -461,10 +409,7 @@ def remote_app(
             query_timeout="2",
         )
         store = RemoteStore.from_settings(settings)
-        assert pipeline.import_batch(sample_releases, settings, store, jobs=1).published
-        app = create_app(settings, store=store)
-        yield app
-        app.extensions["publisher.sparql"].close()
+        yield make_module_app(store=store, settings=settings)
 
 
 def test_remote_store_answers_the_same(remote_app: Flask) -> None:

@@ -46,7 +46,8 @@ from SPARQLWrapper import (
 from SPARQLWrapper.SPARQLExceptions import Unauthorized
 
 from publisher.sparql import EXAMPLES
-from tests.publisher_server import ADMIN_TOKEN, PublisherServer
+from tests.apps import ServerFactory
+from tests.publisher_server import ADMIN_TOKEN, PublisherProcess
 
 SPARQL = "/sparql"
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -81,17 +82,15 @@ ROOMY = {"PUBLISHER_QUERY_TIMEOUT": str(TIMEOUT), "PUBLISHER_QUERY_CONCURRENCY":
 
 
 @pytest.fixture(scope="module")
-def limited() -> Iterator[PublisherServer]:
+def limited(make_module_server: ServerFactory) -> PublisherProcess:
     """Small limits; only ever sent one request at a time."""
-    with PublisherServer(env=LIMITED) as server:
-        yield server
+    return make_module_server(LIMITED)
 
 
 @pytest.fixture(scope="module")
-def roomy() -> Iterator[PublisherServer]:
+def roomy(make_module_server: ServerFactory) -> PublisherProcess:
     """The default row cap (the sample's 52 releases fit); one request at a time."""
-    with PublisherServer(env=ROOMY) as server:
-        yield server
+    return make_module_server(ROOMY)
 
 
 # The tests that send requests at once get servers of their own, so that one
@@ -100,20 +99,18 @@ def roomy() -> Iterator[PublisherServer]:
 
 
 @pytest.fixture
-def limited_alone() -> Iterator[PublisherServer]:
-    with PublisherServer(env=LIMITED) as server:
-        yield server
+def limited_alone(make_server: ServerFactory) -> PublisherProcess:
+    return make_server(LIMITED)
 
 
 @pytest.fixture
-def roomy_alone() -> Iterator[PublisherServer]:
+def roomy_alone(make_server: ServerFactory) -> PublisherProcess:
     # 9: one client may hold 8 (its fair share, size - 1: store.readers)
-    with PublisherServer(env={**ROOMY, "PUBLISHER_QUERY_CONCURRENCY": "9"}) as server:
-        yield server
+    return make_server({**ROOMY, "PUBLISHER_QUERY_CONCURRENCY": "9"})
 
 
 def get(
-    server: PublisherServer,
+    server: PublisherProcess,
     query: str,
     headers: dict[str, str] | None = None,
     **params: str,
@@ -123,7 +120,7 @@ def get(
 
 
 def post_form(
-    server: PublisherServer,
+    server: PublisherProcess,
     params: dict[str, str],
     headers: dict[str, str] | None = None,
 ) -> Reply:
@@ -134,7 +131,7 @@ def post_form(
 
 
 def post_direct(
-    server: PublisherServer,
+    server: PublisherProcess,
     text: str,
     mimetype: str,
     headers: dict[str, str] | None = None,
@@ -156,7 +153,7 @@ def bindings(reply: Reply) -> list[dict[str, str]]:
     return [{name: term["value"] for name, term in row.items()} for row in rows]
 
 
-def count(server: PublisherServer, query: str) -> int:
+def count(server: PublisherProcess, query: str) -> int:
     rows = bindings(get(server, query, {"Accept": RESULTS_JSON}))
     return int(rows[0]["n"])
 
@@ -180,7 +177,7 @@ def quick_query(tag: str) -> str:
     )
 
 
-def quick_ok(server: PublisherServer, tag: str) -> Reply:
+def quick_ok(server: PublisherProcess, tag: str) -> Reply:
     reply = get(server, quick_query(tag), {"Accept": RESULTS_JSON})
     assert int(bindings(reply)[0]["n"]) == SAMPLE_RELEASES
     return reply
@@ -190,7 +187,7 @@ def quick_ok(server: PublisherServer, tag: str) -> Reply:
 
 
 def test_first_queries_at_once_on_a_fresh_server(
-    roomy_alone: PublisherServer,
+    roomy_alone: PublisherProcess,
 ) -> None:
     """Distinct queries arriving together are each answered, and the server
     goes on answering afterwards (nothing shared is spoilt by the first ones)."""
@@ -265,7 +262,7 @@ def test_first_queries_at_once_on_a_fresh_server(
 
 
 def test_endless_query_is_stopped_at_the_limit_while_others_are_answered(
-    roomy_alone: PublisherServer,
+    roomy_alone: PublisherProcess,
 ) -> None:
     roomy = roomy_alone
     # A first quick query (one at a time): a reader is started and ready.
@@ -333,7 +330,7 @@ def test_endless_query_is_stopped_at_the_limit_while_others_are_answered(
 
 
 def test_queries_over_the_concurrency_cap_get_503_with_retry_after(
-    limited_alone: PublisherServer,
+    limited_alone: PublisherProcess,
 ) -> None:
     limited = limited_alone
     # The same query once first, by itself (406: read and checked, never run).
@@ -365,7 +362,7 @@ def test_queries_over_the_concurrency_cap_get_503_with_retry_after(
 # 3. The row cap -------------------------------------------------------------------
 
 
-def test_select_is_cut_at_max_rows_with_a_header(limited: PublisherServer) -> None:
+def test_select_is_cut_at_max_rows_with_a_header(limited: PublisherProcess) -> None:
     reply = get(limited, "SELECT * WHERE { ?s ?p ?o }", {"Accept": RESULTS_JSON})
     rows = bindings(reply)
     assert len(rows) == MAX_ROWS
@@ -375,7 +372,7 @@ def test_select_is_cut_at_max_rows_with_a_header(limited: PublisherServer) -> No
 
 @pytest.mark.parametrize(("limit", "cut"), [(10, False), (50, False), (51, True)])
 def test_max_rows_header_only_when_rows_were_left_out(
-    limited: PublisherServer, limit: int, cut: bool
+    limited: PublisherProcess, limit: int, cut: bool
 ) -> None:
     reply = get(
         limited,
@@ -386,7 +383,7 @@ def test_max_rows_header_only_when_rows_were_left_out(
     assert ("X-SPARQL-MaxRows" in reply[1]) is cut, dict(reply[1])
 
 
-def test_construct_is_cut_at_max_rows_triples(limited: PublisherServer) -> None:
+def test_construct_is_cut_at_max_rows_triples(limited: PublisherProcess) -> None:
     status, headers, body = get(
         limited, "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", {"Accept": NTRIPLES}
     )
@@ -398,7 +395,7 @@ def test_construct_is_cut_at_max_rows_triples(limited: PublisherServer) -> None:
     assert body.count(b"\n") == MAX_ROWS
 
 
-def test_query_page_says_the_results_were_cut(limited: PublisherServer) -> None:
+def test_query_page_says_the_results_were_cut(limited: PublisherProcess) -> None:
     status, headers, body = get(
         limited, "SELECT * WHERE { ?s ?p ?o }", {"Accept": "text/html"}
     )
@@ -416,7 +413,7 @@ def test_query_page_says_the_results_were_cut(limited: PublisherServer) -> None:
 # 4. Request size caps -------------------------------------------------------------
 
 
-def test_post_body_over_the_limit_is_413(limited: PublisherServer) -> None:
+def test_post_body_over_the_limit_is_413(limited: PublisherProcess) -> None:
     padding = "#" + "x" * MAX_BYTES + "\n"
     reply = post_form(limited, {"query": padding + "ASK {}"})
     assert_plain_error(reply, 413, str(MAX_BYTES))
@@ -427,7 +424,7 @@ def test_post_body_over_the_limit_is_413(limited: PublisherServer) -> None:
     assert post_direct(limited, small, "application/sparql-query")[0] == 200
 
 
-def test_get_url_over_the_limit_is_414(limited: PublisherServer) -> None:
+def test_get_url_over_the_limit_is_414(limited: PublisherProcess) -> None:
     reply = get(limited, "#" + "x" * MAX_BYTES + "\nASK {}")
     assert_plain_error(reply, 414, str(MAX_BYTES))
 
@@ -575,7 +572,7 @@ def test_listener_sees_a_connection() -> None:
 
 
 def test_service_and_load_never_reach_the_network(
-    limited: PublisherServer, listener: Listener
+    limited: PublisherProcess, listener: Listener
 ) -> None:
     refused: list[str] = []
     for name, query in service_spellings(listener.port).items():
@@ -633,7 +630,7 @@ def test_service_and_load_never_reach_the_network(
     ],
 )
 def test_the_words_in_strings_names_and_comments_are_fine(
-    limited: PublisherServer, query: str
+    limited: PublisherProcess, query: str
 ) -> None:
     rows = bindings(get(limited, query, {"Accept": RESULTS_JSON}))
     assert len(rows) == 1
@@ -644,7 +641,7 @@ def test_the_words_in_strings_names_and_comments_are_fine(
 # 6. CORS ---------------------------------------------------------------------------
 
 
-def test_cors_on_answers_and_errors(limited: PublisherServer) -> None:
+def test_cors_on_answers_and_errors(limited: PublisherProcess) -> None:
     origin = {"Origin": "https://somewhere.example"}
     replies = {
         200: get(limited, "ASK {}", origin),
@@ -663,7 +660,7 @@ def test_cors_on_answers_and_errors(limited: PublisherServer) -> None:
     assert "X-SPARQL-MaxRows" in exposed
 
 
-def test_cors_preflight(limited: PublisherServer) -> None:
+def test_cors_preflight(limited: PublisherProcess) -> None:
     status, headers, _ = limited.request(
         "OPTIONS",
         SPARQL,
@@ -685,13 +682,12 @@ def test_cors_preflight(limited: PublisherServer) -> None:
 
 
 @pytest.fixture(scope="module")
-def listed_origins() -> Iterator[PublisherServer]:
+def listed_origins(make_module_server: ServerFactory) -> PublisherProcess:
     env = {"PUBLISHER_CORS_ORIGINS": "https://a.example"}
-    with PublisherServer(env=env, import_sample=False) as server:
-        yield server
+    return make_module_server(env, import_sample=False)
 
 
-def test_cors_with_a_list_of_origins(listed_origins: PublisherServer) -> None:
+def test_cors_with_a_list_of_origins(listed_origins: PublisherProcess) -> None:
     status, headers, _ = get(listed_origins, "ASK {}", {"Origin": "https://a.example"})
     assert status == 200
     assert headers.get("Access-Control-Allow-Origin") == "https://a.example"
@@ -717,7 +713,7 @@ def test_cors_with_a_list_of_origins(listed_origins: PublisherServer) -> None:
 
 @pytest.mark.parametrize("origin", ["https://b.example", None])
 def test_cors_vary_origin_on_every_answer_when_origins_are_listed(
-    listed_origins: PublisherServer, origin: str | None
+    listed_origins: PublisherProcess, origin: str | None
 ) -> None:
     """An answer without Access-Control-Allow-Origin still varies by Origin: else a
     shared cache could give it to a listed origin (Fetch, CORS protocol and HTTP
@@ -734,7 +730,7 @@ def test_cors_vary_origin_on_every_answer_when_origins_are_listed(
 
 
 def test_etag_304_cache_hit_and_invalidation_by_update(
-    limited: PublisherServer,
+    limited: PublisherProcess,
 ) -> None:
     graph = "http://example.org/e2e/cache"
     query = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
@@ -770,7 +766,7 @@ def test_etag_304_cache_hit_and_invalidation_by_update(
     assert after[1].get("X-Cache") == "miss"
 
 
-def test_update_without_a_token_changes_nothing(limited: PublisherServer) -> None:
+def test_update_without_a_token_changes_nothing(limited: PublisherProcess) -> None:
     graph = "http://example.org/e2e/no-token"
     update = f"INSERT DATA {{ GRAPH <{graph}> {{ <urn:e2e:s> <urn:e2e:p> 1 }} }}"
     status, headers, _ = post_form(limited, {"update": update})
@@ -787,7 +783,7 @@ def test_update_without_a_token_changes_nothing(limited: PublisherServer) -> Non
 # 8. SPARQLWrapper as a client --------------------------------------------------------
 
 
-def wrapper(server: PublisherServer, query: str, fmt: str) -> SPARQLWrapper:
+def wrapper(server: PublisherProcess, query: str, fmt: str) -> SPARQLWrapper:
     client = SPARQLWrapper(server.url(SPARQL))
     client.setQuery(query)
     client.setReturnFormat(fmt)
@@ -797,7 +793,7 @@ def wrapper(server: PublisherServer, query: str, fmt: str) -> SPARQLWrapper:
 SLUGS = PREFIXES + "SELECT ?slug WHERE { ?r a pub:Release ; pub:slug ?slug }"
 
 
-def test_sparqlwrapper_select_json(roomy: PublisherServer) -> None:
+def test_sparqlwrapper_select_json(roomy: PublisherProcess) -> None:
     result = wrapper(roomy, SLUGS, JSON).query().convert()
     assert isinstance(result, dict)
     assert result["head"]["vars"] == ["slug"]
@@ -806,7 +802,7 @@ def test_sparqlwrapper_select_json(roomy: PublisherServer) -> None:
     assert SLUG in slugs
 
 
-def test_sparqlwrapper_select_xml(roomy: PublisherServer) -> None:
+def test_sparqlwrapper_select_xml(roomy: PublisherProcess) -> None:
     document = wrapper(roomy, SLUGS, XML).query().convert()
     results = document.getElementsByTagName("result")
     assert len(results) == SAMPLE_RELEASES
@@ -814,7 +810,7 @@ def test_sparqlwrapper_select_xml(roomy: PublisherServer) -> None:
     assert SLUG in values
 
 
-def test_sparqlwrapper_select_csv(roomy: PublisherServer) -> None:
+def test_sparqlwrapper_select_csv(roomy: PublisherProcess) -> None:
     raw = wrapper(roomy, SLUGS, CSV).query().convert()
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8"))))
     assert rows[0] == ["slug"]
@@ -822,14 +818,14 @@ def test_sparqlwrapper_select_csv(roomy: PublisherServer) -> None:
     assert {row[0] for row in rows[1:]} >= {SLUG}
 
 
-def test_sparqlwrapper_ask(roomy: PublisherServer) -> None:
+def test_sparqlwrapper_ask(roomy: PublisherProcess) -> None:
     yes = PREFIXES + f'ASK {{ ?r pub:slug "{SLUG}" }}'
     no = PREFIXES + 'ASK { ?r pub:slug "no-such-release" }'
     assert wrapper(roomy, yes, JSON).query().convert()["boolean"] is True
     assert wrapper(roomy, no, JSON).query().convert()["boolean"] is False
 
 
-def _release_construct(server: PublisherServer) -> tuple[str, URIRef]:
+def _release_construct(server: PublisherProcess) -> tuple[str, URIRef]:
     release = URIRef(f"{server.base}/releases/{SLUG}#release")
     query = PREFIXES + (
         f'CONSTRUCT {{ ?r ?p ?o }} WHERE {{ ?r pub:slug "{SLUG}" ; ?p ?o }}'
@@ -837,7 +833,7 @@ def _release_construct(server: PublisherServer) -> tuple[str, URIRef]:
     return query, release
 
 
-def test_sparqlwrapper_construct_into_rdflib(roomy: PublisherServer) -> None:
+def test_sparqlwrapper_construct_into_rdflib(roomy: PublisherProcess) -> None:
     query, release = _release_construct(roomy)
     # RDF/XML, parsed by SPARQLWrapper; by default it also sends format=xml
     graph = wrapper(roomy, query, XML).query().convert()
@@ -849,7 +845,7 @@ def test_sparqlwrapper_construct_into_rdflib(roomy: PublisherServer) -> None:
     assert (release, URIRef(PUB + "slug"), Literal(SLUG)) in graph
 
 
-def test_sparqlwrapper_construct_turtle(roomy: PublisherServer) -> None:
+def test_sparqlwrapper_construct_turtle(roomy: PublisherProcess) -> None:
     query, release = _release_construct(roomy)
     raw = wrapper(roomy, query, TURTLE).query().convert()
     graph = Graph().parse(data=raw.decode("utf-8"), format="turtle")
@@ -859,7 +855,7 @@ def test_sparqlwrapper_construct_turtle(roomy: PublisherServer) -> None:
 @pytest.mark.parametrize("only_conneg", [False, True])
 @pytest.mark.parametrize("fmt", [XML, RDFXML, JSONLD])
 def test_sparqlwrapper_construct_formats(
-    roomy: PublisherServer, fmt: str, only_conneg: bool
+    roomy: PublisherProcess, fmt: str, only_conneg: bool
 ) -> None:
     """With Accept alone, or with SPARQLWrapper's format/output/results parameters
     (format=xml for RDF/XML; format given twice, name and media type, for RDF/XML
@@ -872,7 +868,7 @@ def test_sparqlwrapper_construct_formats(
     assert (release, URIRef(PUB + "slug"), Literal(SLUG)) in graph
 
 
-def test_sparqlwrapper_select_tsv(roomy: PublisherServer) -> None:
+def test_sparqlwrapper_select_tsv(roomy: PublisherProcess) -> None:
     """SPARQLWrapper sends format=tsv and format=text/tab-separated-values."""
     raw = wrapper(roomy, SLUGS, TSV).query().convert()
     lines = raw.decode("utf-8").splitlines()
@@ -881,7 +877,7 @@ def test_sparqlwrapper_select_tsv(roomy: PublisherServer) -> None:
     assert f'"{SLUG}"' in lines
 
 
-def test_sparqlwrapper_update_needs_the_admin_token(roomy: PublisherServer) -> None:
+def test_sparqlwrapper_update_needs_the_admin_token(roomy: PublisherProcess) -> None:
     graph = "http://example.org/e2e/sparqlwrapper"
     update = f'INSERT DATA {{ GRAPH <{graph}> {{ <urn:e2e:w> <urn:e2e:p> "w" }} }}'
     check = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
@@ -908,7 +904,7 @@ def test_sparqlwrapper_update_needs_the_admin_token(roomy: PublisherServer) -> N
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.name for e in EXAMPLES])
-def test_example_runs_with_results(roomy: PublisherServer, example: Any) -> None:
+def test_example_runs_with_results(roomy: PublisherProcess, example: Any) -> None:
     status, headers, body = post_form(
         roomy,
         {"query": example.query},
@@ -928,7 +924,7 @@ def test_example_runs_with_results(roomy: PublisherServer, example: Any) -> None
     assert rows, f"example {example.name!r} has no results on the sample"
 
 
-def _check_upcoming(server: PublisherServer, rows: list[dict[str, str]]) -> None:
+def _check_upcoming(server: PublisherProcess, rows: list[dict[str, str]]) -> None:
     """The example against the same answer worked out here, from every date."""
     everything = bindings(
         get(

@@ -44,7 +44,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 from rdflib.term import Node
 
-from tests.publisher_server import ADMIN_TOKEN, PublisherServer
+from tests.publisher_server import ADMIN_TOKEN, PublisherProcess
 
 SPARQL = "/sparql"
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -131,7 +131,7 @@ def encode(params: Params) -> str:
 class Endpoint:
     """``{base}/sparql`` of one running server."""
 
-    def __init__(self, server: PublisherServer) -> None:
+    def __init__(self, server: PublisherProcess) -> None:
         self.server = server
         self.base = server.base
         self.url = server.base + SPARQL
@@ -420,14 +420,14 @@ def parse_graph(reply: Reply, base: str) -> Graph:
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[Endpoint]:
     """The sample calendar (52 releases) served; shared by the module."""
-    with PublisherServer() as server:
+    with PublisherProcess() as server:
         yield Endpoint(server)
 
 
 @pytest.fixture(scope="module")
 def scratch() -> Iterator[Endpoint]:
     """A second server over an empty store, for the suite's CLEAR ALL requests."""
-    with PublisherServer(import_sample=False) as server:
+    with PublisherProcess(import_sample=False) as server:
         yield Endpoint(server)
 
 

@@ -23,23 +23,23 @@ from publisher.store.index import ListingIndex
 from publisher.store.oxigraph import EmbeddedStore
 
 from .conftest import FIXTURES
-from .oxigraph_server import OxigraphServer, settings_for
-from .virtuoso_server import VirtuosoServer, start_virtuoso
+from .oxigraph_server import OxigraphProcess, settings_for
+from .virtuoso_server import VirtuosoProcess, start_virtuoso
 from .virtuoso_server import settings_for as virtuoso_settings_for
 
 SETTINGS = Settings()
 
 
 @pytest.fixture(scope="module")
-def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OxigraphServer]:
-    server = OxigraphServer(tmp_path_factory.mktemp("oxigraph"))
+def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OxigraphProcess]:
+    server = OxigraphProcess(tmp_path_factory.mktemp("oxigraph"))
     server.start()
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
-def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtuosoServer]:
+def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtuosoProcess]:
     server = start_virtuoso(tmp_path_factory.mktemp("virtuoso"))
     yield server
     server.stop()
@@ -58,14 +58,14 @@ def backend(
         store = EmbeddedStore.in_memory()
         settings = SETTINGS
     elif request.param == "virtuoso":
-        running: VirtuosoServer = request.getfixturevalue("virtuoso")
+        running: VirtuosoProcess = request.getfixturevalue("virtuoso")
         settings = virtuoso_settings_for(running, base_url=SETTINGS.base_url)
         from publisher.store.sparql import RemoteStore
 
         store = RemoteStore.from_settings(settings)
         running.clear()  # one server for the module; DROP ALL does nothing there
     else:
-        server: OxigraphServer = request.getfixturevalue("oxigraph")
+        server: OxigraphProcess = request.getfixturevalue("oxigraph")
         settings = settings_for(server, base_url=SETTINGS.base_url)
         from publisher.store.sparql import RemoteStore
 

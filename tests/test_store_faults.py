@@ -20,7 +20,7 @@ from publisher.store import catalog
 from publisher.store.sparql import RemoteStore
 
 from .conftest import FIXTURES
-from .oxigraph_server import OxigraphServer, settings_for
+from .oxigraph_server import OxigraphProcess, settings_for
 
 
 class KillingProxy:
@@ -85,8 +85,8 @@ class KillingProxy:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[OxigraphServer]:
-    with OxigraphServer(tmp_path / "oxigraph") as running:
+def server(tmp_path: Path) -> Iterator[OxigraphProcess]:
+    with OxigraphProcess(tmp_path / "oxigraph") as running:
         yield running
 
 
@@ -101,7 +101,7 @@ def _big_batch(tmp_path: Path, n: int) -> Path:
 
 
 def test_killed_mid_request_leaves_all_or_nothing(
-    server: OxigraphServer, tmp_path: Path
+    server: OxigraphProcess, tmp_path: Path
 ) -> None:
     settings = settings_for(server)
     store = RemoteStore.from_settings(settings)

@@ -18,16 +18,16 @@ from publisher.store.index import ListingIndex
 from publisher.store.sparql import RemoteStore
 
 from .conftest import FIXTURES
-from .oxigraph_server import OxigraphServer, settings_for
+from .oxigraph_server import OxigraphProcess, settings_for
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[OxigraphServer]:
-    with OxigraphServer(tmp_path / "oxigraph") as running:
+def server(tmp_path: Path) -> Iterator[OxigraphProcess]:
+    with OxigraphProcess(tmp_path / "oxigraph") as running:
         yield running
 
 
-def _other_process(server: OxigraphServer, *args: str) -> None:
+def _other_process(server: OxigraphProcess, *args: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
     env.update(
         PUBLISHER_ENDPOINT=server.query_url,
@@ -45,7 +45,7 @@ def _other_process(server: OxigraphServer, *args: str) -> None:
 
 
 def test_a_worker_index_follows_another_process(
-    server: OxigraphServer, tmp_path: Path
+    server: OxigraphProcess, tmp_path: Path
 ) -> None:
     settings = settings_for(server)
     store = RemoteStore.from_settings(settings)

@@ -31,7 +31,7 @@ from publisher.resources import sample_calendar
 from publisher.store import catalog
 from publisher.store.oxigraph import EmbeddedStore
 from publisher.store.sparql import RemoteStore, query_form, query_kind
-from tests.oxigraph_server import OxigraphServer, free_port, settings_for
+from tests.oxigraph_server import OxigraphProcess, free_port, settings_for
 
 G1 = "http://example.org/graphs/one"
 G2 = "http://example.org/graphs/two"
@@ -67,13 +67,13 @@ G1_NTRIPLES = "".join(
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[OxigraphServer]:
-    with OxigraphServer() as running:
+def server() -> Iterator[OxigraphProcess]:
+    with OxigraphProcess() as running:
         yield running
 
 
 @pytest.fixture
-def remote(server: OxigraphServer) -> RemoteStore:
+def remote(server: OxigraphProcess) -> RemoteStore:
     """The shared server, emptied (DROP ALL) before each test."""
     if not server.running:
         server.start()
@@ -101,7 +101,7 @@ def quads_of(data: bytes, fmt: ox.RdfFormat = ox.RdfFormat.N_QUADS) -> list[str]
 
 
 def test_select_and_update_round_trip(
-    remote: RemoteStore, server: OxigraphServer
+    remote: RemoteStore, server: OxigraphProcess
 ) -> None:
     assert remote.location == f"SPARQL store at {server.query_url}"
     assert remote.select("SELECT ?s WHERE { GRAPH ?g { ?s ?p ?o } }") == []
@@ -150,7 +150,9 @@ def test_malformed_query_reports_the_servers_message(remote: RemoteStore) -> Non
 
 
 @pytest.mark.parametrize("gsp", [True, False], ids=["graph-store", "construct"])
-def test_graph_ntriples(server: OxigraphServer, filled: RemoteStore, gsp: bool) -> None:
+def test_graph_ntriples(
+    server: OxigraphProcess, filled: RemoteStore, gsp: bool
+) -> None:
     store = RemoteStore.from_settings(settings_for(server, gsp=gsp))
     assert bool(store.gsp_endpoint) is gsp
     assert store.graph_ntriples(G1) == G1_NTRIPLES
@@ -246,7 +248,7 @@ def test_dump_then_load_into_a_fresh_server(
     assert len(expected) == filled.count_quads() == 8
     path = tmp_path / f"dump.{fmt}"
     path.write_bytes(source)
-    with OxigraphServer() as fresh:
+    with OxigraphProcess() as fresh:
         target = RemoteStore.from_settings(settings_for(fresh))
         assert target.count_quads() == 0
         target.load_dump(str(path), fmt)
@@ -330,7 +332,7 @@ def _release_batch(
 
 
 def test_publish_through_the_catalogue(
-    server: OxigraphServer, remote: RemoteStore, tmp_path: Path
+    server: OxigraphProcess, remote: RemoteStore, tmp_path: Path
 ) -> None:
     settings = settings_for(server)
     entries, path, graphs = _release_batch(settings, 3, tmp_path)
@@ -372,7 +374,7 @@ def test_publish_through_the_catalogue(
 
 
 def test_data_survives_a_restart_and_a_kill(tmp_path: Path) -> None:
-    with OxigraphServer(tmp_path / "data") as own:
+    with OxigraphProcess(tmp_path / "data") as own:
         store = RemoteStore.from_settings(settings_for(own, store_retries="0"))
         store.update(SAMPLE_DATA)
         own.restart()

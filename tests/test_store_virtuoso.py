@@ -27,7 +27,7 @@ from publisher.store.sparql import RemoteStore
 from .virtuoso_server import (
     DEFAULT_MAX_ROWS,
     READY_SECONDS,
-    VirtuosoServer,
+    VirtuosoProcess,
     settings_for,
     start_virtuoso,
 )
@@ -40,14 +40,14 @@ SETTINGS = Settings()
 
 
 @pytest.fixture(scope="module")
-def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtuosoServer]:
+def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtuosoProcess]:
     server = start_virtuoso(tmp_path_factory.mktemp("virtuoso"))
     yield server
     server.stop()
 
 
 @pytest.fixture
-def store(virtuoso: VirtuosoServer) -> RemoteStore:
+def store(virtuoso: VirtuosoProcess) -> RemoteStore:
     """The module's server, emptied; a new client that has not heard from it."""
     virtuoso.clear()
     return RemoteStore.from_settings(settings_for(virtuoso))
@@ -65,7 +65,7 @@ def _nquads(store: RemoteStore, fmt: str = "nquads") -> list[str]:
     return sorted(str(q) + " ." for q in ox.parse(out.getvalue(), parse_as))
 
 
-def _post_update(server: VirtuosoServer, update: str) -> tuple[int, str]:
+def _post_update(server: VirtuosoProcess, update: str) -> tuple[int, str]:
     """An update as it is, without what RemoteStore adds for Virtuoso."""
     request = urllib.request.Request(  # noqa: S310 - our own 127.0.0.1 server
         server.sparql_url,
@@ -81,7 +81,7 @@ def _post_update(server: VirtuosoServer, update: str) -> tuple[int, str]:
 
 
 def test_a_private_server_is_ready_quickly_and_hides_its_own_graphs(
-    virtuoso: VirtuosoServer, store: RemoteStore
+    virtuoso: VirtuosoProcess, store: RemoteStore
 ) -> None:
     assert virtuoso.ready_seconds is not None
     assert virtuoso.ready_seconds < READY_SECONDS
@@ -98,7 +98,7 @@ def test_a_private_server_is_ready_quickly_and_hides_its_own_graphs(
 
 
 def test_drop_all_does_nothing_so_the_tests_drop_each_graph(
-    virtuoso: VirtuosoServer, store: RemoteStore
+    virtuoso: VirtuosoProcess, store: RemoteStore
 ) -> None:
     store.update(f"INSERT DATA {{ {_triples(G1, 2)} {_triples(G2, 1)} }}")
     store.update("DROP ALL")
@@ -108,7 +108,7 @@ def test_drop_all_does_nothing_so_the_tests_drop_each_graph(
 
 
 def test_a_big_update_is_sent_with_virtuosos_pragma(
-    virtuoso: VirtuosoServer, store: RemoteStore
+    virtuoso: VirtuosoProcess, store: RemoteStore
 ) -> None:
     blocks = " ".join(_triples(f"{G1}/{n}", 1500, f"{n}-") for n in range(3))
     update = f"INSERT DATA {{ {blocks} }}"
@@ -235,7 +235,7 @@ def test_an_update_that_fails_while_running_keeps_what_ran_before(
 
 
 def test_publish_dump_and_restore(
-    virtuoso: VirtuosoServer,
+    virtuoso: VirtuosoProcess,
     store: RemoteStore,
     sample_releases: list[Release],
     tmp_path: Path,

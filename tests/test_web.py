@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from dataclasses import replace
 
 import extruct
@@ -17,22 +16,19 @@ from PIL import Image
 from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
 
-from publisher import pipeline
-from publisher.config import Settings
 from publisher.model import Release, Status
 from publisher.store import catalog
-from publisher.store.index import ListingIndex
-from publisher.store.oxigraph import EmbeddedStore
 from publisher.web import create_app
+
+from .apps import AppFactory
 
 SLUG = "labour-market-overview-uk-september-2026"
 EVIL = '</script><script>alert(1)</script> "A & B"'
 
 
 @pytest.fixture(scope="module")
-def app(sample_releases: list[Release]) -> Iterator[Flask]:
-    settings = Settings(twitter_handle="@examplestats")
-    store = EmbeddedStore.in_memory()
+def app(make_module_app: AppFactory, sample_releases: list[Release]) -> Flask:
+    """The sample, an evil release and a deleted one, and a Twitter handle."""
     evil = replace(
         sample_releases[5],
         slug="evil-release",
@@ -40,23 +36,18 @@ def app(sample_releases: list[Release]) -> Iterator[Flask]:
         summary=EVIL + " and a summary long enough for the shapes to be happy.",
         source=None,
     )
-    outcome = pipeline.import_batch([*sample_releases, evil], settings, store, jobs=1)
-    assert outcome.published is not None
-    catalog.delete(
-        store,
-        ["graduates-in-the-uk-labour-market-2026"],
-        "Duplicate of another release.",
-        settings,
+    return make_module_app(
+        [*sample_releases, evil],
+        prepare=lambda store, settings: catalog.delete(
+            store,
+            ["graduates-in-the-uk-labour-market-2026"],
+            "Duplicate of another release.",
+            settings,
+        ),
+        twitter_handle="@examplestats",
+        write_tokens="",
+        write_tokens_file="",
     )
-    app = create_app(settings, store=store, index=ListingIndex(":memory:"))
-    app.config["TESTING"] = True
-    yield app
-    store.close()
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 ROUTES = [

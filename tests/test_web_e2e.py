@@ -5,14 +5,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from email.message import Message
 
 import extruct
@@ -22,72 +16,15 @@ from PIL import Image
 from rdflib import Graph
 from rdflib.compare import isomorphic
 
-from publisher.resources import sample_calendar
+from .publisher_server import PublisherProcess
 
 SLUG = "labour-market-overview-uk-september-2026"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("serve")
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
-    env["PUBLISHER_BASE_URL"] = base
-    store = str(folder / "store")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "publisher",
-            "import",
-            str(sample_calendar()),
-            "--store",
-            store,
-        ],
-        check=True,
-        capture_output=True,
-        env=env,
-    )
-    log = (folder / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "publisher",
-            "serve",
-            "--store",
-            store,
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as r:  # noqa: S310
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError((folder / "serve.log").read_text())
-            time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
+@pytest.fixture
+def server(served: PublisherProcess) -> str:
+    """The base URL of the session's ``publisher serve`` (conftest.py)."""
+    return served.base
 
 
 def get(url: str, **headers: str) -> tuple[int, Message, bytes]:

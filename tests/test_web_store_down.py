@@ -14,35 +14,31 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from publisher import pipeline
-from publisher.config import Settings
 from publisher.errors import StoreError, StoreUnavailableError
-from publisher.model import Release
 from publisher.store import health
 from publisher.store.index import ListingIndex
 from publisher.store.oxigraph import EmbeddedStore
 from publisher.store.schedule import ScheduleStore
 from publisher.store.sparql import RemoteStore
-from publisher.web import create_app
 
-from .oxigraph_server import OxigraphServer
+from .apps import AppFactory
+from .oxigraph_server import OxigraphProcess
 
 ADMIN = "store-down-admin-token"
 SLUG = "labour-market-overview-uk-september-2026"
 
 
 @pytest.fixture
-def app(sample_releases: list[Release], tmp_path: Path) -> Iterator[Flask]:
-    settings = Settings(write_tokens=ADMIN)
+def app(make_app: AppFactory, tmp_path: Path) -> Iterator[Flask]:
+    """The sample in an embedded store on disk, whose files are then removed."""
     store = EmbeddedStore.open(tmp_path / "store")
-    assert pipeline.import_batch(sample_releases, settings, store, jobs=1).published
-    app = create_app(
-        settings,
+    app = make_app(
         store=store,
         index=ListingIndex(str(tmp_path / "index.sqlite")),
         schedule=ScheduleStore(str(tmp_path / "schedule.sqlite")),
+        write_tokens=ADMIN,
+        write_tokens_file="",
     )
-    app.config["TESTING"] = True
     app.extensions["publisher"].current()
     shutil.rmtree(tmp_path / "store")
     yield app
@@ -105,7 +101,7 @@ def test_a_silent_store_holds_a_read_no_longer_than_the_deadline() -> None:
 def test_a_store_that_comes_back_is_used_again_without_a_restart(
     tmp_path: Path,
 ) -> None:
-    with OxigraphServer(tmp_path / "data") as server:
+    with OxigraphProcess(tmp_path / "data") as server:
         store = RemoteStore(server.query_url, timeout=10, retries=0)
         assert store.count_quads() == 0
         server.kill()

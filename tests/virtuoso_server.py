@@ -1,6 +1,6 @@
 """Run a private Virtuoso (Debian's ``virtuoso-opensource``) on 127.0.0.1 for tests.
 
->>> with VirtuosoServer() as server:
+>>> with VirtuosoProcess() as server:
 ...     store = RemoteStore.from_settings(settings_for(server))
 
 Everything lives in one folder: its own ``virtuoso.ini`` (database, log and
@@ -41,8 +41,7 @@ import pytest
 
 from publisher.config import Settings
 
-from .oxigraph_server import free_port
-from .server_process import ServerProcess
+from .server_process import ServerProcess, free_port
 
 READY_SECONDS = 60.0
 PACKAGE = "virtuoso-opensource-7-bin"
@@ -116,7 +115,7 @@ def isql_binary() -> str:
     return _binary("isql-vt")
 
 
-class VirtuosoServer(ServerProcess):
+class VirtuosoProcess(ServerProcess):
     """One ``virtuoso-t +foreground +configfile DIR/virtuoso.ini`` process."""
 
     stop_timeout = 30.0
@@ -171,7 +170,7 @@ class VirtuosoServer(ServerProcess):
 
     # Life cycle ----------------------------------------------------------------
 
-    def start(self) -> VirtuosoServer:
+    def start(self) -> VirtuosoProcess:
         """Start (on the same ports as before, if it was started before)."""
         if self.process is not None and self.process.poll() is None:
             return self
@@ -306,7 +305,7 @@ class VirtuosoServer(ServerProcess):
 
 
 def settings_for(
-    server: VirtuosoServer,
+    server: VirtuosoProcess,
     base_url: str = "http://127.0.0.1:8000",
     **overrides: Any,
 ) -> Settings:
@@ -323,10 +322,10 @@ def settings_for(
     return Settings(**values)
 
 
-def start_virtuoso(folder: str | Path) -> VirtuosoServer:
+def start_virtuoso(folder: str | Path) -> VirtuosoProcess:
     """A started server for a test fixture: fails the test (never skips it) with
     what to install when Virtuoso is missing or does not start."""
-    server = VirtuosoServer(folder)
+    server = VirtuosoProcess(folder)
     try:
         server.start()
     except RuntimeError as exc:

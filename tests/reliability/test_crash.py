@@ -18,9 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.publisher_server import ADMIN_TOKEN, free_port
+from tests.publisher_server import ADMIN_TOKEN, PublisherProcess, scrubbed_environment
 
 pytestmark = pytest.mark.reliability
 
@@ -66,15 +64,28 @@ def _marked(marker: str) -> list[int]:
     return found
 
 
+def _none_outlive(marker: str, what: str) -> None:
+    """No process carrying ``marker`` is left within OPEN_WITHIN seconds."""
+    deadline = time.monotonic() + OPEN_WITHIN
+    while (left := _marked(marker)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, f"processes outlived {what}: {left}"
+
+
+def _copy_store(base: Path, to: Path) -> Path:
+    """A copy of the store at ``base`` and its listing index, at ``to``."""
+    shutil.copytree(base, to)
+    shutil.copy(f"{base}.index.sqlite", f"{to}.index.sqlite")
+    return to
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_kill_import_while_workers_run_leaves_store_openable(tmp_path: Path) -> None:
     data = tmp_path / "releases.jsonl"
     _generate(data, 2000, 10)
     store = tmp_path / "store"
     marker = f"CRASH_TRIAL={uuid.uuid4().hex}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
-    env["CRASH_TRIAL"] = marker.split("=", 1)[1]
-    env["PUBLISHER_BASE_URL"] = "https://example.org/stats"
+    env = {**_env(), "CRASH_TRIAL": marker.split("=", 1)[1]}
     cmd = [sys.executable, "-m", "publisher"]
     process = subprocess.Popen(
         [*cmd, "import", "--store", str(store), "--jobs", "2", str(data)],
@@ -93,24 +104,8 @@ def test_kill_import_while_workers_run_leaves_store_openable(tmp_path: Path) -> 
     finally:
         process.kill()
         process.wait()
-    started = time.monotonic()
-    clean = {k: v for k, v in env.items() if k != "CRASH_TRIAL"}
-    while True:
-        stats = subprocess.run(
-            [*cmd, "stats", "--store", str(store)],
-            env=clean,
-            capture_output=True,
-            text=True,
-        )
-        if stats.returncode == 0 or time.monotonic() - started > OPEN_WITHIN:
-            break
-        time.sleep(0.2)
-    assert stats.returncode == 0, stats.stderr
-    assert time.monotonic() - started <= OPEN_WITHIN + 3  # one last stats run
-    deadline = time.monotonic() + OPEN_WITHIN
-    while (left := _marked(marker)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not left, f"processes outlived the killed import: {left}"
+    _stats(store, _env())
+    _none_outlive(marker, "the killed import")
 
 
 def _stats(store: Path, env: dict[str, str]) -> dict[str, object]:
@@ -191,7 +186,6 @@ def _state(store: Path, env: dict[str, str]) -> dict[str, str]:
     return releases
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 @dataclass(frozen=True)
 class Published:
     """A store holding a first batch (and its listing index), before a second."""
@@ -202,9 +196,7 @@ class Published:
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
-    env["PUBLISHER_BASE_URL"] = "https://example.org/stats"
-    return env
+    return {**scrubbed_environment(), "PUBLISHER_BASE_URL": "https://example.org/stats"}
 
 
 @pytest.fixture(scope="module")
@@ -239,9 +231,7 @@ def test_kill_import_at_random_moments_leaves_before_or_after(
     env = _env()
     cmd = [sys.executable, "-m", "publisher", "import", "--jobs", "2"]
     base, before = published.store, published.releases
-    done = tmp_path / "done"
-    shutil.copytree(base, done)
-    shutil.copy(f"{base}.index.sqlite", f"{done}.index.sqlite")
+    done = _copy_store(base, tmp_path / "done")
     started = time.monotonic()
     subprocess.run([*cmd, "--store", str(done), str(second)], env=env, check=True)
     took = time.monotonic() - started
@@ -250,9 +240,7 @@ def test_kill_import_at_random_moments_leaves_before_or_after(
     rng = random.Random(36)  # noqa: S311 - seeded trials
     outcomes = []
     for trial in range(2):
-        store = tmp_path / f"trial{trial}"
-        shutil.copytree(base, store)
-        shutil.copy(f"{base}.index.sqlite", f"{store}.index.sqlite")
+        store = _copy_store(base, tmp_path / f"trial{trial}")
         marker = uuid.uuid4().hex
         process = subprocess.Popen(
             [*cmd, "--store", str(store), str(second)],
@@ -266,60 +254,29 @@ def test_kill_import_at_random_moments_leaves_before_or_after(
         releases = _state(store, env)
         assert releases in (before, after), f"trial {trial}: neither before nor after"
         outcomes.append("after" if releases == after else "before")
-        deadline = time.monotonic() + OPEN_WITHIN
-        while (left := _marked(marker)) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not left, f"trial {trial}: processes outlived the import: {left}"
+        _none_outlive(marker, f"trial {trial}: the import")
     print("import kill trials:", outcomes)
 
 
-def _serve(store: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    """``publisher serve`` over ``store``, answering on a free loopback port."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "publisher", "serve", "--port", str(port)],
-        env={**env, "PUBLISHER_STORE": str(store)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as r:  # noqa: S310
-                if r.status == 200:
-                    return process, base
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            process.wait()
-            raise AssertionError("publisher serve did not start")
-        time.sleep(0.1)
+def _serve(store: Path, env: dict[str, str], folder: Path) -> PublisherProcess:
+    """``publisher serve`` over ``store`` on a free loopback port (not started:
+    ``with`` it, or ``start()`` it)."""
+    return PublisherProcess(env, store=store, folder=folder)
 
 
-def _ask(base: str) -> None:
+def _ask(server: PublisherProcess) -> None:
     """A SPARQL query, so that a reader process runs beside the server."""
     query = urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"})
-    with urllib.request.urlopen(f"{base}/sparql?{query}", timeout=30) as r:  # noqa: S310
-        assert r.status == 200
+    assert server.request("GET", f"/sparql?{query}")[0] == 200
 
 
-def _post(base: str, path: str, body: bytes) -> tuple[int, bytes]:
-    request = urllib.request.Request(  # noqa: S310
-        base + path,
-        data=body,
-        method="POST",
-        headers={
-            "Authorization": f"Bearer {ADMIN_TOKEN}",
-            "Content-Type": "application/json",
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-            return int(response.status), response.read()
-    except urllib.error.HTTPError as exc:
-        return int(exc.code), exc.read()
+def _post(server: PublisherProcess, path: str, body: bytes) -> tuple[int, bytes]:
+    headers = {
+        "Authorization": f"Bearer {ADMIN_TOKEN}",
+        "Content-Type": "application/json",
+    }
+    status, _, answer = server.request("POST", path, body, headers, timeout=60)
+    return status, answer
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -340,49 +297,41 @@ def test_kill_serve_during_a_batch_leaves_before_or_after(
     batch = json.dumps({"releases": records}).encode()
     env = {**_env(), "PUBLISHER_WRITE_TOKENS": ADMIN_TOKEN}
     base, before = published.store, published.releases
-    done = tmp_path / "done"
-    shutil.copytree(base, done)
-    shutil.copy(f"{base}.index.sqlite", f"{done}.index.sqlite")
-    process, url = _serve(done, env)
-    try:
-        _ask(url)  # as in the trials: the batch's time is then comparable
+    done = _copy_store(base, tmp_path / "done")
+    with _serve(done, env, tmp_path / "serve-done") as server:
+        _ask(server)  # as in the trials: the batch's time is then comparable
         started = time.monotonic()
-        status, answer = _post(url, "/api/batches", batch)
+        status, answer = _post(server, "/api/batches", batch)
         assert status == 200, answer[:500]
         took = time.monotonic() - started
-    finally:
-        process.terminate()
-        process.wait(10)
     after = _state(done, env)
     assert before != after
     rng = random.Random(54)  # noqa: S311 - seeded trials
     outcomes = []
     for trial in range(3):
-        store = tmp_path / f"trial{trial}"
-        shutil.copytree(base, store)
-        shutil.copy(f"{base}.index.sqlite", f"{store}.index.sqlite")
+        store = _copy_store(base, tmp_path / f"trial{trial}")
         marker = uuid.uuid4().hex
-        process, url = _serve(store, {**env, "CRASH_TRIAL": marker})
+        server = _serve(
+            store, {**env, "CRASH_TRIAL": marker}, tmp_path / f"serve-{trial}"
+        ).start()
         try:
-            _ask(url)
-            readers = [pid for pid in _marked(marker) if pid != process.pid]
+            _ask(server)
+            assert server.process is not None
+            pid = server.process.pid
+            readers = [p for p in _marked(marker) if p != pid]
             assert readers, "no reader process ran beside the server"
             sender = threading.Thread(
-                target=lambda u=url: _ignore_errors(_post, u, "/api/batches", batch)
+                target=lambda s=server: _ignore_errors(_post, s, "/api/batches", batch)
             )
             sender.start()
             time.sleep(rng.uniform(0.05, took))
         finally:
-            process.kill()
-            process.wait()
+            server.kill()
         sender.join(60)
         releases = _state(store, env)
         assert releases in (before, after), f"trial {trial}: neither before nor after"
         outcomes.append("after" if releases == after else "before")
-        deadline = time.monotonic() + OPEN_WITHIN
-        while (left := _marked(marker)) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not left, f"trial {trial}: processes outlived the server: {left}"
+        _none_outlive(marker, f"trial {trial}: the server")
     print(f"serve kill trials (batch took {took:.1f} s):", outcomes)
 
 

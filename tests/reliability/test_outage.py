@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.oxigraph_server import OxigraphServer
-from tests.publisher_server import PublisherServer
+from tests.oxigraph_server import OxigraphProcess
+from tests.publisher_server import PublisherProcess
 
 pytestmark = pytest.mark.reliability
 
@@ -156,11 +156,11 @@ def _wait_for_200(load: Load, since: float, limit: float) -> float:
 @pytest.fixture(scope="module")
 def stack(
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[OxigraphServer, PublisherServer]]:
+) -> Iterator[tuple[OxigraphProcess, PublisherProcess]]:
     folder: Path = tmp_path_factory.mktemp("outage")
-    store = OxigraphServer(folder / "oxigraph")
+    store = OxigraphProcess(folder / "oxigraph")
     store.start()
-    site = PublisherServer(
+    site = PublisherProcess(
         {
             "PUBLISHER_ENDPOINT": store.query_url,
             "PUBLISHER_UPDATE_ENDPOINT": store.update_url,
@@ -184,7 +184,7 @@ def stack(
 
 
 def test_a_killed_store_answers_503_fast_and_recovers(
-    stack: tuple[OxigraphServer, PublisherServer],
+    stack: tuple[OxigraphProcess, PublisherProcess],
 ) -> None:
     store, site = stack
     with Load(site.port) as load:
@@ -218,7 +218,7 @@ def test_a_killed_store_answers_503_fast_and_recovers(
 
 
 def test_a_frozen_store_holds_no_request_past_page_timeout(
-    stack: tuple[OxigraphServer, PublisherServer],
+    stack: tuple[OxigraphProcess, PublisherProcess],
 ) -> None:
     store, site = stack
     store.start()  # running already, unless the test before failed

@@ -4,18 +4,15 @@ sent all the while stays quick (issue 10)."""
 
 from __future__ import annotations
 
-import http.client
 import re
 import threading
-import time
-import urllib.parse
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.publisher_server import PublisherServer
+from tests.apps import ServerFactory
+from tests.publisher_server import PublisherProcess
 
 pytestmark = pytest.mark.reliability
 
@@ -70,31 +67,9 @@ def load() -> list[Entry]:
     return entries
 
 
-def post(port: int, query: str) -> tuple[int, bytes, float]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    started = time.monotonic()
-    try:
-        connection.request(
-            "POST",
-            "/sparql",
-            body=query.encode("utf-8"),
-            headers={
-                "Content-Type": "application/sparql-query",
-                "Accept": "application/sparql-results+json",
-            },
-        )
-        response = connection.getresponse()
-        return response.status, response.read(), time.monotonic() - started
-    finally:
-        connection.close()
-
-
 @pytest.fixture(scope="module")
-def port() -> Iterator[int]:
-    with PublisherServer(env=ENV) as server:
-        found = urllib.parse.urlsplit(server.url("/")).port
-        assert found is not None
-        yield found
+def server(make_module_server: ServerFactory) -> PublisherProcess:
+    return make_module_server(ENV)
 
 
 def test_the_corpus_is_well_formed() -> None:
@@ -103,14 +78,14 @@ def test_the_corpus_is_well_formed() -> None:
     assert len({e.name for e in entries}) == len(entries)
 
 
-def test_every_hostile_query_gets_its_answer(port: int) -> None:
-    assert post(port, "ASK {}")[0] == 200  # a warm reader
+def test_every_hostile_query_gets_its_answer(server: PublisherProcess) -> None:
+    assert server.post_query("ASK {}")[0] == 200  # a warm reader
     latencies: list[float] = []
     done = threading.Event()
 
     def probe() -> None:
         while not done.is_set():
-            status, _, seconds = post(port, "ASK { ?s ?p ?o }")
+            status, _, seconds = server.post_query("ASK { ?s ?p ?o }")
             latencies.append(seconds if status == 200 else float("inf"))
             done.wait(0.2)
 
@@ -119,7 +94,7 @@ def test_every_hostile_query_gets_its_answer(port: int) -> None:
     wrong = []
     try:
         for entry in load():
-            status, body, _ = post(port, entry.query)
+            status, body, _ = server.post_query(entry.query)
             text = body.decode("utf-8", "replace")
             if (
                 status == 500

@@ -3,15 +3,13 @@ real HTTP against one server with a 2 s time limit and a 200 MB memory cap."""
 
 from __future__ import annotations
 
-import http.client
 import threading
 import time
-import urllib.parse
-from collections.abc import Iterator
 
 import pytest
 
-from tests.publisher_server import PublisherServer
+from tests.apps import ServerFactory
+from tests.publisher_server import PublisherProcess
 
 pytestmark = pytest.mark.reliability
 
@@ -35,57 +33,30 @@ HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k 
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[PublisherServer]:
-    with PublisherServer(env=ENV) as running:
-        yield running
+def server(make_module_server: ServerFactory) -> PublisherProcess:
+    return make_module_server(ENV)
 
 
 @pytest.fixture(scope="module")
-def fair_server() -> Iterator[PublisherServer]:
+def fair_server(make_module_server: ServerFactory) -> PublisherProcess:
     """The default four readers: with one shared cap, eight heavy queries from one
     client would hold all four and every other client's query would get 503."""
-    with PublisherServer(env={**ENV, "PUBLISHER_QUERY_CONCURRENCY": "4"}) as running:
-        yield running
+    return make_module_server({**ENV, "PUBLISHER_QUERY_CONCURRENCY": "4"})
 
 
-def post(
-    server: PublisherServer, query: str, source: str = "127.0.0.1"
-) -> tuple[int, bytes, float]:
-    """Status, body and seconds taken of one query sent by POST from ``source``."""
-    port = urllib.parse.urlsplit(server.url("/")).port
-    connection = http.client.HTTPConnection(
-        "127.0.0.1", port, timeout=30, source_address=(source, 0)
-    )
-    started = time.monotonic()
-    try:
-        connection.request(
-            "POST",
-            "/sparql",
-            body=query.encode("utf-8"),
-            headers={
-                "Content-Type": "application/sparql-query",
-                "Accept": "application/sparql-results+json",
-            },
-        )
-        response = connection.getresponse()
-        return response.status, response.read(), time.monotonic() - started
-    finally:
-        connection.close()
-
-
-def test_a_huge_query_holds_up_no_other_query(server: PublisherServer) -> None:
+def test_a_huge_query_holds_up_no_other_query(server: PublisherProcess) -> None:
     """Defect 4: a 1 MB query is checked within the time limit, and cheap ASKs
     sent meanwhile answer within 1 s each (they waited 27 s behind the parser)."""
     # rdflib takes minutes over this one (was parsed in the server, under a lock)
     big = "SELECT * WHERE { VALUES ?x { " + "1 " * 510_000 + "} }"
     assert len(big) > 1_000_000
-    assert post(server, ASK)[0] == 200  # a warm reader: its start is not the stall
+    assert server.post_query(ASK)[0] == 200  # a warm reader: its start is not the stall
     outcome: list[tuple[int, bytes, float]] = []
-    thread = threading.Thread(target=lambda: outcome.append(post(server, big)))
+    thread = threading.Thread(target=lambda: outcome.append(server.post_query(big)))
     thread.start()
     latencies = []
     while thread.is_alive():
-        status, _, seconds = post(server, ASK)
+        status, _, seconds = server.post_query(ASK)
         assert status == 200
         latencies.append(seconds)
     thread.join()
@@ -106,26 +77,26 @@ def test_a_huge_query_holds_up_no_other_query(server: PublisherServer) -> None:
     ],
     ids=["3000-braces", "2000-optionals", "3000-parentheses"],
 )
-def test_deep_nesting_is_a_clean_answer(server: PublisherServer, query: str) -> None:
+def test_deep_nesting_is_a_clean_answer(server: PublisherProcess, query: str) -> None:
     """Defect 5: deep nesting was a 500 (RecursionError)."""
-    status, body, _ = post(server, query)
+    status, body, _ = server.post_query(query)
     assert status in (200, 400, 504), body[:300]
     if status == 400:
         assert b"Traceback" not in body and body.strip()
 
 
-def test_a_memory_bomb_is_stopped_at_the_cap(server: PublisherServer) -> None:
+def test_a_memory_bomb_is_stopped_at_the_cap(server: PublisherProcess) -> None:
     """Defect 8: a string-doubling query reached 3.1 GB; now 507 at the cap, and
     the next query is answered by a fresh reader."""
-    status, body, seconds = post(server, BOMB)
+    status, body, seconds = server.post_query(BOMB)
     assert status == 507, (status, body[:300])
     assert b"MB" in body
     assert seconds < TIMEOUT + 1
-    assert post(server, ASK)[0] == 200
+    assert server.post_query(ASK)[0] == 200
 
 
 def test_one_clients_heavy_queries_leave_room_for_another(
-    fair_server: PublisherServer,
+    fair_server: PublisherProcess,
 ) -> None:
     """Defect 9: while 127.0.0.2 keeps eight heavy queries running, at least 95 %
     of 127.0.0.3's cheap queries answer 200 (they all answered 503)."""
@@ -133,7 +104,7 @@ def test_one_clients_heavy_queries_leave_room_for_another(
 
     def heavy() -> None:
         while time.monotonic() < stop:
-            post(fair_server, HEAVY, "127.0.0.2")
+            fair_server.post_query(HEAVY, "127.0.0.2")
 
     threads = [threading.Thread(target=heavy) for _ in range(8)]
     for thread in threads:
@@ -141,7 +112,7 @@ def test_one_clients_heavy_queries_leave_room_for_another(
     time.sleep(0.3)
     statuses = []
     while time.monotonic() < stop:
-        statuses.append(post(fair_server, ASK, "127.0.0.3")[0])
+        statuses.append(fair_server.post_query(ASK, "127.0.0.3")[0])
     for thread in threads:
         thread.join()
     assert statuses
