@@ -17,7 +17,7 @@ from typing import IO, Any
 
 import click
 
-from publisher import __version__, outputs, pipeline, reports
+from publisher import __version__, formats, outputs, pipeline, reports
 from publisher.cli_options import (
     format_option,
     input_options,
@@ -35,6 +35,9 @@ from publisher.store.client import PublisherServer
 from publisher.validation import ValidationReport, validate_releases
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+#: ``query --format`` choices besides ``table``, in the order docs/cli.md gives
+QUERY_FORMATS = ("json", "csv", "tsv", "xml", "turtle", "ntriples")
+assert set(QUERY_FORMATS) <= set(formats.BY_NAME)  # noqa: S101
 
 
 class Failure(click.ClickException):
@@ -422,7 +425,7 @@ def delete(
 @click.option(
     "--to",
     "fmt",
-    type=click.Choice(["nquads", "trig"]),
+    type=click.Choice(formats.names(formats.DUMP)),
     default="nquads",
     show_default=True,
     help="Dump format.",
@@ -443,7 +446,7 @@ def dump(ctx: click.Context, /, fmt: str, output: str, **store_flags: Any) -> No
 @click.option(
     "--from",
     "fmt",
-    type=click.Choice(["auto", "nquads", "trig"]),
+    type=click.Choice(["auto", *formats.names(formats.DUMP)]),
     default="auto",
     show_default=True,
     help="Dump format; auto goes by the file name (.nq, .trig).",
@@ -455,7 +458,7 @@ def restore(
 ) -> None:
     """Load a dump into an empty store; restore(dump) gives back the same quads."""
     if fmt == "auto":
-        fmt = "trig" if dump_file.endswith(".trig") else "nquads"
+        fmt = formats.for_file(dump_file, formats.DUMP, "nquads")
     if not Path(dump_file).is_file():
         raise Failure(f"{dump_file}: no such file")
     settings = _store_settings(ctx, **store_flags)
@@ -471,7 +474,7 @@ def restore(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json", "csv", "tsv", "xml", "turtle", "ntriples"]),
+    type=click.Choice(["table", *QUERY_FORMATS]),
     default="table",
     show_default=True,
     help="json is SPARQL 1.1 Query Results JSON; turtle/ntriples for CONSTRUCT.",
