@@ -36,10 +36,12 @@ from publisher.namespaces import (
 )
 from publisher.rdf import Triple, nt_line, organization_triples, topic_triples
 
-#: terms of every record, looked up once: rdflib's closed namespaces (RDF, DCT,
-#: FOAF) are slow to ask, and a catalogue of 10,000 releases asks 50,000 times
+#: the terms of every record, looked up once: a catalogue of 10,000 releases
+#: would ask the namespaces (rdflib's closed ones are slow) 100,000 times
 _A, _TITLE, _ISSUED, _MODIFIED = RDF.type, DCT.title, DCT.issued, DCT.modified
-_PRIMARY_TOPIC = FOAF.primaryTopic
+_PRIMARY_TOPIC, _RECORD_TYPE = FOAF.primaryTopic, DCAT.CatalogRecord
+_DATASET, _SCHEMA_DATASET, _RECORD = DCAT.dataset, SCHEMA.dataset, DCAT.record
+_SLUG, _CONTENT_HASH = PUB.slug, PUB.contentHash
 
 
 @dataclass(frozen=True)
@@ -109,14 +111,14 @@ def record(
     catalog = URIRef(iris.catalog)
     rec, rel = URIRef(iris.record(entry.slug)), URIRef(iris.release(entry.slug))
     return [
-        (catalog, DCAT.dataset, rel),
-        (catalog, SCHEMA.dataset, rel),
-        (catalog, DCAT.record, rec),
-        (rec, _A, DCAT.CatalogRecord),
+        (catalog, _DATASET, rel),
+        (catalog, _SCHEMA_DATASET, rel),
+        (catalog, _RECORD, rec),
+        (rec, _A, _RECORD_TYPE),
         (rec, _PRIMARY_TOPIC, rel),
-        (rec, PUB.slug, _text(entry.slug)),
+        (rec, _SLUG, _text(entry.slug)),
         (rec, _TITLE, _text(entry.title)),
-        (rec, PUB.contentHash, _text(entry.content_hash)),
+        (rec, _CONTENT_HASH, _text(entry.content_hash)),
         (rec, _ISSUED, when(issued)),
         (rec, _MODIFIED, when(moment)),
     ]
