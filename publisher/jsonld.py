@@ -20,20 +20,18 @@ from rdflib.term import Node
 from publisher.config import Settings
 from publisher.errors import PublisherError
 from publisher.model import Release
-from publisher.namespaces import PREFIXES, RDF, SCHEMA, XSD
+from publisher.namespaces import (
+    PREFIXES,
+    RDF,
+    SCHEMA,
+    SCHEMA_CONTEXT,
+    SCHEMA_CONTEXTS,
+    XSD,
+)
 from publisher.rdf import release_to_triples
 from publisher.resources import schemaorg_context_text
 
-SCHEMA_ORG_URLS = frozenset(
-    {
-        "https://schema.org",
-        "https://schema.org/",
-        "http://schema.org",
-        "http://schema.org/",
-        "https://schema.org/docs/jsonldcontext.jsonld",
-        "https://schema.org/docs/jsonldcontext.json",
-    }
-)
+SCHEMA_ORG_URLS = SCHEMA_CONTEXTS
 #: schema.org properties the official context types as ``Date``: their values are
 #: written as plain strings so they read the same under that context.
 DATE_PROPERTIES = frozenset(
@@ -98,7 +96,7 @@ def _compaction_context() -> dict[str, Any]:
     for key, value in schemaorg_context()["@context"].items():
         if key in {"id", "type", "schema"}:
             # No aliases and no "schema:" prefix in output: node IRIs such as
-            # http://schema.org/EventScheduled are written in full, as crawlers expect.
+            # schema.org's EventScheduled are written in full, as crawlers expect.
             continue
         if isinstance(value, dict):
             value = {
@@ -187,7 +185,7 @@ def graph_to_jsonld(graph: Graph) -> dict[str, Any]:
 def graph_to_embed(graph: Graph) -> dict[str, Any]:
     """The schema.org block a page embeds (DESIGN.md, "JSON-LD for pages").
 
-    ``{"@context": "https://schema.org", "@graph": [...]}`` with Organization,
+    ``{"@context": SCHEMA_CONTEXT, "@graph": [...]}`` with Organization,
     WebSite, WebPage, BreadcrumbList, the release (Dataset) and its
     PublicationEvent at the top, linked by ``@id``; nodes referenced once (list
     items, downloads, contacts, topics) are nested where they are used.
@@ -197,7 +195,7 @@ def graph_to_embed(graph: Graph) -> dict[str, Any]:
         {"@graph": expanded}, {"@context": _compaction_context()}, _options(graph=True)
     )
     nodes: list[dict[str, Any]] = compacted.get("@graph", [])
-    return {"@context": "https://schema.org", "@graph": _nest(nodes)}
+    return {"@context": SCHEMA_CONTEXT, "@graph": _nest(nodes)}
 
 
 def release_to_embed(release: Release, settings: Settings) -> dict[str, Any]:

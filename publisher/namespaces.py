@@ -50,6 +50,29 @@ PUB_ONTOLOGY = "https://w3id.org/release-publisher/ns"
 
 OGL_V3 = "http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
 
+#: SPARQL 1.1 Service Description, VoID, W3C format names, Hydra (the served
+#: descriptions of the endpoint, the dataset and the catalogue's pages)
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+VOID = Namespace("http://rdfs.org/ns/void#")
+FORMATS_NS = Namespace("http://www.w3.org/ns/formats/")
+HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
+ENTAILMENT_SIMPLE = URIRef("http://www.w3.org/ns/entailment/Simple")
+#: ISO 639-1 language codes (dcterms:language)
+ISO639_1 = Namespace("http://id.loc.gov/vocabulary/iso639-1/")
+#: the context IRI of schema.org's JSON-LD, as pages embed it
+SCHEMA_CONTEXT = "https://schema.org"
+#: what JSON-LD input may name as its context to mean schema.org
+SCHEMA_CONTEXTS = frozenset(
+    {
+        SCHEMA_CONTEXT,
+        SCHEMA_CONTEXT + "/",
+        str(SCHEMA).rstrip("/"),
+        str(SCHEMA),
+        SCHEMA_CONTEXT + "/docs/jsonldcontext.jsonld",
+        SCHEMA_CONTEXT + "/docs/jsonldcontext.json",
+    }
+)
+
 PREFIXES: dict[str, Namespace] = {
     "schema": SCHEMA,
     "dcat": DCAT,
@@ -63,12 +86,34 @@ PREFIXES: dict[str, Namespace] = {
     "xsd": Namespace(str(XSD)),
     "pub": PUB,
 }
+#: PREFIXES and rdf:, for text that names terms (SPARQL, Turtle written by the store)
+_ALL_PREFIXES: dict[str, str] = {
+    **{name: str(ns) for name, ns in PREFIXES.items()},
+    "rdf": str(RDF),
+}
+
+
+def prefix_map(*names: str) -> dict[str, str]:
+    """prefix -> namespace IRI of ``names``, in that order (all of them: none)."""
+    return {name: _ALL_PREFIXES[name] for name in names or _ALL_PREFIXES}
+
+
+def sparql_prefixes(*names: str) -> str:
+    """The ``PREFIX`` lines of ``names`` for SPARQL text, in that order."""
+    return "".join(
+        f"PREFIX {name}: <{iri}>\n" for name, iri in prefix_map(*names).items()
+    )
+
 
 __all__ = [
     "DCAT",
     "DCT",
+    "ENTAILMENT_SIMPLE",
     "FOAF",
+    "FORMATS_NS",
+    "HYDRA",
     "IANA_MEDIA",
+    "ISO639_1",
     "OGL_V3",
     "OWL",
     "PREFIXES",
@@ -78,18 +123,17 @@ __all__ = [
     "RDF",
     "RDFS",
     "SCHEMA",
+    "SCHEMA_CONTEXT",
+    "SCHEMA_CONTEXTS",
+    "SD",
     "SKOS",
     "VCARD",
+    "VOID",
     "XSD",
     "Iris",
+    "prefix_map",
+    "sparql_prefixes",
 ]
-
-#: the SPARQL endpoint's service description and VoID; the W3C's format IRIs
-SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
-VOID = Namespace("http://rdfs.org/ns/void#")
-FORMATS_NS = Namespace("http://www.w3.org/ns/formats/")
-#: the catalogue's pages (hydra:PartialCollectionView)
-HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 
 
 @dataclass(frozen=True)

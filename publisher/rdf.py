@@ -25,6 +25,7 @@ from publisher.namespaces import (
     DCT,
     FOAF,
     IANA_MEDIA,
+    ISO639_1,
     PREFIXES,
     PUB,
     RDF,
@@ -153,7 +154,9 @@ def _link(value: str) -> URIRef | Literal:
 def _site_triples(release: Release, settings: Settings, iris: Iris) -> Iterable[Triple]:
     org = _iri(iris.organization)
     site = _iri(iris.website)
-    yield from _organization(org, settings.organization_name, settings.publisher_url)
+    yield from organization_triples(
+        org, settings.organization_name, settings.publisher_url
+    )
     if settings.organization_logo:
         yield org, SCHEMA.logo, _iri(settings.organization_logo)
     yield site, RDF.type, SCHEMA.WebSite
@@ -163,14 +166,19 @@ def _site_triples(release: Release, settings: Settings, iris: Iris) -> Iterable[
     yield site, SCHEMA.inLanguage, _text(settings.language)
 
 
-def _organization(node: URIRef, name: str, url: str | None) -> Iterable[Triple]:
+def organization_triples(
+    node: URIRef, name: str, url: str | None, *, homepage: bool = True
+) -> Iterable[Triple]:
+    """An organisation (schema.org and FOAF); the catalogue's copy has no
+    foaf:homepage (``homepage=False``)."""
     yield node, RDF.type, SCHEMA.Organization
     yield node, RDF.type, FOAF.Agent
     yield node, SCHEMA.name, _text(name)
     yield node, FOAF.name, _text(name)
     if url:
         yield node, SCHEMA.url, _link(url)
-        yield node, FOAF.homepage, _link(url)
+        if homepage:
+            yield node, FOAF.homepage, _link(url)
 
 
 def _page_triples(release: Release, settings: Settings, iris: Iris) -> Iterable[Triple]:
@@ -224,13 +232,12 @@ def _basic_triples(
         yield rel, DCAT.keyword, _text(keyword)
     yield rel, SCHEMA.inLanguage, _text(release.language)
     if len(release.language) == 2 and release.language.isalpha():
-        lang = URIRef(
-            f"http://id.loc.gov/vocabulary/iso639-1/{release.language.lower()}"
-        )
-        yield rel, DCT.language, lang
+        yield rel, DCT.language, ISO639_1[release.language.lower()]
     org = publisher_iri(release, iris)
     if release.publisher is not None:
-        yield from _organization(org, release.publisher.name, release.publisher.url)
+        yield from organization_triples(
+            org, release.publisher.name, release.publisher.url
+        )
     yield rel, SCHEMA.publisher, org
     yield rel, DCT.publisher, org
     licence = release.license or settings.default_license
@@ -316,12 +323,17 @@ def _topic_triples(
         node = _iri(iris.topic(topic.slug))
         yield rel, SCHEMA.about, node
         yield rel, DCAT.theme, node
-        yield node, RDF.type, SKOS.Concept
-        yield node, RDF.type, SCHEMA.DefinedTerm
-        yield node, SKOS.prefLabel, _text(topic.label)
-        yield node, SCHEMA.name, _text(topic.label)
-        yield node, SKOS.inScheme, scheme
-        yield node, SCHEMA.inDefinedTermSet, scheme
+        yield from topic_triples(node, topic.label, scheme)
+
+
+def topic_triples(node: URIRef, label: str, scheme: URIRef) -> Iterable[Triple]:
+    """A topic: a SKOS concept and a schema.org DefinedTerm of the topic scheme."""
+    yield node, RDF.type, SKOS.Concept
+    yield node, RDF.type, SCHEMA.DefinedTerm
+    yield node, SKOS.prefLabel, _text(label)
+    yield node, SCHEMA.name, _text(label)
+    yield node, SKOS.inScheme, scheme
+    yield node, SCHEMA.inDefinedTermSet, scheme
 
 
 def _contact_triples(

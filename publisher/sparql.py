@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from publisher.config import Settings
+from publisher.namespaces import sparql_prefixes
 from publisher.queries import (
     QueryInfo,
     QuerySyntaxError,
@@ -244,9 +245,7 @@ class Example:
     query: str
 
 
-_PREFIXES = """PREFIX pub: <https://w3id.org/release-publisher/ns#>
-PREFIX schema: <http://schema.org/>
-"""
+_PREFIXES = sparql_prefixes("pub", "schema")
 
 #: the query page's examples (docs/sparql.md shows the same ones; the tests run them)
 EXAMPLES = (

@@ -24,6 +24,8 @@ LAYERS = {
     "publisher.model": 2,
     "publisher.importers": 3,
     "publisher.rdf": 4,
+    "publisher.records": 4,
+    "publisher.describe": 4,
     "publisher.readback": 4,
     "publisher.lifecycle": 3,
     "publisher.jsonld": 5,

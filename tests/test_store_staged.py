@@ -32,9 +32,9 @@ def _fixed_clock(monkeypatch: pytest.MonkeyPatch, tick: list[int]) -> None:
         tick[0] += 1
         return f"v{tick[0]}"
 
-    monkeypatch.setattr(catalog, "new_data_version", version)
+    monkeypatch.setattr(catalog.writes, "new_data_version", version)
     monkeypatch.setattr(
-        catalog, "now", lambda: datetime(2026, 1, 1, 9, tick[0], tzinfo=UTC)
+        catalog.writes, "now", lambda: datetime(2026, 1, 1, 9, tick[0], tzinfo=UTC)
     )
 
 
@@ -61,7 +61,7 @@ def test_a_staged_reimport_writes_what_one_transaction_writes(
     monkeypatch: pytest.MonkeyPatch,
     sample_releases: list[Release],
 ) -> None:
-    monkeypatch.setattr(catalog, "BULK_MIN", 2)
+    monkeypatch.setattr(catalog.writes, "BULK_MIN", 2)
     staged_calls: list[int] = []
     original = EmbeddedStore.bulk_replace_staged
 

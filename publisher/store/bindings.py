@@ -7,7 +7,9 @@ from typing import Any
 
 import pyoxigraph as ox
 
-_XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
+from publisher.namespaces import XSD
+
+_XSD_BOOLEAN = str(XSD.boolean)
 
 
 def canonical_booleans(rows: list[Any]) -> None:

@@ -20,6 +20,7 @@ import pyoxigraph as ox
 
 from publisher.errors import StoreError
 from publisher.formats import BY_NAME, GRAPH, RESULTS, names
+from publisher.namespaces import prefix_map
 from publisher.store import Answer
 from publisher.xmlchars import xml_safe_bytes
 
@@ -42,18 +43,9 @@ def results_format(name: str) -> ox.QueryResultsFormat:
 RESULT_TYPES = {n: results_format(n) for n in names(RESULTS)}
 GRAPH_TYPES = {n: rdf_format(n) for n in names(GRAPH)}
 #: prefixes Turtle output is written with (only those it uses are declared)
-PREFIXES = {
-    "pub": "https://w3id.org/release-publisher/ns#",
-    "schema": "http://schema.org/",
-    "dcat": "http://www.w3.org/ns/dcat#",
-    "dcterms": "http://purl.org/dc/terms/",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "foaf": "http://xmlns.com/foaf/0.1/",
-    "prov": "http://www.w3.org/ns/prov#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-}
+PREFIXES = prefix_map(
+    "pub", "schema", "dcat", "dcterms", "skos", "foaf", "prov", "xsd", "rdf", "rdfs"
+)
 
 
 class _Enough(Exception):

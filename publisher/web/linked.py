@@ -6,22 +6,12 @@ import json
 import threading
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
-from rdflib import Graph, Literal, URIRef
+from rdflib import Graph
 from werkzeug.wsgi import FileWrapper
 
+from publisher.describe import catalog_page, void_description
 from publisher.jsonld import graph_to_jsonld
-from publisher.namespaces import (
-    DCAT,
-    DCT,
-    FOAF,
-    HYDRA,
-    PUB,
-    RDF,
-    RDFS,
-    SCHEMA,
-    VOID,
-    XSD,
-)
+from publisher.namespaces import PUB, RDF, RDFS
 from publisher.rdf import bind_prefixes
 from publisher.resources import ontology_file
 from publisher.store import catalog
@@ -121,47 +111,10 @@ def dcat_catalog() -> Response:
     last = max(1, -(-total // CATALOG_PAGE))
     if page > last:
         abort(404)
-    settings = the_site.settings
-    g = bind_prefixes(Graph(bind_namespaces="none"))
-    g.bind("hydra", HYDRA)
-    cat, org = URIRef(iris.catalog), URIRef(iris.organization)
-    g.add((cat, RDF.type, DCAT.Catalog))
-    g.add((cat, RDF.type, SCHEMA.DataCatalog))
-    g.add((cat, DCT.title, Literal(settings.site_name)))
-    g.add((cat, DCT.publisher, org))
-    g.add((org, SCHEMA.name, Literal(settings.organization_name)))
-    g.add((cat, FOAF.homepage, URIRef(iris.home)))
-    g.add((cat, DCAT.themeTaxonomy, URIRef(iris.topic_scheme)))
-    for row in rows:
-        rel, rec = URIRef(iris.release(row.slug)), URIRef(iris.record(row.slug))
-        g.add((cat, DCAT.dataset, rel))
-        g.add((cat, DCAT.record, rec))
-        g.add((rec, RDF.type, DCAT.CatalogRecord))
-        g.add((rec, FOAF.primaryTopic, rel))
-        g.add((rec, PUB.contentHash, Literal(row.content_hash)))
-        if row.title:
-            g.add((rec, DCT.title, Literal(row.title)))
-        if row.modified:
-            g.add((rec, DCT.modified, Literal(row.modified, datatype=XSD.dateTime)))
-    view = URIRef(f"{settings.base_url}/catalog?page={page}")
-    g.add((cat, HYDRA.view, view))
-    g.add((cat, HYDRA.totalItems, Literal(total)))
-    g.add((view, RDF.type, HYDRA.PartialCollectionView))
-    g.add((view, HYDRA.first, URIRef(f"{settings.base_url}/catalog?page=1")))
-    g.add((view, HYDRA.last, URIRef(f"{settings.base_url}/catalog?page={last}")))
-    if page > 1:
-        g.add(
-            (
-                view,
-                HYDRA.previous,
-                URIRef(f"{settings.base_url}/catalog?page={page - 1}"),
-            )
-        )
-    if page < last:
-        g.add(
-            (view, HYDRA.next, URIRef(f"{settings.base_url}/catalog?page={page + 1}"))
-        )
-    return _graph_response(g)
+    graph = catalog_page(
+        the_site.settings, iris, rows, page=page, last=last, total=total
+    )
+    return _graph_response(graph)
 
 
 @bp.get("/dump.nq.gz")
@@ -208,18 +161,8 @@ def _dump_etag(version: str) -> str:
 @bp.get("/.well-known/void")
 def void() -> Response:
     the_site = site()
-    base = the_site.settings.base_url
     figures = catalog.stats(the_site.store, the_site.settings)
-    text = f"""@prefix void: <{VOID}> .
-@prefix dcterms: <{DCT}> .
-<{base}/.well-known/void#dataset> a void:Dataset ;
-    dcterms:title "{the_site.settings.site_name}" ;
-    void:triples {figures.triples} ;
-    void:entities {figures.releases} ;
-    void:dataDump <{base}/dump.nq.gz> ;
-    void:sparqlEndpoint <{base}/sparql> ;
-    void:rootResource <{base}/catalog#catalog> ;
-    void:uriSpace "{base}/releases/" .
-"""
-    graph = Graph().parse(data=text, format="turtle")
+    graph = void_description(
+        the_site.settings, triples=figures.triples, releases=figures.releases
+    )
     return _graph_response(graph)

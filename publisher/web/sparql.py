@@ -22,9 +22,9 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, current_app, request
-from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, RDF
+from rdflib import Graph
 
+from publisher.describe import service_description
 from publisher.errors import StoreError, StoreUnavailableError
 from publisher.formats import (
     ALIASES,
@@ -36,7 +36,6 @@ from publisher.formats import (
     Format,
 )
 from publisher.formats import FORMATS as ALL_FORMATS
-from publisher.namespaces import FORMATS_NS, SD, VOID
 from publisher.queries import QueryRefusedError, QuerySyntaxError
 from publisher.sparql import Result, SparqlService, request_key
 from publisher.store import catalog, health
@@ -365,89 +364,15 @@ def _description() -> Response:
 def _description_graph() -> Graph:
     """SPARQL 1.1 Service Description of this endpoint, with VoID counts."""
     the_site = site()
-    settings = the_site.settings
-    endpoint = URIRef(service().endpoint)
-    node = URIRef(f"{endpoint}#service")
-    dataset = URIRef(f"{endpoint}#dataset")
-    default = URIRef(f"{endpoint}#default-graph")
-    figures = catalog.stats(the_site.store, settings)
-    g = Graph(bind_namespaces="none")
-    for prefix, ns in (
-        ("sd", SD),
-        ("void", VOID),
-        ("formats", FORMATS_NS),
-        ("dcterms", DCTERMS),
-    ):
-        g.bind(prefix, ns)
-    g.add((node, RDF.type, SD.Service))
-    g.add((node, SD.endpoint, endpoint))
-    g.add((node, SD.supportedLanguage, SD.SPARQL11Query))
-    g.add((node, SD.supportedLanguage, SD.SPARQL11Update))
-    g.add((node, SD.feature, SD.UnionDefaultGraph))
-    g.add((node, SD.feature, SD.EmptyGraphs))
-    g.add(
-        (
-            node,
-            SD.defaultEntailmentRegime,
-            URIRef("http://www.w3.org/ns/entailment/Simple"),
-        )
+    figures = catalog.stats(the_site.store, the_site.settings)
+    return service_description(
+        the_site.settings,
+        the_site.iris,
+        service().endpoint,
+        [fmt.w3c for fmt in FORMATS],
+        triples=figures.triples,
+        releases=figures.releases,
     )
-    for fmt in FORMATS:
-        g.add((node, SD.resultFormat, FORMATS_NS[fmt.w3c]))
-    g.add(
-        (
-            node,
-            DCTERMS.description,
-            Literal(
-                "Read-only to the public: queries stop after "
-                f"{settings.query_timeout:g} s and return at most "
-                f"{settings.query_max_rows} rows; SERVICE and LOAD are refused. "
-                "SPARQL Update needs an admin token."
-            ),
-        )
-    )
-    g.add((node, SD.defaultDataset, dataset))
-    g.add((dataset, RDF.type, SD.Dataset))
-    g.add((dataset, RDF.type, VOID.Dataset))
-    g.add((dataset, DCTERMS.title, Literal(settings.site_name)))
-    g.add((dataset, VOID.sparqlEndpoint, endpoint))
-    g.add((dataset, VOID.triples, Literal(figures.triples)))
-    g.add((dataset, VOID.entities, Literal(figures.releases)))
-    g.add((dataset, VOID.dataDump, URIRef(settings.base_url + "/dump.nq.gz")))
-    g.add((dataset, SD.defaultGraph, default))
-    g.add((default, RDF.type, SD.Graph))
-    g.add(
-        (
-            default,
-            DCTERMS.description,
-            Literal(
-                "The union of all named graphs (unless a request names its dataset)"
-            ),
-        )
-    )
-    g.add((default, VOID.triples, Literal(figures.triples)))
-    iris = the_site.iris
-    for name, title in (
-        (iris.catalog_graph, "The catalogue"),
-        (iris.history_graph, "The history of changes"),
-    ):
-        named = URIRef(f"{name}#sd")
-        g.add((dataset, SD.namedGraph, named))
-        g.add((named, RDF.type, SD.NamedGraph))
-        g.add((named, SD.name, URIRef(name)))
-        g.add((named, DCTERMS.title, Literal(title)))
-    g.add(
-        (
-            dataset,
-            DCTERMS.description,
-            Literal(
-                "One named graph per release, "
-                f"{settings.base_url}/graphs/releases/{{slug}} ({figures.releases} "
-                "now), the catalogue and the history."
-            ),
-        )
-    )
-    return g
 
 
 # The query page ----------------------------------------------------------------

@@ -1,0 +1,84 @@
+"""The SPARQL Update operations of the catalogue's writes: what a write clears,
+and the one INSERT DATA of what the mapping (publisher.records) built."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from publisher import records
+from publisher.namespaces import Iris
+from publisher.records import ReleaseEntry
+
+
+def clear_header(iris: Iris) -> list[str]:
+    """Operations that clear the catalogue node, the organisation and the topic
+    scheme, but not their links to records and topics."""
+    cat = f"<{iris.catalog_graph}>"
+    return [
+        f"DELETE {{ GRAPH {cat} {{ <{iris.catalog}> ?p ?o }} }} WHERE {{ GRAPH {cat} "
+        f"{{ <{iris.catalog}> ?p ?o "
+        "FILTER(?p NOT IN (dcat:dataset, dcat:record, schema:dataset)) } }",
+        f"DELETE WHERE {{ GRAPH {cat} {{ <{iris.organization}> ?p ?o }} }}",
+        f"DELETE {{ GRAPH {cat} {{ <{iris.topic_scheme}> ?p ?o }} }} WHERE {{ "
+        f"GRAPH {cat} {{ <{iris.topic_scheme}> ?p ?o "
+        "FILTER(?p != skos:hasTopConcept) } }",
+    ]
+
+
+def publish_deletes(iris: Iris, releases: Sequence[ReleaseEntry]) -> list[str]:
+    """The operations that clear what a publish of ``releases`` rewrites: the
+    catalogue's header, each release's graph and record, and their topics."""
+    cat = f"<{iris.catalog_graph}>"
+    graphs, subjects = rewritten(iris, releases)
+    return (
+        clear_header(iris)
+        + [f"DROP SILENT GRAPH <{g}>" for g in graphs]
+        + [f"DELETE WHERE {{ GRAPH {cat} {{ <{s}> ?p ?o }} }}" for s in subjects]
+    )
+
+
+def rewritten(
+    iris: Iris, releases: Sequence[ReleaseEntry]
+) -> tuple[list[str], list[str]]:
+    """What a publish of ``releases`` rewrites besides the catalogue's header:
+    their graphs, and the subjects of the catalogue graph (each release's record
+    and its topics) whose every triple there is replaced."""
+    topic_slugs = sorted({t.slug for r in releases for t in r.topics})
+    return (
+        [iris.release_graph(r.slug) for r in releases],
+        [iris.record(r.slug) for r in releases] + [iris.topic(t) for t in topic_slugs],
+    )
+
+
+def insert_data(iris: Iris, catalog_lines: list[str], history: list[str]) -> str:
+    """One INSERT DATA of catalogue lines and history lines (N-Triples, each
+    ending in a newline), in their graphs."""
+    parts = []
+    if catalog_lines:
+        parts.append(
+            f"GRAPH <{iris.catalog_graph}> {{\n" + "".join(catalog_lines) + "}"
+        )
+    if history:
+        parts.append(f"GRAPH <{iris.history_graph}> {{\n" + "".join(history) + "}")
+    return "INSERT DATA {\n" + "\n".join(parts) + "\n}"
+
+
+def retire_record(iris: Iris, slug: str) -> list[str]:
+    """Operations that take a release's record and its links out of the catalogue."""
+    cat = f"<{iris.catalog_graph}>"
+    rec, rel = f"<{iris.record(slug)}>", f"<{iris.release(slug)}>"
+    return [
+        f"DELETE WHERE {{ GRAPH {cat} {{ {rec} ?p ?o }} }}",
+        f"DELETE DATA {{ GRAPH {cat} {{ <{iris.catalog}> dcat:dataset {rel} . "
+        f"<{iris.catalog}> schema:dataset {rel} . "
+        f"<{iris.catalog}> dcat:record {rec} }} }}",
+    ]
+
+
+def tombstone(
+    iris: Iris, slug: str, title: str | None, moment: datetime, reason: str
+) -> tuple[list[str], list[str]]:
+    """Operations that retire a release's record, and its tombstone's lines."""
+    ops = retire_record(iris, slug)
+    return ops, records.lines(records.tombstone(iris, slug, title, moment, reason))
