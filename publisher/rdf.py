@@ -45,13 +45,6 @@ STATUS_CONCEPTS = {
     Status.CANCELLED: PUB.Cancelled,
     Status.PUBLISHED: PUB.Published,
 }
-STATUS_LABELS = {
-    Status.PROVISIONAL: "Provisional",
-    Status.CONFIRMED: "Confirmed",
-    Status.POSTPONED: "Postponed",
-    Status.CANCELLED: "Cancelled",
-    Status.PUBLISHED: "Published",
-}
 DESIGNATION_CONCEPTS = {
     "accredited-official-statistics": PUB.AccreditedOfficialStatistics,
     "official-statistics": PUB.OfficialStatistics,
@@ -265,7 +258,7 @@ def _status_triples(
     if release.status is None:
         return
     yield rel, PUB.status, STATUS_CONCEPTS[release.status]
-    yield rel, SCHEMA.creativeWorkStatus, _text(STATUS_LABELS[release.status])
+    yield rel, SCHEMA.creativeWorkStatus, _text(release.status.label)
     if release.status is Status.PUBLISHED:
         when = release.published_date or release.release_date
         if when is not None:

@@ -133,13 +133,23 @@ def test_following_a_write_reads_only_its_releases(
     assert index.tombstone(releases[7].slug) is not None
 
 
-def test_the_bulk_query_and_one_release_read_back_give_the_same_rows() -> None:
-    """A full scan (one query over every graph) and a release's graph read back
-    into a Release fill a row through the same field table, to the same row."""
+def test_the_bulk_query_and_one_release_read_back_give_the_same_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A full scan (one query over every graph), the same query asked of a few
+    graphs or of one, and a release's graph read back into a Release fill a row
+    through the same field table, to the same row."""
     from publisher import pipeline
     from publisher.config import Settings
     from publisher.importers import read_file
-    from publisher.store.index_fields import fetch_all, fetch_one
+    from publisher.readback import read_ntriples, stored_release
+    from publisher.store import index_fields
+    from publisher.store.index_fields import (
+        fetch_all,
+        fetch_one,
+        fetch_some,
+        row_of_release,
+    )
     from publisher.store.oxigraph import EmbeddedStore
 
     settings = Settings()
@@ -153,6 +163,16 @@ def test_the_bulk_query_and_one_release_read_back_give_the_same_rows() -> None:
     one = [r for s in sorted(states) for r in fetch_one(store, settings, s, states[s])]
     assert len(bulk) == len(states) > 52
     assert bulk == one
+    assert fetch_some(store, settings, states) == bulk
+    monkeypatch.setattr(index_fields, "_CHUNK", 7)  # several queries of a few graphs
+    assert fetch_some(store, settings, states) == bulk
+    read_back = []
+    for slug in sorted(states):
+        text = catalog.release_graph_ntriples(store, settings, slug)
+        release = stored_release(read_ntriples(text), slug, settings)
+        assert release is not None
+        read_back.append(row_of_release(release, states[slug]))
+    assert bulk == read_back
     fields = {name: {getattr(r[0], name) for r in bulk} for name in ("designation",)}
     assert len(fields["designation"]) > 1  # the fields are filled, not all None
     assert any(r[0].census for r in bulk) and any(r[1] for r in bulk)

@@ -1,16 +1,17 @@
 """The listing index's rows and where each of their fields comes from.
 
-A row is read from the store in one of two ways, and both go through the field
-table :data:`FIELDS`: one release's stored graph is read into a Release (by
-:mod:`publisher.readback`, as the pages and the API read it) and each field takes
-its attribute of it; every release at once (a first sync, a rebuild) is one bulk
-SELECT over every release graph, built from the fields' predicates, and each field
-reads its variable of the answer. A test checks that both give the same rows.
+Every row is read from the store by one bulk SELECT over the release graphs (all
+of them for a first sync or a rebuild; for a few releases, only their graphs,
+named in a VALUES clause), built from the field table :data:`FIELDS`'s predicates,
+each field reading its variable of the answer. Each field also says which
+attribute of a Release it is, so that a test checks that the query's rows are
+those of the graphs read back by :mod:`publisher.readback` (as the pages and the
+API read them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -19,7 +20,6 @@ from publisher.config import Settings
 from publisher.model import Release
 from publisher.namespaces import Iris
 from publisher.rdf import DESIGNATION_CONCEPTS, STATUS_CONCEPTS
-from publisher.readback import read_ntriples, stored_release
 from publisher.store import Store, catalog
 
 _STATUSES = {str(iri): status.value for status, iri in STATUS_CONCEPTS.items()}
@@ -150,45 +150,79 @@ def _row(slug: str, values: dict[str, Any], state: tuple[str, str]) -> Row:
 
 
 def row_of_release(release: Release, state: tuple[str, str]) -> Fetched:
-    """The row of a release read back from its graph; ``state``: its catalogue
-    record's (version, modified)."""
+    """The row of a release read back from its graph (a test checks it is the
+    query's); ``state``: its catalogue record's (version, modified)."""
     values = {f.name: f.from_release(release) for f in FIELDS}
     topics = sorted({t.slug: t.label for t in release.topics}.items())
     return _row(release.slug, values, state), topics, " ".join(sorted(release.keywords))
 
 
-def fetch_one(
-    store: Store, settings: Settings, slug: str, state: tuple[str, str]
-) -> list[Fetched]:
-    """The row of one release: its graph (a direct lookup), read back."""
-    text = catalog.release_graph_ntriples(store, settings, slug)
-    release = stored_release(read_ntriples(text), slug, settings) if text else None
-    return [row_of_release(release, state)] if release is not None else []
+def _scope(iris: Iris, slugs: Sequence[str] | None) -> tuple[str, str]:
+    """The VALUES clauses that keep a bulk query to the graphs of ``slugs`` (and,
+    inside them, to their releases, which Oxigraph then looks up rather than
+    scanning every graph); none for every release graph."""
+    if slugs is None:
+        return "", ""
+    graphs = " ".join(f"<{iris.release_graph(s)}>" for s in slugs)
+    releases = " ".join(f"<{iris.release(s)}>" for s in slugs)
+    return f"  VALUES ?g {{ {graphs} }}\n", f"VALUES ?r {{ {releases} }}\n"
 
 
-def _bulk_query() -> str:
+def _in_graphs(scope: tuple[str, str], body: str) -> str:
+    return f"{scope[0]}  GRAPH ?g {{\n{body}  }}\n}}"
+
+
+def _release(scope: tuple[str, str], indent: int) -> str:
+    """The pattern of a release (after the VALUES of its IRIs, if any)."""
+    pad = " " * indent
+    values = f"{pad}{scope[1]}" if scope[1] else ""
+    return f"{values}{pad}?r a pub:Release ; pub:slug ?slug"
+
+
+def _bulk_query(scope: tuple[str, str]) -> str:
     paths = dict.fromkeys((f.var, f.path) for f in FIELDS)
     names = " ".join(f"?{var}" for var, _ in paths)
     optional = "".join(f"    OPTIONAL {{ ?r {p} ?{var} }}\n" for var, p in paths)
+    body = f"{_release(scope, 4)} .\n{optional}"
     return (
-        catalog.PREFIXES
-        + f"SELECT ?slug {names} WHERE {{\n  GRAPH ?g {{\n"
-        + "    ?r a pub:Release ; pub:slug ?slug .\n"
-        + optional
-        + "  }\n}"
+        catalog.PREFIXES + f"SELECT ?slug {names} WHERE {{\n" + _in_graphs(scope, body)
     )
 
 
-_EXTRA = (
-    catalog.PREFIXES
-    + """SELECT ?slug ?topic ?label ?keyword WHERE {
-  GRAPH ?g {
-    ?r a pub:Release ; pub:slug ?slug .
-    { ?r schema:about ?topic . OPTIONAL { ?topic schema:name ?label } }
-    UNION { ?r schema:keywords ?keyword }
-  }
-}"""
-)
+def _extra_query(scope: tuple[str, str]) -> str:
+    # The release in each branch of the UNION, not once before it: Oxigraph would
+    # read the whole UNION (every graph's topics and keywords) before joining.
+    release = _release(scope, 6)
+    body = (
+        f"    {{\n{release} ; schema:about ?topic .\n"
+        "      OPTIONAL { ?topic schema:name ?label }\n    }\n"
+        f"    UNION {{\n{release} ; schema:keywords ?keyword .\n    }}\n"
+    )
+    select = "SELECT ?slug ?topic ?label ?keyword WHERE {\n"
+    return catalog.PREFIXES + select + _in_graphs(scope, body)
+
+
+def fetch_one(
+    store: Store, settings: Settings, slug: str, state: tuple[str, str]
+) -> list[Fetched]:
+    """The row of one release (none if its graph is gone)."""
+    return fetch_some(store, settings, {slug: state})
+
+
+#: graphs named in one query of fetch_some (a query's text stays a few kB)
+_CHUNK = 100
+
+
+def fetch_some(
+    store: Store, settings: Settings, states: Mapping[str, tuple[str, str]]
+) -> list[Fetched]:
+    """The rows of the releases of ``states``, by slug: the bulk queries, asked
+    only of their graphs (``_CHUNK`` a query)."""
+    slugs = sorted(states)
+    out: list[Fetched] = []
+    for start in range(0, len(slugs), _CHUNK):
+        out += _fetch(store, settings, states, slugs[start : start + _CHUNK])
+    return sorted(out, key=lambda r: r[0].slug)
 
 
 def fetch_all(
@@ -196,11 +230,22 @@ def fetch_all(
 ) -> list[Fetched]:
     """The rows of every release with a live catalogue record (``states``): two
     scans of every release graph, faster than a lookup each for many."""
+    return _fetch(store, settings, states, None)
+
+
+def _fetch(
+    store: Store,
+    settings: Settings,
+    states: Mapping[str, tuple[str, str]],
+    slugs: Sequence[str] | None,
+) -> list[Fetched]:
+    """The rows of the graphs of ``slugs`` (None: of every release graph)."""
     iris = Iris(settings.base_url)
-    main = store.select(_bulk_query())
+    scope = _scope(iris, slugs)
+    main = store.select(_bulk_query(scope))
     topics: dict[str, dict[str, str]] = {}
     keywords: dict[str, list[str]] = {}
-    for r in store.select(_EXTRA):
+    for r in store.select(_extra_query(scope)):
         if "topic" in r:
             topic = iris.topic_slug(r["topic"]) or ""
             topics.setdefault(r["slug"], {})[topic] = r.get("label", "")
