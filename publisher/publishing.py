@@ -26,32 +26,23 @@ from typing import Any
 
 from publisher import pipeline
 from publisher.config import Settings
-from publisher.errors import InputError, PublisherError
+from publisher.errors import (
+    InputError,
+    LifecycleError,
+    NotFoundError,
+    PreconditionFailedError,
+    PublisherError,
+    RejectedError,
+)
 from publisher.importers._common import Where, check_release_terms
 from publisher.importers.native import release_from_record, release_to_record
-from publisher.lifecycle import NO_CHANGE, LifecycleError, check_change, check_rename
+from publisher.lifecycle import NO_CHANGE, check_change, check_rename
 from publisher.model import Release, Status
 from publisher.readback import ntriples_to_release
 from publisher.store import Store, catalog
 from publisher.store.catalog import ChangeNote
 from publisher.store.schedule import Scheduled, ScheduleStore
 from publisher.validation import ValidationReport
-
-
-class NotFoundError(PublisherError):
-    """No live release has this id (HTTP 404)."""
-
-
-class PreconditionFailedError(PublisherError):
-    """``If-Match`` names a version that is not the current one (HTTP 412)."""
-
-
-class RejectedError(PublisherError):
-    """The records violate the shapes or cannot be read (HTTP 422): the report."""
-
-    def __init__(self, message: str, report: dict[str, Any]) -> None:
-        super().__init__(message)
-        self.report = report
 
 
 @dataclasses.dataclass(frozen=True)

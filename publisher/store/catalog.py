@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from publisher.config import Settings
-from publisher.errors import StoreConflictError, StoreError
+from publisher.errors import StoreConflictError, StoreRefusedError
 from publisher.lines import split_lines
 from publisher.model import Topic
 from publisher.namespaces import Iris
@@ -565,13 +565,13 @@ def delete(
     check_base_url(store, settings)
     wanted = list(dict.fromkeys(slugs))
     if not reason.strip():
-        raise StoreError(
+        raise StoreRefusedError(
             "deleting a release needs a reason (it is shown on its 410 page)"
         )
     states = release_states(store, settings, wanted)
     missing = [s for s in wanted if s not in states]
     if missing:
-        raise StoreError(
+        raise StoreRefusedError(
             f"no release {', '.join(repr(s) for s in missing)} in {store.location}"
         )
     iris = Iris(settings.base_url)

@@ -17,17 +17,16 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from publisher import nesting
-from publisher.errors import StoreError
-from publisher.jsonld import graph_to_embed
-from publisher.lifecycle import LifecycleError
-from publisher.model import SLUG_RE
-from publisher.publishing import (
+from publisher.errors import (
+    LifecycleError,
     NotFoundError,
     PreconditionFailedError,
-    Publishing,
     RejectedError,
-    WriteResult,
+    StoreError,
 )
+from publisher.jsonld import graph_to_embed
+from publisher.model import SLUG_RE
+from publisher.publishing import Publishing, WriteResult
 from publisher.site import VIEWS, parse_day
 from publisher.store import catalog, health
 from publisher.tokens import Token, TokenTable

@@ -24,16 +24,18 @@ from flask import Blueprint, Response, current_app, render_template, request
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF
 
-from publisher.errors import StoreError, StoreUnavailableError
-from publisher.queries import QueryRefusedError, QuerySyntaxError
-from publisher.sparql import EXAMPLES, Result, SparqlService, request_key
-from publisher.store import catalog, health
-from publisher.store.readers import (
+from publisher.errors import (
     QueryFailedError,
     QueryMemoryError,
+    QueryRefusedError,
+    QuerySyntaxError,
     QueryTimeoutError,
     ReadersBusyError,
+    StoreError,
+    StoreUnavailableError,
 )
+from publisher.sparql import EXAMPLES, Result, SparqlService, request_key
+from publisher.store import catalog, health
 from publisher.store.results import Table, render, table, triples_table
 from publisher.tokens import TokenTable
 from publisher.web import site
