@@ -26,6 +26,10 @@ from publisher.store import Store, catalog, health, open_store
 from publisher.store.index import ListingIndex
 from publisher.store.schedule import ScheduleStore
 from publisher.tokens import load_tokens
+from publisher.web import api, feeds, linked, ops, pages, sparql
+from publisher.web.context import publishing
+from publisher.web.filters import register_filters
+from publisher.web.meta import meta_for
 
 
 def create_app(
@@ -64,8 +68,6 @@ def create_app(
     if scheduler:
         publishing.start()
 
-    from publisher.web import api, feeds, linked, ops, pages, sparql
-
     app.register_blueprint(ops.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(linked.bp)
@@ -81,6 +83,7 @@ def create_app(
     app.after_request(_security_headers)
     app.after_request(_until_next_publication)
     app.jinja_env.globals["settings"] = settings
+    register_filters(app)
     return app
 
 
@@ -109,11 +112,6 @@ class _App(Flask):
             default_method=request.method,
             query_args=request.query_string.decode("latin-1"),
         )
-
-
-def site() -> Site:
-    found: Site = current_app.extensions["publisher"]
-    return found
 
 
 def _for_path(
@@ -166,14 +164,10 @@ def _store_failed(error: StoreError) -> Response:
     message = "The store that holds the releases is not answering; try again shortly."
     path = request.path
     if path == "/api" or path.startswith("/api/"):
-        from publisher.web.api import problem
-
-        response = problem(503, message)
+        response = api.problem(503, message)
     elif path == "/sparql" or path.startswith("/sparql/"):
         response = Response(message + "\n", status=503, mimetype="text/plain")
     else:
-        from publisher.web.pages import meta_for
-
         page = render_template(
             "pages/error.html",
             code=503,
@@ -195,7 +189,7 @@ def _until_next_publication(response: Response) -> Response:
     age = response.cache_control.max_age
     if age is None:
         return response
-    upcoming = current_app.extensions["publisher.publishing"].next_publication()
+    upcoming = publishing().next_publication()
     if upcoming is not None:
         left = int((upcoming - datetime.now(UTC)).total_seconds())
         response.cache_control.max_age = max(0, min(age, left))

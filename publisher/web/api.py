@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request, url_for
 
 from publisher import nesting
 from publisher.errors import (
@@ -26,13 +26,13 @@ from publisher.errors import (
 )
 from publisher.jsonld import graph_to_embed
 from publisher.model import SLUG_RE
-from publisher.publishing import Publishing, WriteResult
+from publisher.publishing import WriteResult
 from publisher.site import VIEWS, parse_day
 from publisher.store import catalog, health
-from publisher.tokens import Token, TokenTable
-from publisher.web import site
+from publisher.tokens import Token
+from publisher.web.context import publishing, site, tokens
+from publisher.web.meta import meta_for
 from publisher.web.openapi import MAX_PAGE, openapi
-from publisher.web.pages import meta_for
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -44,11 +44,6 @@ class ApiError(Exception):
         super().__init__(message)
         self.status = status
         self.extra = extra
-
-
-def publishing() -> Publishing:
-    found: Publishing = current_app.extensions["publisher.publishing"]
-    return found
 
 
 def _answer(body: Any, status: int = 200, **headers: str) -> Response:
@@ -107,8 +102,7 @@ def _token() -> Token:
         raise ApiError(
             401, "writing needs a write token: Authorization: Bearer <token>"
         )
-    table: TokenTable = current_app.extensions["publisher.tokens"]
-    token = table.check(credentials.strip())
+    token = tokens().check(credentials.strip())
     if token is None:
         raise ApiError(403, "this token is not known here")
     return token

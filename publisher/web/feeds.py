@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, request
 
-from publisher.web import site
+from publisher.web.context import site
 from publisher.xmlchars import xml_safe
 
 bp = Blueprint("feeds", __name__)

@@ -15,9 +15,9 @@ from publisher.rdf import bind_prefixes
 from publisher.resources import ontology_file
 from publisher.store import catalog
 from publisher.store.dumps import DumpFiles
-from publisher.web import site
+from publisher.web.context import site
+from publisher.web.meta import meta_for
 from publisher.web.negotiation import BY_SUFFIX, RDF_FORMATS
-from publisher.web.pages import meta_for
 from publisher.xmlchars import xml_safe
 
 bp = Blueprint("linked", __name__)

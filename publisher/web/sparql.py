@@ -20,7 +20,7 @@ import json
 import urllib.parse
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF
 
@@ -34,13 +34,12 @@ from publisher.errors import (
     StoreError,
     StoreUnavailableError,
 )
-from publisher.sparql import EXAMPLES, Result, SparqlService, request_key
+from publisher.sparql import EXAMPLES, Result, request_key
 from publisher.store import catalog, health
 from publisher.store.results import Table, render, table, triples_table
-from publisher.tokens import TokenTable
-from publisher.web import site
 from publisher.web.clients import client_address
-from publisher.web.pages import meta_for
+from publisher.web.context import service, site, tokens
+from publisher.web.meta import meta_for
 
 bp = Blueprint("sparql", __name__)
 
@@ -124,16 +123,6 @@ class ProtocolError(Exception):
         super().__init__(message)
         self.status = status
         self.headers = headers
-
-
-def service() -> SparqlService:
-    found: SparqlService = current_app.extensions["publisher.sparql"]
-    return found
-
-
-def tokens() -> TokenTable:
-    found: TokenTable = current_app.extensions["publisher.tokens"]
-    return found
 
 
 # The route ---------------------------------------------------------------------
