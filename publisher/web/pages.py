@@ -9,23 +9,25 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, redirect, render_template, request
 from markupsafe import Markup
 
 from publisher.cards import Card, render_card
+from publisher.errors import PublisherError
 from publisher.jsonld import dumps_for_html
 from publisher.lines import sorted_lines
 from publisher.site import DESIGNATION_LABELS, VIEWS, ReleasePage, parse_day
 from publisher.web.context import site
+from publisher.web.errors import page_failed
 from publisher.web.filters import local_time
 from publisher.web.meta import absolute, meta_for, share_links
 from publisher.web.negotiation import BY_SUFFIX, HTML, OFFERED, RDF_FORMATS, link_header
 from publisher.xmlchars import xml_safe
 
 bp = Blueprint("pages", __name__)
+bp.register_error_handler(PublisherError, page_failed)
 
 STATUS_LABELS = {
     "provisional": "Provisional",
@@ -284,54 +286,4 @@ def topic(slug: str) -> str:
             description=f"Upcoming and published releases about {labels[slug]}.",
             path=f"/topics/{slug}",
         ),
-    )
-
-
-@bp.app_errorhandler(404)
-def not_found(error: Exception) -> tuple[str, int]:
-    return (
-        render_template(
-            "pages/error.html",
-            code=404,
-            heading="Page not found",
-            meta=meta_for(
-                title="Page not found", description="Page not found", path=request.path
-            ),
-        ),
-        404,
-    )
-
-
-@bp.app_errorhandler(410)
-def gone(error: Any) -> tuple[str, int]:
-    stone = getattr(error, "description", None)
-    return (
-        render_template(
-            "pages/error.html",
-            code=410,
-            heading="This release has been removed",
-            stone=stone if not isinstance(stone, str) else None,
-            meta=meta_for(
-                title="Release removed",
-                description="This release has been removed",
-                path=request.path,
-            ),
-        ),
-        410,
-    )
-
-
-@bp.app_errorhandler(400)
-def bad_request(error: Any) -> tuple[str, int]:
-    return (
-        render_template(
-            "pages/error.html",
-            code=400,
-            heading="Bad request",
-            message=getattr(error, "description", ""),
-            meta=meta_for(
-                title="Bad request", description="Bad request", path=request.path
-            ),
-        ),
-        400,
     )
