@@ -9,17 +9,16 @@ version checked (``If-Match``) is still the version replaced.
 
 Scheduled publication under embargo: a published version whose publication time
 is still ahead is validated now and held in the schedule (publisher.store.schedule),
-outside the store, so nothing of it shows anywhere. A scheduler thread publishes
-it at that minute, through the same path, as the token that sent it. Any later
-write to the release (a postponement, a deletion) withdraws what was scheduled.
+outside the store, so nothing of it shows anywhere. The scheduler
+(publisher.scheduler) publishes it at that minute, through the same path, as the
+token that sent it. Any later write to the release (a postponement, a deletion)
+withdraws what was scheduled.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +30,6 @@ from publisher.errors import (
     LifecycleError,
     NotFoundError,
     PreconditionFailedError,
-    PublisherError,
     RejectedError,
 )
 from publisher.importers._common import Where, check_release_terms
@@ -117,9 +115,8 @@ class Publishing:
         self.schedule = schedule
         self._lock = write_lock
         self._on_write = on_write
-        self._wake = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._stopping = False
+        #: called whenever the schedule changes (publisher.scheduler sets it)
+        self.on_schedule: Callable[[], None] | None = None
 
     # Reading -----------------------------------------------------------------
 
@@ -359,26 +356,10 @@ class Publishing:
         self.wake()
         return done
 
-    # The scheduler -------------------------------------------------------------
+    # Scheduled publication (publisher.scheduler) -------------------------------
 
-    def publish_due(self, moment: datetime | None = None) -> list[str]:
-        """Publish every scheduled release whose minute has come."""
-        published = []
-        for entry in self.schedule.due(moment or _now()):
-            try:
-                self._publish_scheduled(entry)
-                published.append(entry.slug)
-            except PublisherError as exc:
-                # it stays scheduled no longer: a broken entry must not repeat
-                self.schedule.remove(entry.slug)
-                print(
-                    f"scheduled publication of {entry.slug} failed: {exc}",
-                    file=sys.stderr,
-                    flush=True,
-                )
-        return published
-
-    def _publish_scheduled(self, entry: Scheduled) -> None:
+    def publish_scheduled(self, entry: Scheduled) -> None:
+        """Publish a scheduled release now, as the token that scheduled it."""
         releases = self.parse([entry.record], f"schedule ({entry.slug})")
         with self._lock:
             if self.schedule.get(entry.slug) is None:
@@ -393,48 +374,10 @@ class Publishing:
                 max(_now(), entry.publish_at),
             )
 
-    def start(self) -> None:
-        """Publish what is due now, then keep publishing on time, in a thread."""
-        if self._thread is not None:
-            return
-        self.publish_due()
-        self._thread = threading.Thread(
-            target=self._run, name="publisher-scheduler", daemon=True
-        )
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                if self._stopping:
-                    return
-                upcoming = self.schedule.next_time()
-                if upcoming is None:
-                    self._wake.wait()
-                else:
-                    left = (upcoming - _now()).total_seconds()
-                    if left > 0:
-                        self._wake.wait(min(left, 60.0))
-                if self._stopping:
-                    return
-            try:
-                self.publish_due()
-            except Exception as exc:  # the scheduler must keep going, whatever broke
-                print(f"the scheduler failed: {exc!r}", file=sys.stderr, flush=True)
-                time.sleep(1)
-
     def wake(self) -> None:
-        """The schedule changed: the scheduler looks at it again."""
-        with self._wake:
-            self._wake.notify_all()
-
-    def stop(self) -> None:
-        with self._wake:
-            self._stopping = True
-            self._wake.notify_all()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
+        """The schedule changed: whoever publishes it (``on_schedule``) is told."""
+        if self.on_schedule is not None:
+            self.on_schedule()
 
     def next_publication(self) -> datetime | None:
         return self.schedule.next_time()

@@ -33,6 +33,7 @@ LAYERS = {
     "publisher.site": 7,
     "publisher.sparql": 7,
     "publisher.publishing": 8,
+    "publisher.scheduler": 8,
     "publisher.server": 10,
     "publisher.cli": 11,
     "publisher.web": 9,

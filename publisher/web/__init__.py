@@ -18,6 +18,7 @@ from werkzeug.routing import MapAdapter
 
 from publisher.config import Settings, load_settings
 from publisher.publishing import Publishing
+from publisher.scheduler import Scheduler
 from publisher.site import Site
 from publisher.sparql import SparqlService
 from publisher.store import Store, catalog, health, open_store
@@ -63,8 +64,9 @@ def create_app(
         on_write=the_site.follow,
     )
     app.extensions["publisher.publishing"] = publishing
+    app.extensions["publisher.scheduler"] = Scheduler(publishing)
     if scheduler:
-        publishing.start()
+        app.extensions["publisher.scheduler"].start()
 
     app.register_blueprint(ops.bp)
     app.register_blueprint(pages.bp)
