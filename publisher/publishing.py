@@ -131,12 +131,6 @@ class Publishing:
         release = ntriples_to_release(text, slug, self.settings)
         return Current(release, state.version, state.issued, state.modified)
 
-    def record(self, slug: str) -> tuple[dict[str, Any], Current] | None:
-        current = self.read(slug)
-        if current is None:
-            return None
-        return release_to_record(current.release), current
-
     # Writing -----------------------------------------------------------------
 
     def parse(self, records: Sequence[Any], source: str) -> list[Release]:

@@ -21,7 +21,7 @@ from publisher.publishing import Publishing
 from publisher.scheduler import Scheduler
 from publisher.site import Site
 from publisher.sparql import SparqlService
-from publisher.store import Store, catalog, health, open_store
+from publisher.store import Store, health, open_store
 from publisher.store.index import ListingIndex
 from publisher.store.schedule import ScheduleStore
 from publisher.tokens import load_tokens
@@ -48,7 +48,7 @@ def create_app(
     app = _App(__name__)
     app.config["PUBLISHER_SETTINGS"] = settings
     store = store or open_store(settings)
-    catalog.check_base_url(store, settings)  # refuse to serve another site's IRIs
+    Site.check_base_url(store, settings)  # refuse to serve another site's IRIs
     index = index or ListingIndex.for_settings(settings)
     the_site = Site(settings, store, index)
     app.extensions["publisher"] = the_site

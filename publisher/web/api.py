@@ -1,6 +1,7 @@
 """The publishing API at /api (docs/api.md; OpenAPI at /api/openapi.json).
 
-Views parse the request, call one publisher.publishing method and answer JSON.
+Views parse the request, call one publisher.publishing method (writes) or
+publisher.site one (reads) and answer JSON.
 Reads are public; writes need a write token (publisher.tokens), role publish or
 admin. Errors are ``{"error": {"status": ..., "message": ...}}``; a release that
 violates the shapes gets 422 with the validation report (the schema of
@@ -24,7 +25,6 @@ from publisher.jsonld import graph_to_embed
 from publisher.model import SLUG_RE
 from publisher.publishing import WriteResult
 from publisher.site import VIEWS, parse_day
-from publisher.store import catalog
 from publisher.tokens import Token
 from publisher.web.context import publishing, site, tokens
 from publisher.web.errors import ApiError, api_failed, json_answer, problem
@@ -105,7 +105,7 @@ def _written(result: WriteResult, slug: str | None, created: bool) -> Response:
     record = None
     headers: dict[str, str] = {}
     if slug is not None and slug in result.versions:
-        found = publishing().record(slug)
+        found = site().record(slug)
         record = found[0] if found else None
         headers["ETag"] = f'"{result.versions[slug]}"'
         headers["Location"] = url_for("api.release", slug=slug)
@@ -168,11 +168,7 @@ def releases() -> Response:
         text=(request.args.get("q") or "").strip() or None,
         page=page,
     )
-    records = []
-    for row in listing.rows:
-        found = publishing().record(row.slug)
-        if found is not None:
-            records.append(found[0])
+    records = site().records([row.slug for row in listing.rows])
     following = None
     if page < listing.pages:
         args = {**request.args.to_dict(), "page": str(page + 1)}
@@ -197,7 +193,7 @@ def _date(name: str) -> datetime | None:
 
 def _gone_or_moved(slug: str) -> Response:
     the_site = site()
-    moved = catalog.redirect_for(the_site.store, the_site.settings, slug)
+    moved = the_site.moved_to(slug)
     if moved is not None:
         response = Response(status=308)
         response.headers["Location"] = url_for(
@@ -218,12 +214,12 @@ def _gone_or_moved(slug: str) -> Response:
 @bp.get("/releases/<slug>")
 def release(slug: str) -> Response:
     _release_id(slug)
-    found = publishing().record(slug)
+    found = site().record(slug)
     if found is None:
         return _gone_or_moved(slug)
-    record, current = found
+    record, version = found
     response = json_answer(record)
-    response.set_etag(current.version)
+    response.set_etag(version)
     response.headers["Cache-Control"] = "no-cache"
     response.make_conditional(request)
     return response

@@ -13,7 +13,6 @@ from publisher.jsonld import graph_to_jsonld
 from publisher.namespaces import DCAT, DCT, FOAF, PUB, RDF, RDFS, SCHEMA, XSD
 from publisher.rdf import bind_prefixes
 from publisher.resources import ontology_file
-from publisher.store import catalog
 from publisher.store.dumps import DumpFiles
 from publisher.web.context import site
 from publisher.web.meta import meta_for
@@ -199,7 +198,7 @@ def _dump_etag(version: str) -> str:
 def void() -> Response:
     the_site = site()
     base = the_site.settings.base_url
-    figures = catalog.stats(the_site.store, the_site.settings)
+    figures = the_site.stats()
     text = f"""@prefix void: <http://rdfs.org/ns/void#> .
 @prefix dcterms: <http://purl.org/dc/terms/> .
 <{base}/.well-known/void#dataset> a void:Dataset ;

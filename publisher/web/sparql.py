@@ -33,7 +33,7 @@ from publisher.errors import (
     StoreError,
 )
 from publisher.sparql import EXAMPLES, Result, request_key
-from publisher.store import catalog, health
+from publisher.store import health
 from publisher.store.results import Table, render, table, triples_table
 from publisher.web.clients import client_address
 from publisher.web.context import service, site, tokens
@@ -456,7 +456,7 @@ def _description_graph() -> Graph:
     node = URIRef(f"{endpoint}#service")
     dataset = URIRef(f"{endpoint}#dataset")
     default = URIRef(f"{endpoint}#default-graph")
-    figures = catalog.stats(the_site.store, settings)
+    figures = the_site.stats()
     g = Graph(bind_namespaces="none")
     for prefix, ns in (
         ("sd", SD),
