@@ -34,7 +34,7 @@ from publisher.errors import (
 )
 from publisher.importers._common import Where, check_release_terms
 from publisher.importers.native import release_from_record, release_to_record
-from publisher.lifecycle import NO_CHANGE, check_change, check_rename
+from publisher.lifecycle import NO_CHANGE, Change, check_change, check_rename
 from publisher.model import Release, Status
 from publisher.readback import ntriples_to_release
 from publisher.store import Store, catalog
@@ -193,6 +193,52 @@ class Publishing:
         moment: datetime,
     ) -> WriteResult:
         before = catalog.data_version(self.store, self.settings)
+        olds, renames = self._check_targets(releases, target, if_match, create_only)
+        changes = _changes(releases, olds, renames, moment)
+        ready = [c.release for c in changes.values()]
+        later = {
+            r.slug: when
+            for r in ready
+            if (when := publication_time(r)) is not None and when > moment
+        }
+        result = WriteResult()
+        if later:
+            self._check_scheduled([r for r in ready if r.slug in later], renames)
+        publish_now = [r for r in ready if r.slug not in later]
+        warnings: ValidationReport | None = None
+        if publish_now:
+            warnings = self._publish(
+                publish_now, changes, renames, olds, agent, before, result
+            )
+        for release in ready:
+            # any write withdraws what was scheduled for the release before it
+            self.schedule.remove(release.slug)
+        for old in renames:
+            self.schedule.remove(old)
+        for release in ready:
+            if release.slug in later:
+                self.schedule.put(
+                    release.slug, later[release.slug], release_to_record(release), agent
+                )
+                result.scheduled[release.slug] = later[release.slug]
+        states = catalog.release_states(
+            self.store, self.settings, [r.slug for r in ready]
+        )
+        result.versions = {s: st.version for s, st in states.items()}
+        if warnings is not None and warnings.results:
+            result.report = warnings.to_json()
+        self.wake()
+        return result
+
+    def _check_targets(
+        self,
+        releases: list[Release],
+        target: str | None,
+        if_match: str | None,
+        create_only: bool,
+    ) -> tuple[dict[str, Current | None], dict[str, str]]:
+        """Each release as stored now (by its new slug) and the renames, once the
+        version, the id and a rename are as the request says (else an error)."""
         renames: dict[str, str] = {}
         olds: dict[str, Current | None] = {}
         for i, release in enumerate(releases):
@@ -229,88 +275,61 @@ class Publishing:
                 releases[i] = check_rename(target, release, taken)
                 renames[target] = release.slug
             olds[releases[i].slug] = current
-        changes = {
-            r.slug: check_change(_renamed(olds[r.slug], r.slug), r, moment)
+        return olds, renames
+
+    def _check_scheduled(self, held: list[Release], renames: dict[str, str]) -> None:
+        """Releases to hold until their time are validated now (a 422 now)."""
+        if renames and any(renames.get(t) in {r.slug for r in held} for t in renames):
+            raise LifecycleError(
+                held[0].slug,
+                "a release cannot be renamed and scheduled in one request: "
+                "rename it first, then schedule the published version",
+            )
+        outcome = pipeline.run_batch_text(held, self.settings, "ntriples", jobs=1)
+        if not outcome.written:
+            raise RejectedError(
+                "the scheduled release violates the shapes",
+                outcome.report.to_json(),
+            )
+
+    def _publish(
+        self,
+        releases: list[Release],
+        changes: dict[str, Change],
+        renames: dict[str, str],
+        olds: dict[str, Current | None],
+        agent: str,
+        before: str | None,
+        result: WriteResult,
+    ) -> ValidationReport:
+        """Publish ``releases`` now, into ``result``; the report's warnings."""
+        notes = {
+            r.slug: ChangeNote(changes[r.slug].kind, changes[r.slug].summary)
             for r in releases
         }
-        for old_slug, new_slug in renames.items():
-            change = changes[new_slug]
-            rest = "" if change.summary == NO_CHANGE else f"; {change.summary}"
-            changes[new_slug] = dataclasses.replace(
-                change, kind="renamed", summary=f"renamed from {old_slug}{rest}"
-            )
-        ready = [c.release for c in changes.values()]
-        later = {
-            r.slug: when
-            for r in ready
-            if (when := publication_time(r)) is not None and when > moment
-        }
-        result = WriteResult()
-        if later:
-            held = [r for r in ready if r.slug in later]
-            if renames and any(renames.get(t) in later for t in renames):
-                raise LifecycleError(
-                    next(iter(later)),
-                    "a release cannot be renamed and scheduled in one request: "
-                    "rename it first, then schedule the published version",
-                )
-            outcome = pipeline.run_batch_text(held, self.settings, "ntriples", jobs=1)
-            if not outcome.written:
-                raise RejectedError(
-                    "the scheduled release violates the shapes",
-                    outcome.report.to_json(),
-                )
-        publish_now = [r for r in ready if r.slug not in later]
-        warnings: ValidationReport | None = None
-        if publish_now:
-            notes = {
-                r.slug: ChangeNote(changes[r.slug].kind, changes[r.slug].summary)
-                for r in publish_now
-            }
-            imported = pipeline.import_batch(
-                publish_now,
-                self.settings,
-                self.store,
-                jobs=1,
-                agent=agent,
-                notes=notes,
-                renames=renames,
-            )
-            if imported.published is None:
-                raise RejectedError(
-                    "the release violates the shapes"
-                    if len(publish_now) == 1
-                    else "releases violate the shapes; nothing was published",
-                    imported.batch.report.to_json(),
-                )
-            warnings = imported.batch.report
-            result.published = imported.published.changed
-            result.unchanged = imported.published.unchanged
-            result.data_version = imported.published.data_version
-            result.created = [s for s in result.published if olds.get(s) is None]
-            if result.published and self._on_write is not None:
-                self._on_write(
-                    before, result.data_version, [*result.published, *renames]
-                )
-        for release in ready:
-            # any write withdraws what was scheduled for the release before it
-            self.schedule.remove(release.slug)
-        for old in renames:
-            self.schedule.remove(old)
-        for release in ready:
-            if release.slug in later:
-                self.schedule.put(
-                    release.slug, later[release.slug], release_to_record(release), agent
-                )
-                result.scheduled[release.slug] = later[release.slug]
-        states = catalog.release_states(
-            self.store, self.settings, [r.slug for r in ready]
+        imported = pipeline.import_batch(
+            releases,
+            self.settings,
+            self.store,
+            jobs=1,
+            agent=agent,
+            notes=notes,
+            renames=renames,
         )
-        result.versions = {s: st.version for s, st in states.items()}
-        if warnings is not None and warnings.results:
-            result.report = warnings.to_json()
-        self.wake()
-        return result
+        if imported.published is None:
+            raise RejectedError(
+                "the release violates the shapes"
+                if len(releases) == 1
+                else "releases violate the shapes; nothing was published",
+                imported.batch.report.to_json(),
+            )
+        result.published = imported.published.changed
+        result.unchanged = imported.published.unchanged
+        result.data_version = imported.published.data_version
+        result.created = [s for s in result.published if olds.get(s) is None]
+        if result.published and self._on_write is not None:
+            self._on_write(before, result.data_version, [*result.published, *renames])
+        return imported.batch.report
 
     def delete(
         self, slug: str, reason: str, agent: str, if_match: str | None = None
@@ -375,6 +394,26 @@ class Publishing:
 
     def next_publication(self) -> datetime | None:
         return self.schedule.next_time()
+
+
+def _changes(
+    releases: list[Release],
+    olds: dict[str, Current | None],
+    renames: dict[str, str],
+    moment: datetime,
+) -> dict[str, Change]:
+    """What the write does to each release, by the calendar's rules."""
+    changes = {
+        r.slug: check_change(_renamed(olds[r.slug], r.slug), r, moment)
+        for r in releases
+    }
+    for old_slug, new_slug in renames.items():
+        change = changes[new_slug]
+        rest = "" if change.summary == NO_CHANGE else f"; {change.summary}"
+        changes[new_slug] = dataclasses.replace(
+            change, kind="renamed", summary=f"renamed from {old_slug}{rest}"
+        )
+    return changes
 
 
 def _renamed(current: Current | None, slug: str) -> Release | None:
