@@ -18,7 +18,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
 from publisher.config import Settings
-from publisher.errors import PublisherError
+from publisher.errors import PublisherError, RemoteContextError
 from publisher.model import Release
 from publisher.namespaces import (
     PREFIXES,
@@ -56,10 +56,6 @@ TOP_TYPES = (
     "PublicationEvent",
 )
 SCHEMA_DATE = str(SCHEMA.Date)
-
-
-class RemoteContextError(PublisherError):
-    """A JSON-LD document asked for a context that is not shipped locally."""
 
 
 @cache

@@ -21,20 +21,12 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, date, datetime
 
-from publisher.errors import PublisherError
+from publisher.errors import LifecycleError
 from publisher.model import UPCOMING_STATUSES, DateChange, Release, Status
 
 NO_CHANGE = "no visible change"
 #: statuses whose release date was announced as confirmed
 CONFIRMED = (Status.CONFIRMED, Status.POSTPONED)
-
-
-class LifecycleError(PublisherError):
-    """A change the release calendar's rules refuse (HTTP 409)."""
-
-    def __init__(self, slug: str, message: str) -> None:
-        super().__init__(f"{slug}: {message}")
-        self.slug = slug
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,19 +14,10 @@ import json
 import re
 from typing import Any
 
+from publisher.errors import TooDeep, Unreadable
+
 #: the deepest a document may nest (docs/native-format.md, "Limits")
-MAX_DEPTH = 100
-
-
-class TooDeep(ValueError):
-    """A document nests deeper than MAX_DEPTH; ``path`` leads to where it does
-    (keys and list positions), when known."""
-
-    def __init__(self, path: tuple[str | int, ...] = (), at: str = "") -> None:
-        self.path = path
-        super().__init__(
-            f"nested more than {MAX_DEPTH} levels deep" + (f" ({at})" if at else "")
-        )
+MAX_DEPTH = TooDeep.limit
 
 
 def too_deep(data: Any, limit: int = MAX_DEPTH) -> tuple[str | int, ...] | None:
@@ -97,11 +88,6 @@ def _where_too_deep(text: str | bytes) -> str:
         elif mark in "]}":
             depth -= 1
     return ""  # pragma: no cover - the parser recursed, so some level is deep
-
-
-class Unreadable(ValueError):
-    """JSON that parses but holds a value Python will not make (an integer of
-    more than 4,300 digits)."""
 
 
 def loads(text: str | bytes) -> Any:

@@ -9,49 +9,38 @@ version checked (``If-Match``) is still the version replaced.
 
 Scheduled publication under embargo: a published version whose publication time
 is still ahead is validated now and held in the schedule (publisher.store.schedule),
-outside the store, so nothing of it shows anywhere. A scheduler thread publishes
-it at that minute, through the same path, as the token that sent it. Any later
-write to the release (a postponement, a deletion) withdraws what was scheduled.
+outside the store, so nothing of it shows anywhere. The scheduler
+(publisher.scheduler) publishes it at that minute, through the same path, as the
+token that sent it. Any later write to the release (a postponement, a deletion)
+withdraws what was scheduled.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from publisher import pipeline
 from publisher.config import Settings
-from publisher.errors import InputError, PublisherError
+from publisher.errors import (
+    InputError,
+    LifecycleError,
+    NotFoundError,
+    PreconditionFailedError,
+    RejectedError,
+)
 from publisher.importers._common import Where, check_release_terms
 from publisher.importers.native import release_from_record, release_to_record
-from publisher.lifecycle import NO_CHANGE, LifecycleError, check_change, check_rename
+from publisher.lifecycle import NO_CHANGE, Change, check_change, check_rename
 from publisher.model import Release, Status
 from publisher.readback import ntriples_to_release
 from publisher.store import Store, catalog
 from publisher.store.catalog import ChangeNote
 from publisher.store.schedule import Scheduled, ScheduleStore
 from publisher.validation import ValidationReport
-
-
-class NotFoundError(PublisherError):
-    """No live release has this id (HTTP 404)."""
-
-
-class PreconditionFailedError(PublisherError):
-    """``If-Match`` names a version that is not the current one (HTTP 412)."""
-
-
-class RejectedError(PublisherError):
-    """The records violate the shapes or cannot be read (HTTP 422): the report."""
-
-    def __init__(self, message: str, report: dict[str, Any]) -> None:
-        super().__init__(message)
-        self.report = report
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,9 +115,8 @@ class Publishing:
         self.schedule = schedule
         self._lock = write_lock
         self._on_write = on_write
-        self._wake = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._stopping = False
+        #: called whenever the schedule changes (publisher.scheduler sets it)
+        self.on_schedule: Callable[[], None] | None = None
 
     # Reading -----------------------------------------------------------------
 
@@ -142,12 +130,6 @@ class Publishing:
             return None
         release = ntriples_to_release(text, slug, self.settings)
         return Current(release, state.content_hash, state.issued, state.modified)
-
-    def record(self, slug: str) -> tuple[dict[str, Any], Current] | None:
-        current = self.read(slug)
-        if current is None:
-            return None
-        return release_to_record(current.release), current
 
     # Writing -----------------------------------------------------------------
 
@@ -211,6 +193,52 @@ class Publishing:
         moment: datetime,
     ) -> WriteResult:
         before = catalog.data_version(self.store, self.settings)
+        olds, renames = self._check_targets(releases, target, if_match, create_only)
+        changes = _changes(releases, olds, renames, moment)
+        ready = [c.release for c in changes.values()]
+        later = {
+            r.slug: when
+            for r in ready
+            if (when := publication_time(r)) is not None and when > moment
+        }
+        result = WriteResult()
+        if later:
+            self._check_scheduled([r for r in ready if r.slug in later], renames)
+        publish_now = [r for r in ready if r.slug not in later]
+        warnings: ValidationReport | None = None
+        if publish_now:
+            warnings = self._publish(
+                publish_now, changes, renames, olds, agent, before, result
+            )
+        for release in ready:
+            # any write withdraws what was scheduled for the release before it
+            self.schedule.remove(release.slug)
+        for old in renames:
+            self.schedule.remove(old)
+        for release in ready:
+            if release.slug in later:
+                self.schedule.put(
+                    release.slug, later[release.slug], release_to_record(release), agent
+                )
+                result.scheduled[release.slug] = later[release.slug]
+        states = catalog.release_states(
+            self.store, self.settings, [r.slug for r in ready]
+        )
+        result.content_hashes = {s: st.content_hash for s, st in states.items()}
+        if warnings is not None and warnings.results:
+            result.report = warnings.to_json()
+        self.wake()
+        return result
+
+    def _check_targets(
+        self,
+        releases: list[Release],
+        target: str | None,
+        if_match: str | None,
+        create_only: bool,
+    ) -> tuple[dict[str, Current | None], dict[str, str]]:
+        """Each release as stored now (by its new slug) and the renames, once the
+        version, the id and a rename are as the request says (else an error)."""
         renames: dict[str, str] = {}
         olds: dict[str, Current | None] = {}
         for i, release in enumerate(releases):
@@ -247,88 +275,61 @@ class Publishing:
                 releases[i] = check_rename(target, release, taken)
                 renames[target] = release.slug
             olds[releases[i].slug] = current
-        changes = {
-            r.slug: check_change(_renamed(olds[r.slug], r.slug), r, moment)
+        return olds, renames
+
+    def _check_scheduled(self, held: list[Release], renames: dict[str, str]) -> None:
+        """Releases to hold until their time are validated now (a 422 now)."""
+        if renames and any(renames.get(t) in {r.slug for r in held} for t in renames):
+            raise LifecycleError(
+                held[0].slug,
+                "a release cannot be renamed and scheduled in one request: "
+                "rename it first, then schedule the published version",
+            )
+        outcome = pipeline.run_batch_text(held, self.settings, "ntriples", jobs=1)
+        if not outcome.written:
+            raise RejectedError(
+                "the scheduled release violates the shapes",
+                outcome.report.to_json(),
+            )
+
+    def _publish(
+        self,
+        releases: list[Release],
+        changes: dict[str, Change],
+        renames: dict[str, str],
+        olds: dict[str, Current | None],
+        agent: str,
+        before: str | None,
+        result: WriteResult,
+    ) -> ValidationReport:
+        """Publish ``releases`` now, into ``result``; the report's warnings."""
+        notes = {
+            r.slug: ChangeNote(changes[r.slug].kind, changes[r.slug].summary)
             for r in releases
         }
-        for old_slug, new_slug in renames.items():
-            change = changes[new_slug]
-            rest = "" if change.summary == NO_CHANGE else f"; {change.summary}"
-            changes[new_slug] = dataclasses.replace(
-                change, kind="renamed", summary=f"renamed from {old_slug}{rest}"
-            )
-        ready = [c.release for c in changes.values()]
-        later = {
-            r.slug: when
-            for r in ready
-            if (when := publication_time(r)) is not None and when > moment
-        }
-        result = WriteResult()
-        if later:
-            held = [r for r in ready if r.slug in later]
-            if renames and any(renames.get(t) in later for t in renames):
-                raise LifecycleError(
-                    next(iter(later)),
-                    "a release cannot be renamed and scheduled in one request: "
-                    "rename it first, then schedule the published version",
-                )
-            outcome = pipeline.run_batch_text(held, self.settings, "ntriples", jobs=1)
-            if not outcome.written:
-                raise RejectedError(
-                    "the scheduled release violates the shapes",
-                    outcome.report.to_json(),
-                )
-        publish_now = [r for r in ready if r.slug not in later]
-        warnings: ValidationReport | None = None
-        if publish_now:
-            notes = {
-                r.slug: ChangeNote(changes[r.slug].kind, changes[r.slug].summary)
-                for r in publish_now
-            }
-            imported = pipeline.import_batch(
-                publish_now,
-                self.settings,
-                self.store,
-                jobs=1,
-                agent=agent,
-                notes=notes,
-                renames=renames,
-            )
-            if imported.published is None:
-                raise RejectedError(
-                    "the release violates the shapes"
-                    if len(publish_now) == 1
-                    else "releases violate the shapes; nothing was published",
-                    imported.batch.report.to_json(),
-                )
-            warnings = imported.batch.report
-            result.published = imported.published.changed
-            result.unchanged = imported.published.unchanged
-            result.data_version = imported.published.data_version
-            result.created = [s for s in result.published if olds.get(s) is None]
-            if result.published and self._on_write is not None:
-                self._on_write(
-                    before, result.data_version, [*result.published, *renames]
-                )
-        for release in ready:
-            # any write withdraws what was scheduled for the release before it
-            self.schedule.remove(release.slug)
-        for old in renames:
-            self.schedule.remove(old)
-        for release in ready:
-            if release.slug in later:
-                self.schedule.put(
-                    release.slug, later[release.slug], release_to_record(release), agent
-                )
-                result.scheduled[release.slug] = later[release.slug]
-        states = catalog.release_states(
-            self.store, self.settings, [r.slug for r in ready]
+        imported = pipeline.import_batch(
+            releases,
+            self.settings,
+            self.store,
+            jobs=1,
+            agent=agent,
+            notes=notes,
+            renames=renames,
         )
-        result.content_hashes = {s: st.content_hash for s, st in states.items()}
-        if warnings is not None and warnings.results:
-            result.report = warnings.to_json()
-        self.wake()
-        return result
+        if imported.published is None:
+            raise RejectedError(
+                "the release violates the shapes"
+                if len(releases) == 1
+                else "releases violate the shapes; nothing was published",
+                imported.batch.report.to_json(),
+            )
+        result.published = imported.published.changed
+        result.unchanged = imported.published.unchanged
+        result.data_version = imported.published.data_version
+        result.created = [s for s in result.published if olds.get(s) is None]
+        if result.published and self._on_write is not None:
+            self._on_write(before, result.data_version, [*result.published, *renames])
+        return imported.batch.report
 
     def delete(
         self, slug: str, reason: str, agent: str, if_match: str | None = None
@@ -368,26 +369,10 @@ class Publishing:
         self.wake()
         return done
 
-    # The scheduler -------------------------------------------------------------
+    # Scheduled publication (publisher.scheduler) -------------------------------
 
-    def publish_due(self, moment: datetime | None = None) -> list[str]:
-        """Publish every scheduled release whose minute has come."""
-        published = []
-        for entry in self.schedule.due(moment or _now()):
-            try:
-                self._publish_scheduled(entry)
-                published.append(entry.slug)
-            except PublisherError as exc:
-                # it stays scheduled no longer: a broken entry must not repeat
-                self.schedule.remove(entry.slug)
-                print(
-                    f"scheduled publication of {entry.slug} failed: {exc}",
-                    file=sys.stderr,
-                    flush=True,
-                )
-        return published
-
-    def _publish_scheduled(self, entry: Scheduled) -> None:
+    def publish_scheduled(self, entry: Scheduled) -> None:
+        """Publish a scheduled release now, as the token that scheduled it."""
         releases = self.parse([entry.record], f"schedule ({entry.slug})")
         with self._lock:
             if self.schedule.get(entry.slug) is None:
@@ -402,51 +387,33 @@ class Publishing:
                 max(_now(), entry.publish_at),
             )
 
-    def start(self) -> None:
-        """Publish what is due now, then keep publishing on time, in a thread."""
-        if self._thread is not None:
-            return
-        self.publish_due()
-        self._thread = threading.Thread(
-            target=self._run, name="publisher-scheduler", daemon=True
-        )
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                if self._stopping:
-                    return
-                upcoming = self.schedule.next_time()
-                if upcoming is None:
-                    self._wake.wait()
-                else:
-                    left = (upcoming - _now()).total_seconds()
-                    if left > 0:
-                        self._wake.wait(min(left, 60.0))
-                if self._stopping:
-                    return
-            try:
-                self.publish_due()
-            except Exception as exc:  # the scheduler must keep going, whatever broke
-                print(f"the scheduler failed: {exc!r}", file=sys.stderr, flush=True)
-                time.sleep(1)
-
     def wake(self) -> None:
-        """The schedule changed: the scheduler looks at it again."""
-        with self._wake:
-            self._wake.notify_all()
-
-    def stop(self) -> None:
-        with self._wake:
-            self._stopping = True
-            self._wake.notify_all()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
+        """The schedule changed: whoever publishes it (``on_schedule``) is told."""
+        if self.on_schedule is not None:
+            self.on_schedule()
 
     def next_publication(self) -> datetime | None:
         return self.schedule.next_time()
+
+
+def _changes(
+    releases: list[Release],
+    olds: dict[str, Current | None],
+    renames: dict[str, str],
+    moment: datetime,
+) -> dict[str, Change]:
+    """What the write does to each release, by the calendar's rules."""
+    changes = {
+        r.slug: check_change(_renamed(olds[r.slug], r.slug), r, moment)
+        for r in releases
+    }
+    for old_slug, new_slug in renames.items():
+        change = changes[new_slug]
+        rest = "" if change.summary == NO_CHANGE else f"; {change.summary}"
+        changes[new_slug] = dataclasses.replace(
+            change, kind="renamed", summary=f"renamed from {old_slug}{rest}"
+        )
+    return changes
 
 
 def _renamed(current: Current | None, slug: str) -> Release | None:

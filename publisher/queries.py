@@ -23,16 +23,7 @@ from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import URIRef
 
-from publisher.errors import PublisherError
-
-
-class QueryRefusedError(PublisherError):
-    """A query or update that may not run here."""
-
-
-class QuerySyntaxError(PublisherError):
-    """SPARQL that does not parse; the message is the parser's."""
-
+from publisher.errors import QueryRefusedError, QuerySyntaxError
 
 FORMS = {
     "SelectQuery": "select",

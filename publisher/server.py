@@ -39,4 +39,4 @@ def serve(
         )
     finally:
         sparql.close()
-        app.extensions["publisher.publishing"].stop()
+        app.extensions["publisher.scheduler"].stop()

@@ -9,7 +9,7 @@ files (DESIGN.md, "Data flow").
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,12 +17,14 @@ from typing import Any
 from rdflib import Graph
 
 from publisher.config import Settings
+from publisher.importers.native import release_to_record
 from publisher.jsonld import graph_to_embed, graph_to_jsonld
 from publisher.model import SLUG_RE, Contact, Dataset, DateChange, Release
 from publisher.namespaces import Iris
 from publisher.rdf import human_size
-from publisher.readback import graph_to_release, read_ntriples
+from publisher.readback import graph_to_release, ntriples_to_release, read_ntriples
 from publisher.store import Store, catalog, health
+from publisher.store.graphs import release_graphs_ntriples
 from publisher.store.index import ListingIndex
 from publisher.store.index_fields import Row
 
@@ -248,6 +250,39 @@ class Site:
     def sitemap_rows(self) -> Iterator[Row]:
         self.current()
         yield from self.index.all_rows()
+
+    # Records, as the API writes them, and figures ------------------------------
+
+    def record(self, slug: str) -> tuple[dict[str, Any], str] | None:
+        """A live release as the API writes it, and its content hash (its ETag)."""
+        state = catalog.release_states(self.store, self.settings, [slug]).get(slug)
+        if state is None:
+            return None
+        text = catalog.release_graph_ntriples(self.store, self.settings, slug)
+        if not text:
+            return None
+        release = ntriples_to_release(text, slug, self.settings)
+        return release_to_record(release), state.content_hash
+
+    def records(self, slugs: Sequence[str]) -> list[dict[str, Any]]:
+        """The records of the releases among ``slugs`` that have a graph, in
+        their order, read from the store at once (a page of a list)."""
+        graphs = release_graphs_ntriples(self.store, self.settings, slugs)
+        return [
+            release_to_record(ntriples_to_release(graphs[slug], slug, self.settings))
+            for slug in slugs
+            if graphs.get(slug)
+        ]
+
+    def stats(self) -> catalog.StoreStats:
+        """What the store holds: releases by status, graphs, triples."""
+        return catalog.stats(self.store, self.settings)
+
+    @staticmethod
+    def check_base_url(store: Store, settings: Settings) -> None:
+        """StoreConflictError if ``store`` was built for another base URL (a site
+        never serves another's IRIs)."""
+        catalog.check_base_url(store, settings)
 
 
 def _page(release: Release, graph: Graph, row: Row, settings: Settings) -> ReleasePage:

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from publisher.config import Settings
+from publisher.errors import QuerySyntaxError
 from publisher.namespaces import sparql_prefixes
 from publisher.queries import (
     QueryInfo,
-    QuerySyntaxError,
     check_update,
     graphs_written,
     scan_query,

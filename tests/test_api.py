@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from publisher.config import Settings
 from publisher.model import Release
 from publisher.publishing import Publishing
+from publisher.scheduler import Scheduler
 
 from .apps import PUBLISH_TOKEN, AppFactory
 from .publisher_server import ADMIN_TOKEN
@@ -171,7 +172,7 @@ def test_rename_redirects_the_old_urls(client: FlaskClient) -> None:
 def test_scheduled_publication_stays_hidden_until_its_minute(
     app: Flask, client: FlaskClient
 ) -> None:
-    publishing: Publishing = app.extensions["publisher.publishing"]
+    scheduler: Scheduler = app.extensions["publisher.scheduler"]
     record, etag = _get(client, CONFIRMED)
     at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
     embargoed = "Embargoed figures: R&D spending rose by 7.5%."
@@ -206,8 +207,8 @@ def test_scheduled_publication_stays_hidden_until_its_minute(
     assert held.json["scheduled_by"] == "pipeline"
     assert client.get(f"/api/releases/{CONFIRMED}/scheduled").status_code == 401
     # the minute comes
-    assert publishing.publish_due(at - timedelta(seconds=1)) == []
-    assert publishing.publish_due(at) == [CONFIRMED]
+    assert scheduler.publish_due(at - timedelta(seconds=1)) == []
+    assert scheduler.publish_due(at) == [CONFIRMED]
     record, _ = _get(client, CONFIRMED)
     assert record["status"] == "published" and record["summary"] == embargoed
     assert embargoed.replace("&", "&amp;") in client.get(
@@ -252,7 +253,10 @@ def test_a_later_write_withdraws_the_schedule(app: Flask, client: FlaskClient) -
         == 200
     )
     assert publishing.schedule.get(CONFIRMED) is None
-    assert publishing.publish_due(at + timedelta(seconds=1)) == []
+    assert (
+        app.extensions["publisher.scheduler"].publish_due(at + timedelta(seconds=1))
+        == []
+    )
     assert _get(client, CONFIRMED)[0]["status"] == "postponed"
 
 

@@ -31,10 +31,10 @@ from rdflib.term import Node
 
 from publisher.cli import cli
 from publisher.config import Settings
+from publisher.errors import RemoteContextError
 from publisher.importers import read_file
 from publisher.jsonld import (
     SCHEMA_ORG_URLS,
-    RemoteContextError,
     document_loader,
     dumps_for_html,
     expand_offline,

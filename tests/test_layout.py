@@ -39,6 +39,7 @@ LAYERS = {
     "publisher.reports": 7,
     "publisher.publishing": 8,
     "publisher.demo": 8,
+    "publisher.scheduler": 8,
     "publisher.server": 10,
     "publisher.cli": 11,
     "publisher.cli_options": 11,

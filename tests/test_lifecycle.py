@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from publisher.lifecycle import LifecycleError, check_change, check_rename
+from publisher.errors import LifecycleError
+from publisher.lifecycle import check_change, check_rename
 from publisher.model import DateChange, Release, Status
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

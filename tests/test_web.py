@@ -182,7 +182,7 @@ def test_jsonld_block_is_the_store_graph(client: FlaskClient, app: Flask) -> Non
 
 
 def test_title_cut_for_twitter_at_a_word() -> None:
-    from publisher.web.pages import cut
+    from publisher.web.meta import cut
 
     text = (
         "Annual survey of hours and earnings, pension tables, UK: "

@@ -21,11 +21,10 @@ import yaml
 
 from publisher import nesting
 from publisher.config import Settings
-from publisher.errors import InputError
+from publisher.errors import InputError, TooDeep, Unreadable
 from publisher.importers import govuk, native, ons_api, ons_legacy
 from publisher.importers._common import Where, check_release_terms
 from publisher.model import Release
-from publisher.nesting import TooDeep, Unreadable
 
 Importer = Callable[..., list[Release]]
 

@@ -14,11 +14,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from publisher.errors import PublisherError
-
-
-class ServerUnreachableError(PublisherError):
-    """The server could not be reached, or answered something that is not the API."""
+from publisher.errors import PublisherError, ServerUnreachableError
 
 
 @dataclass(frozen=True)

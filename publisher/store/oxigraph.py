@@ -20,7 +20,7 @@ from typing import IO, Any, BinaryIO
 
 import pyoxigraph as ox
 
-from publisher.errors import StoreError, StoreLockedError
+from publisher.errors import StoreError, StoreLockedError, StoreRefusedError
 from publisher.formats import DUMP, names
 from publisher.lines import sorted_lines
 from publisher.store import Answer, QueryJob
@@ -133,9 +133,9 @@ class EmbeddedStore:
         try:
             results = self.store.query(query, use_default_graph_as_union=True)
         except SyntaxError as exc:
-            raise StoreError(f"bad SPARQL query: {exc}") from None
+            raise StoreRefusedError(f"bad SPARQL query: {exc}") from None
         if not isinstance(results, ox.QuerySolutions):
-            raise StoreError("expected a SELECT query")
+            raise StoreRefusedError("expected a SELECT query")
         names = [v.value for v in results.variables]
         rows: list[dict[str, str]] = []
         for solution in results:
@@ -151,7 +151,7 @@ class EmbeddedStore:
         try:
             self.store.update(update)
         except SyntaxError as exc:
-            raise StoreError(f"bad SPARQL update: {exc}") from None
+            raise StoreRefusedError(f"bad SPARQL update: {exc}") from None
         except OSError as exc:
             raise StoreError(f"{self.location} could not write: {exc}") from None
 
@@ -165,14 +165,16 @@ class EmbeddedStore:
         try:
             results = self.store.query(query, use_default_graph_as_union=True)
         except SyntaxError as exc:
-            raise StoreError(f"bad SPARQL query: {exc}") from None
+            raise StoreRefusedError(f"bad SPARQL query: {exc}") from None
         if isinstance(results, ox.QuerySolutions | ox.QueryBoolean):
             kind = "select" if isinstance(results, ox.QuerySolutions) else "ask"
             if fmt not in RESULT_TYPES:
-                raise StoreError(f"{kind.upper()} results cannot be written as {fmt}")
+                raise StoreRefusedError(
+                    f"{kind.upper()} results cannot be written as {fmt}"
+                )
             return kind, bytes(results.serialize(format=RESULT_TYPES[fmt]) or b"")
         if fmt not in GRAPH_TYPES or fmt in ("nquads", "jsonld"):
-            raise StoreError(f"graph results cannot be written as {fmt}")
+            raise StoreRefusedError(f"graph results cannot be written as {fmt}")
         return "graph", bytes(results.serialize(format=GRAPH_TYPES[fmt]) or b"")
 
     def run_query(self, job: QueryJob) -> Answer:
@@ -193,7 +195,7 @@ class EmbeddedStore:
                 return boolean_answer(results)
             return triples_answer(results, job.max_rows)
         except SyntaxError as exc:
-            raise StoreError(f"bad SPARQL query: {exc}") from None
+            raise StoreRefusedError(f"bad SPARQL query: {exc}") from None
         except (OSError, ValueError) as exc:
             raise StoreError(f"the query failed: {exc}") from None
 

@@ -26,28 +26,19 @@ import time
 from dataclasses import asdict
 from typing import IO, Any
 
-from publisher.errors import StoreError
-from publisher.queries import QueryRefusedError, QuerySyntaxError
+from publisher.errors import (
+    QueryFailedError,
+    QueryMemoryError,
+    QueryRefusedError,
+    QuerySyntaxError,
+    QueryTimeoutError,
+    ReadersBusyError,
+    StoreError,
+)
 from publisher.store import Answer, QueryJob, Store
 
 #: how long a new reader may take to import its modules and say it is ready
 START_SECONDS = 30.0
-
-
-class QueryTimeoutError(StoreError):
-    """The query ran past the time limit and was stopped."""
-
-
-class ReadersBusyError(StoreError):
-    """Every reader is busy: the cap on queries running at once is reached."""
-
-
-class QueryFailedError(StoreError):
-    """The store refused or failed the query (its message says why)."""
-
-
-class QueryMemoryError(StoreError):
-    """The reader's resident memory passed the cap and the query was stopped."""
 
 
 #: how often the waiting side looks at a busy reader's resident size

@@ -5,7 +5,7 @@ minute (docs/api.md, "Embargo"). Until then nothing of it may be visible anywher
 pages, JSON-LD, cards, SPARQL, feeds, sitemaps and dumps are all made from the
 store, so it waits here instead, in a small SQLite file next to the store
 (setting ``schedule``), which survives a restart. At the minute, the server's
-scheduler (publisher.publishing) publishes it through the normal path.
+scheduler (publisher.scheduler) publishes it through the normal path.
 """
 
 from __future__ import annotations

@@ -62,7 +62,12 @@ from SPARQLWrapper.SPARQLExceptions import (
 )
 
 from publisher.config import Settings
-from publisher.errors import ConfigError, StoreError, StoreUnavailableError
+from publisher.errors import (
+    ConfigError,
+    StoreError,
+    StoreRefusedError,
+    StoreUnavailableError,
+)
 from publisher.formats import BY_NAME, DUMP, GRAPH, RESULTS, accepted, names
 from publisher.lines import sorted_lines
 from publisher.store import Answer, QueryJob, bindings, health
@@ -148,7 +153,7 @@ def query_kind(query: str) -> str:
     """``select``, ``ask`` or ``graph``; StoreError for anything else."""
     form = query_form(query)
     if form not in _KINDS:
-        raise StoreError(
+        raise StoreRefusedError(
             "bad SPARQL query: expected SELECT, ASK, CONSTRUCT or DESCRIBE, "
             f"found {form or 'nothing'}"
         )
@@ -245,7 +250,7 @@ class RemoteStore:
 
     def select(self, query: str) -> list[dict[str, str]]:
         if query_kind(query) != "select":
-            raise StoreError("expected a SELECT query")
+            raise StoreRefusedError("expected a SELECT query")
         return [
             {name: bindings.binding_value(value) for name, value in row.items()}
             for row in self._bindings(query)
@@ -290,11 +295,13 @@ class RemoteStore:
         kind = query_kind(query)
         if kind in ("select", "ask"):
             if fmt not in _RESULT_TYPES:
-                raise StoreError(f"{kind.upper()} results cannot be written as {fmt}")
+                raise StoreRefusedError(
+                    f"{kind.upper()} results cannot be written as {fmt}"
+                )
             accepted = _RESULT_TYPES[fmt]
         else:
             if fmt not in _GRAPH_TYPES:
-                raise StoreError(f"graph results cannot be written as {fmt}")
+                raise StoreRefusedError(f"graph results cannot be written as {fmt}")
             accepted = _GRAPH_TYPES[fmt]
         union = self._is_oxigraph()
         if fmt == "tsv" and self._is_virtuoso():
@@ -380,7 +387,7 @@ class RemoteStore:
 
     def dump(self, out: BinaryIO, fmt: str) -> None:
         if fmt not in _DUMP_TYPES:
-            raise StoreError(f"a dump is nquads or trig, not {fmt}")
+            raise StoreRefusedError(f"a dump is nquads or trig, not {fmt}")
         url = self._dataset_url()
         if url is None:
             self._dump_by_query(out, fmt)
@@ -412,7 +419,7 @@ class RemoteStore:
 
     def load_dump(self, path: str, fmt: str) -> None:
         if fmt not in _DUMP_TYPES:
-            raise StoreError(f"a dump is nquads or trig, not {fmt}")
+            raise StoreRefusedError(f"a dump is nquads or trig, not {fmt}")
         try:
             size = os.path.getsize(path)
             handle = open(path, "rb")  # noqa: SIM115 - closed below
@@ -637,7 +644,7 @@ class RemoteStore:
         no longer than the time left and retries only while time is left.
         """
         attempts = 1 + (self._retries if retry else 0)
-        failure: tuple[str, bool] | None = None
+        failure: tuple[str, bool, bool] | None = None
         tried = 0
         for attempt in range(attempts):
             left = None if write else health.time_left()
@@ -665,7 +672,7 @@ class RemoteStore:
                 message, retryable = self._describe(exc, url, doing, timeout)
                 if write and _maybe_applied(exc):
                     message += f"; the {doing} may or may not have been applied"
-                failure = (message, _unreachable(exc))
+                failure = (message, _unreachable(exc), _refused(exc))
                 if not retryable:
                     break
             else:
@@ -673,13 +680,13 @@ class RemoteStore:
                 return answer
         if failure is None:  # pragma: no cover - the loop runs at least once
             raise AssertionError("unreachable")
-        message, down = failure
+        message, down, refused = failure
         if tried > 1:
             message += f" (tried {tried} times)"
         if down:
             self.health.failed(message)
             raise StoreUnavailableError(message, retry_after=health.RETRY_AFTER)
-        raise StoreError(message)
+        raise (StoreRefusedError if refused else StoreError)(message)
 
     def _ping(self, timeout: float) -> None:
         """Whether the store answers at all (the breaker's probe): ``ASK {}``,
@@ -821,6 +828,13 @@ def _unreachable(exc: BaseException) -> bool:
     if isinstance(exc, urllib.error.HTTPError):
         return exc.code in (502, 503, 504)
     return isinstance(exc, OSError | http.client.HTTPException)
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether a failure is the store refusing the request itself (HTTP 400)."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return exc.code == 400
+    return isinstance(exc, QueryBadFormed)
 
 
 def _maybe_applied(exc: BaseException) -> bool:

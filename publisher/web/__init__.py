@@ -8,24 +8,27 @@ Only this package imports Flask.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Request, Response, current_app, g, render_template, request
+from flask import Flask, Request, Response, current_app, g, request
 from werkzeug.routing import MapAdapter
 
 from publisher.config import Settings, load_settings
-from publisher.errors import StoreError, StoreUnavailableError
 from publisher.publishing import Publishing
+from publisher.scheduler import Scheduler
 from publisher.site import Site
 from publisher.sparql import SparqlService
-from publisher.store import Store, catalog, health, open_store
+from publisher.store import Store, health, open_store
 from publisher.store.index import ListingIndex
 from publisher.store.schedule import ScheduleStore
 from publisher.tokens import load_tokens
+from publisher.web import api, feeds, linked, ops, pages, sparql
+from publisher.web.context import publishing
+from publisher.web.errors import register_errors
+from publisher.web.filters import register_filters
 
 
 def create_app(
@@ -45,7 +48,7 @@ def create_app(
     app = _App(__name__)
     app.config["PUBLISHER_SETTINGS"] = settings
     store = store or open_store(settings)
-    catalog.check_base_url(store, settings)  # refuse to serve another site's IRIs
+    Site.check_base_url(store, settings)  # refuse to serve another site's IRIs
     index = index or ListingIndex.for_settings(settings)
     the_site = Site(settings, store, index)
     app.extensions["publisher"] = the_site
@@ -61,10 +64,9 @@ def create_app(
         on_write=the_site.follow,
     )
     app.extensions["publisher.publishing"] = publishing
+    app.extensions["publisher.scheduler"] = Scheduler(publishing)
     if scheduler:
-        publishing.start()
-
-    from publisher.web import api, feeds, linked, ops, pages, sparql
+        app.extensions["publisher.scheduler"].start()
 
     app.register_blueprint(ops.bp)
     app.register_blueprint(pages.bp)
@@ -72,15 +74,13 @@ def create_app(
     app.register_blueprint(feeds.bp)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(api.bp)
-    # /api answers errors in JSON, even for URLs and methods it does not have
-    app.register_error_handler(404, _for_path(api.not_found, pages.not_found))
-    app.register_error_handler(405, _for_path(api.not_allowed, None))
-    app.register_error_handler(StoreError, _store_failed)
+    register_errors(app)
     app.before_request(_store_deadline)
     app.teardown_request(_end_store_deadline)
     app.after_request(_security_headers)
     app.after_request(_until_next_publication)
     app.jinja_env.globals["settings"] = settings
+    register_filters(app)
     return app
 
 
@@ -111,22 +111,6 @@ class _App(Flask):
         )
 
 
-def site() -> Site:
-    found: Site = current_app.extensions["publisher"]
-    return found
-
-
-def _for_path(
-    api_handler: Callable[[Any], Any], other: Callable[[Any], Any] | None
-) -> Callable[[Any], Any]:
-    def handle(error: Any) -> Any:
-        if request.path == "/api" or request.path.startswith("/api/"):
-            return api_handler(error)
-        return other(error) if other is not None else error
-
-    return handle
-
-
 def _store_deadline() -> None:
     """Requests to the store fail at once while it is known to be down, and a
     read waits for it at most page_timeout in all (health.serving).
@@ -151,49 +135,13 @@ def _end_store_deadline(_error: BaseException | None) -> None:
         stack.close()
 
 
-def _store_failed(error: StoreError) -> Response:
-    """The store cannot answer: 503 with Retry-After, in the surface's format
-    (JSON for /api, text for /sparql, a page for people). The details, which
-    name the store's address, go to the log, not to the client."""
-    current_app.logger.warning("%s %s: %s", request.method, request.path, error)
-    retry = (
-        error.retry_after
-        if isinstance(error, StoreUnavailableError)
-        else health.RETRY_AFTER
-    )
-    message = "The store that holds the releases is not answering; try again shortly."
-    path = request.path
-    if path == "/api" or path.startswith("/api/"):
-        from publisher.web.api import problem
-
-        response = problem(503, message)
-    elif path == "/sparql" or path.startswith("/sparql/"):
-        response = Response(message + "\n", status=503, mimetype="text/plain")
-    else:
-        from publisher.web.pages import meta_for
-
-        page = render_template(
-            "pages/error.html",
-            code=503,
-            heading="Temporarily unavailable",
-            message=message,
-            meta=meta_for(
-                title="Temporarily unavailable", description=message, path=path
-            ),
-        )
-        response = Response(page, status=503, mimetype="text/html")
-    response.headers["Retry-After"] = str(retry)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def _until_next_publication(response: Response) -> Response:
     """No cache may keep a page past a scheduled publication: max-age is cut to
     the seconds left until the next one (issue 6, "every cache follows")."""
     age = response.cache_control.max_age
     if age is None:
         return response
-    upcoming = current_app.extensions["publisher.publishing"].next_publication()
+    upcoming = publishing().next_publication()
     if upcoming is not None:
         left = int((upcoming - datetime.now(UTC)).total_seconds())
         response.cache_control.max_age = max(0, min(age, left))

@@ -1,6 +1,7 @@
 """The publishing API at /api (docs/api.md; OpenAPI at /api/openapi.json).
 
-Views parse the request, call one publisher.publishing method and answer JSON.
+Views parse the request, call one publisher.publishing method (writes) or
+publisher.site one (reads) and answer JSON.
 Reads are public; writes need a write token (publisher.tokens), role publish or
 admin. Errors are ``{"error": {"status": ..., "message": ...}}``; a release that
 violates the shapes gets 422 with the validation report (the schema of
@@ -10,95 +11,30 @@ violates the shapes gets 422 with the validation report (the schema of
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request, url_for
 
 from publisher import nesting
-from publisher.errors import StoreError
+from publisher.errors import PublisherError, StoreError
 from publisher.jsonld import graph_to_embed
-from publisher.lifecycle import LifecycleError
 from publisher.model import SLUG_RE
-from publisher.publishing import (
-    NotFoundError,
-    PreconditionFailedError,
-    Publishing,
-    RejectedError,
-    WriteResult,
-)
+from publisher.publishing import WriteResult
 from publisher.site import VIEWS, parse_day
-from publisher.store import catalog, health
-from publisher.tokens import Token, TokenTable
-from publisher.web import site
+from publisher.tokens import Token
+from publisher.web.context import publishing, site, tokens
+from publisher.web.errors import ApiError, api_failed, json_answer, problem
+from publisher.web.meta import meta_for
 from publisher.web.openapi import MAX_PAGE, openapi
-from publisher.web.pages import meta_for
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+bp.register_error_handler(PublisherError, api_failed)
 
 JSON = "application/json"
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.extra = extra
-
-
-def publishing() -> Publishing:
-    found: Publishing = current_app.extensions["publisher.publishing"]
-    return found
-
-
-def _answer(body: Any, status: int = 200, **headers: str) -> Response:
-    response = Response(
-        json.dumps(body, ensure_ascii=False, indent=2) + "\n",
-        status=status,
-        mimetype=JSON,
-    )
-    for name, value in headers.items():
-        response.headers[name.replace("_", "-")] = value
-    response.headers["Cache-Control"] = "no-cache"
-    return response
-
-
-def _problem(status: int, message: str, **extra: Any) -> Response:
-    headers = {}
-    if status == 401:
-        headers["WWW_Authenticate"] = 'Bearer realm="Release Publisher API"'
-    if status == 503:
-        headers["Retry_After"] = str(health.RETRY_AFTER)
-    return _answer(
-        {"error": {"status": status, "message": message}, **extra}, status, **headers
-    )
-
-
-def problem(status: int, message: str) -> Response:
-    """An error in the API's format, for the app's own error handlers."""
-    return _problem(status, message)
-
-
-@bp.errorhandler(ApiError)
-def _api_error(exc: ApiError) -> Response:
-    return _problem(exc.status, str(exc), **exc.extra)
-
-
-@bp.errorhandler(404)
-def not_found(_exc: Exception) -> Response:
-    return _problem(404, "no such API resource; see /api/openapi.json")
-
-
-@bp.errorhandler(405)
-def not_allowed(exc: Exception) -> Response:
-    response = _problem(
-        405, f"{request.method} is not allowed here; see /api/openapi.json"
-    )
-    allowed = getattr(exc, "valid_methods", None)
-    if allowed:
-        response.headers["Allow"] = ", ".join(sorted(allowed))
-    return response
 
 
 def _token() -> Token:
@@ -108,8 +44,7 @@ def _token() -> Token:
         raise ApiError(
             401, "writing needs a write token: Authorization: Bearer <token>"
         )
-    table: TokenTable = current_app.extensions["publisher.tokens"]
-    token = table.check(credentials.strip())
+    token = tokens().check(credentials.strip())
     if token is None:
         raise ApiError(403, "this token is not known here")
     return token
@@ -170,7 +105,7 @@ def _written(result: WriteResult, slug: str | None, created: bool) -> Response:
     record = None
     headers: dict[str, str] = {}
     if slug is not None and slug in result.content_hashes:
-        found = publishing().record(slug)
+        found = site().record(slug)
         record = found[0] if found else None
         headers["ETag"] = f'"{result.content_hashes[slug]}"'
         headers["Location"] = url_for("api.release", slug=slug)
@@ -192,24 +127,19 @@ def _written(result: WriteResult, slug: str | None, created: bool) -> Response:
         status = 201
     else:
         status = 200
-    return _answer(body, status, **headers)
+    return json_answer(body, status, **headers)
 
 
 def _utc(moment: datetime) -> str:
     return moment.isoformat()
 
 
-def _write_errors(call: Any) -> Any:
+@contextmanager
+def _writing() -> Iterator[None]:
+    """A write the store cannot take is a 503 that says so (the rest of the
+    errors of a write answer their own status: the blueprint's handler)."""
     try:
-        return call()
-    except RejectedError as exc:
-        raise ApiError(422, str(exc), report=exc.report) from None
-    except LifecycleError as exc:
-        raise ApiError(409, str(exc)) from None
-    except PreconditionFailedError as exc:
-        raise ApiError(412, str(exc)) from None
-    except NotFoundError as exc:
-        raise ApiError(404, str(exc)) from None
+        yield
     except StoreError as exc:
         raise ApiError(503, f"the store cannot take the change: {exc}") from None
 
@@ -238,16 +168,12 @@ def releases() -> Response:
         text=(request.args.get("q") or "").strip() or None,
         page=page,
     )
-    records = []
-    for row in listing.rows:
-        found = publishing().record(row.slug)
-        if found is not None:
-            records.append(found[0])
+    records = site().records([row.slug for row in listing.rows])
     following = None
     if page < listing.pages:
         args = {**request.args.to_dict(), "page": str(page + 1)}
         following = url_for("api.releases") + "?" + urlencode(args)
-    return _answer(
+    return json_answer(
         {
             "releases": records,
             "total": listing.total,
@@ -267,7 +193,7 @@ def _date(name: str) -> datetime | None:
 
 def _gone_or_moved(slug: str) -> Response:
     the_site = site()
-    moved = catalog.redirect_for(the_site.store, the_site.settings, slug)
+    moved = the_site.moved_to(slug)
     if moved is not None:
         response = Response(status=308)
         response.headers["Location"] = url_for(
@@ -276,24 +202,24 @@ def _gone_or_moved(slug: str) -> Response:
         return response
     stone = the_site.tombstone(slug)
     if stone is not None:
-        return _problem(
+        return problem(
             410,
             f"{slug} was deleted: {stone.reason}",
             deleted_at=stone.deleted_at,
             reason=stone.reason,
         )
-    return _problem(404, f"no release {slug!r}")
+    return problem(404, f"no release {slug!r}")
 
 
 @bp.get("/releases/<slug>")
 def release(slug: str) -> Response:
     _release_id(slug)
-    found = publishing().record(slug)
+    found = site().record(slug)
     if found is None:
         return _gone_or_moved(slug)
-    record, current = found
-    response = _answer(record)
-    response.set_etag(current.content_hash)
+    record, content_hash = found
+    response = json_answer(record)
+    response.set_etag(content_hash)
     response.headers["Cache-Control"] = "no-cache"
     response.make_conditional(request)
     return response
@@ -322,11 +248,10 @@ def release_jsonld(slug: str) -> Response:
 def create() -> Response:
     token = _token()
     body = _body()
-    result = _write_errors(
-        lambda: publishing().write(
+    with _writing():
+        result = publishing().write(
             [body], token.name, source="request", create_only=True
         )
-    )
     slug = next(iter(result.content_hashes), None) or next(iter(result.scheduled), None)
     return _written(result, slug, created=True)
 
@@ -339,11 +264,10 @@ def replace(slug: str) -> Response:
     if isinstance(body, dict) and "id" not in body:
         body = {"id": slug, **body}
     if_match = _if_match()
-    result = _write_errors(
-        lambda: publishing().write(
+    with _writing():
+        result = publishing().write(
             [body], token.name, source="request", target=slug, if_match=if_match
         )
-    )
     new_slug = body.get("id", slug) if isinstance(body, dict) else slug
     # created by this write (decided under the write lock), or renamed: a release
     # at a new URL (the old one redirects to it)
@@ -361,10 +285,11 @@ def delete(slug: str) -> Response:
         if isinstance(body, dict) and isinstance(body.get("reason"), str):
             reason = body["reason"]
     if_match = _if_match()
-    version = _write_errors(
-        lambda: publishing().delete(slug, reason, token.name, if_match)
+    with _writing():
+        version = publishing().delete(slug, reason, token.name, if_match)
+    return json_answer(
+        {"deleted": slug, "reason": reason.strip(), "data_version": version}
     )
-    return _answer({"deleted": slug, "reason": reason.strip(), "data_version": version})
 
 
 @bp.post("/batches")
@@ -379,9 +304,8 @@ def batch() -> Response:
         raise ApiError(400, 'a batch is {"releases": [release, ...]}')
     if not isinstance(records, list) or not records:
         raise ApiError(400, 'a batch is {"releases": [release, ...]}, at least one')
-    result = _write_errors(
-        lambda: publishing().write(records, token.name, source="batch")
-    )
+    with _writing():
+        result = publishing().write(records, token.name, source="batch")
     return _written(result, None, created=False)
 
 
@@ -392,7 +316,7 @@ def scheduled(slug: str) -> Response:
     entry = publishing().schedule.get(slug)
     if entry is None:
         raise ApiError(404, f"nothing is scheduled for {slug!r}")
-    return _answer(
+    return json_answer(
         {
             "id": entry.slug,
             "publish_at": _utc(entry.publish_at),
@@ -416,7 +340,7 @@ def withdraw(slug: str) -> Response:
 
 @bp.get("/openapi.json")
 def description() -> Response:
-    response = _answer(openapi())
+    response = json_answer(openapi())
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 

@@ -9,11 +9,14 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, request
 
+from publisher.errors import PublisherError
 from publisher.model import Status
-from publisher.web import site
+from publisher.web.context import site
+from publisher.web.errors import page_failed
 from publisher.xmlchars import xml_safe
 
 bp = Blueprint("feeds", __name__)
+bp.register_error_handler(PublisherError, page_failed)
 
 
 def _rows(view: str, limit: int = 50) -> list:  # type: ignore[type-arg]

@@ -14,11 +14,10 @@ from publisher.jsonld import graph_to_jsonld
 from publisher.namespaces import PUB, RDF, RDFS
 from publisher.rdf import bind_prefixes
 from publisher.resources import ontology_file
-from publisher.store import catalog
 from publisher.store.dumps import DumpFiles
-from publisher.web import site
+from publisher.web.context import site
+from publisher.web.meta import meta_for
 from publisher.web.negotiation import BY_SUFFIX, RDF_FORMATS
-from publisher.web.pages import meta_for
 from publisher.xmlchars import xml_safe
 
 bp = Blueprint("linked", __name__)
@@ -161,7 +160,7 @@ def _dump_etag(version: str) -> str:
 @bp.get("/.well-known/void")
 def void() -> Response:
     the_site = site()
-    figures = catalog.stats(the_site.store, the_site.settings)
+    figures = the_site.stats()
     graph = void_description(
         the_site.settings, triples=figures.triples, releases=figures.releases
     )

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, jsonify
 
 from publisher.errors import PublisherError, StoreUnavailableError
 from publisher.store import health
-from publisher.web import site
+from publisher.web.context import site
 
 bp = Blueprint("ops", __name__)
 

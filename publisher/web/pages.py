@@ -9,42 +9,26 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, redirect, render_template, request
 from markupsafe import Markup
 
 from publisher.cards import Card, render_card
+from publisher.errors import PublisherError
 from publisher.jsonld import dumps_for_html
 from publisher.lines import sorted_lines
 from publisher.model import Designation, Status
 from publisher.site import VIEWS, ReleasePage, parse_day
-from publisher.web import site
+from publisher.web.context import site
+from publisher.web.errors import page_failed
+from publisher.web.filters import local_time
+from publisher.web.meta import absolute, meta_for, share_links
 from publisher.web.negotiation import BY_SUFFIX, HTML, OFFERED, RDF_FORMATS, link_header
 from publisher.xmlchars import xml_safe
 
 bp = Blueprint("pages", __name__)
-
-
-@bp.app_template_filter("local")
-def local_time(value: datetime | str | None, with_time: bool = True) -> str:
-    """A date (and time) in the site's zone: Tuesday 18 May 2027, 7:00am."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value
-    else:
-        parsed = value
-    moment = parsed.astimezone(site().settings.zone)
-    day = f"{moment:%A} {moment.day} {moment:%B %Y}"
-    if not with_time:
-        return day
-    hour = moment.hour % 12 or 12
-    return f"{day}, {hour}:{moment:%M}{'am' if moment.hour < 12 else 'pm'}"
+bp.register_error_handler(PublisherError, page_failed)
 
 
 @bp.app_template_global()
@@ -59,99 +43,6 @@ def designation_label(designation: str | None) -> str:
     return found.label if found else ""
 
 
-def cut(text: str, limit: int) -> str:
-    """At most ``limit`` characters, cut at a word, with an ellipsis if cut."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    head = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:.-\u2013")
-    return head + "…"
-
-
-def absolute(path: str) -> str:
-    return site().settings.base_url + path
-
-
-def _site_jsonld(title: str, path: str) -> Markup:
-    """The schema.org block of a page that is not a release: who publishes the site,
-    the site, this page and where it sits (linked by @id, as on release pages)."""
-    settings = site().settings
-    iris = site().iris
-    page = absolute(path)
-    crumbs: list[dict[str, Any]] = [
-        {"@type": "ListItem", "position": 1, "name": "Home", "item": {"@id": iris.home}}
-    ]
-    if path != "/":
-        crumbs.append(
-            {"@type": "ListItem", "position": 2, "name": title, "item": {"@id": page}}
-        )
-    block = {
-        "@context": "https://schema.org",
-        "@graph": [
-            {
-                "@id": iris.organization,
-                "@type": "Organization",
-                "name": settings.organization_name,
-                "url": settings.publisher_url,
-            },
-            {
-                "@id": iris.website,
-                "@type": "WebSite",
-                "name": settings.site_name,
-                "url": iris.home,
-                "publisher": {"@id": iris.organization},
-                "inLanguage": settings.language,
-            },
-            {
-                "@id": page,
-                "@type": "WebPage",
-                "name": title,
-                "url": page,
-                "isPartOf": iris.website,
-                "breadcrumb": {"@id": page + "#breadcrumb"},
-            },
-            {
-                "@id": page + "#breadcrumb",
-                "@type": "BreadcrumbList",
-                "itemListElement": crumbs,
-            },
-        ],
-    }
-    return Markup(dumps_for_html(block))  # noqa: S704 - escaped for HTML
-
-
-def meta_for(**options: Any) -> dict[str, Any]:
-    """Share metadata for a page of another blueprint."""
-    return _meta(**options)
-
-
-def _meta(
-    *,
-    title: str,
-    description: str,
-    path: str,
-    og_type: str = "website",
-    image: str | None = None,
-    image_alt: str | None = None,
-    extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    settings = site().settings
-    image = image or absolute("/card.png")
-    jsonld = None if extra and "page" in extra else _site_jsonld(title, path)
-    return {
-        "jsonld": jsonld,
-        "title": title,
-        "description": description,
-        "canonical": absolute(path),
-        "og_type": og_type,
-        "image": image,
-        "image_alt": image_alt or f"{settings.site_name}: {title}",
-        "twitter_title": cut(title, 70),
-        "twitter_description": cut(description, 200),
-        **(extra or {}),
-    }
-
-
 @bp.get("/")
 def home() -> str:
     upcoming, recent = site().home()
@@ -160,7 +51,7 @@ def home() -> str:
         "pages/home.html",
         upcoming=upcoming,
         recent=recent,
-        meta=_meta(
+        meta=meta_for(
             title=settings.site_name,
             description=(
                 f"Upcoming and recently published statistics from "
@@ -220,7 +111,7 @@ def releases() -> str:
         designations={d.value: d.label for d in Designation},
         page_url=page_url,
         view_url=view_url,
-        meta=_meta(
+        meta=meta_for(
             title=f"Release calendar: {view}",
             description=(
                 f"{listing.total} {view} releases of official statistics from "
@@ -300,10 +191,10 @@ def release(slug: str) -> Response:
         "pages/release.html",
         page=page,
         jsonld=Markup(dumps_for_html(page.embed())),  # noqa: S704 - escaped for HTML
-        share=_share_links(page),
+        share=share_links(page),
         formats=RDF_FORMATS,
         page_language=page.language,
-        meta=_meta(
+        meta=meta_for(
             title=page.title,
             description=page.summary or page.title,
             path=f"/releases/{slug}",
@@ -317,55 +208,6 @@ def release(slug: str) -> Response:
         ),
     )
     return _conditional(Response(html, mimetype="text/html"), page, "html")
-
-
-def _share_links(page: ReleasePage) -> list[tuple[str, str]]:
-    settings = site().settings
-
-    def tracked(source: str, medium: str = "social") -> str:
-        return (
-            absolute(f"/releases/{page.slug}")
-            + "?"
-            + urlencode(
-                {
-                    "utm_source": source,
-                    "utm_medium": medium,
-                    "utm_campaign": "release-share",
-                }
-            )
-        )
-
-    text = page.title
-    return [
-        (
-            "X",
-            "https://twitter.com/intent/tweet?"
-            + urlencode({"text": text, "url": tracked("x")}),
-        ),
-        (
-            "Facebook",
-            "https://www.facebook.com/sharer/sharer.php?"
-            + urlencode({"u": tracked("facebook")}),
-        ),
-        (
-            "LinkedIn",
-            "https://www.linkedin.com/sharing/share-offsite/?"
-            + urlencode({"url": tracked("linkedin")}),
-        ),
-        (
-            "Mastodon",
-            settings.mastodon_share.rstrip("/")
-            + "/share?"
-            + urlencode({"text": f"{text} {tracked('mastodon')}"}),
-        ),
-        (
-            "Email",
-            "mailto:?subject="
-            + quote(text)
-            + "&body="
-            + quote(tracked("email", "email")),
-        ),
-    ]
 
 
 _CARDS: dict[tuple[str, str], bytes] = {}
@@ -434,59 +276,9 @@ def topic(slug: str) -> str:
         slug=slug,
         upcoming=upcoming,
         published=published,
-        meta=_meta(
+        meta=meta_for(
             title=f"{labels[slug]}: releases",
             description=f"Upcoming and published releases about {labels[slug]}.",
             path=f"/topics/{slug}",
         ),
-    )
-
-
-@bp.app_errorhandler(404)
-def not_found(error: Exception) -> tuple[str, int]:
-    return (
-        render_template(
-            "pages/error.html",
-            code=404,
-            heading="Page not found",
-            meta=_meta(
-                title="Page not found", description="Page not found", path=request.path
-            ),
-        ),
-        404,
-    )
-
-
-@bp.app_errorhandler(410)
-def gone(error: Any) -> tuple[str, int]:
-    stone = getattr(error, "description", None)
-    return (
-        render_template(
-            "pages/error.html",
-            code=410,
-            heading="This release has been removed",
-            stone=stone if not isinstance(stone, str) else None,
-            meta=_meta(
-                title="Release removed",
-                description="This release has been removed",
-                path=request.path,
-            ),
-        ),
-        410,
-    )
-
-
-@bp.app_errorhandler(400)
-def bad_request(error: Any) -> tuple[str, int]:
-    return (
-        render_template(
-            "pages/error.html",
-            code=400,
-            heading="Bad request",
-            message=getattr(error, "description", ""),
-            meta=_meta(
-                title="Bad request", description="Bad request", path=request.path
-            ),
-        ),
-        400,
     )

@@ -21,11 +21,18 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from rdflib import Graph
 
 from publisher.describe import service_description
-from publisher.errors import StoreError, StoreUnavailableError
+from publisher.errors import (
+    PublisherError,
+    QueryFailedError,
+    QueryRefusedError,
+    QuerySyntaxError,
+    QueryTimeoutError,
+    StoreError,
+)
 from publisher.formats import (
     ALIASES,
     BY_NAME,
@@ -36,48 +43,29 @@ from publisher.formats import (
     Format,
 )
 from publisher.formats import FORMATS as ALL_FORMATS
-from publisher.queries import QueryRefusedError, QuerySyntaxError
-from publisher.sparql import Result, SparqlService, request_key
-from publisher.store import catalog, health
-from publisher.store.readers import (
-    QueryFailedError,
-    QueryMemoryError,
-    QueryTimeoutError,
-    ReadersBusyError,
-)
+from publisher.sparql import Result, request_key
+from publisher.store import health
 from publisher.store.results import render
-from publisher.tokens import TokenTable
-from publisher.web import site
 from publisher.web.clients import client_address
+from publisher.web.context import service, site, tokens
+from publisher.web.errors import (
+    ProtocolError,
+    query_error,
+    sparql_failed,
+    text_answer,
+    update_failed,
+)
 from publisher.web.sparql_page import query_page
 from publisher.web.sparql_params import ParamsError, request_params
 
 bp = Blueprint("sparql", __name__)
+bp.register_error_handler(PublisherError, sparql_failed)
 
 
 #: the endpoint's formats: SELECT/ASK results and CONSTRUCT/DESCRIBE graphs
 FORMATS = tuple(f for f in ALL_FORMATS if f.kinds & {RESULTS, GRAPH})
 QUERY_PARAMS = {"query", "default-graph-uri", "named-graph-uri", "format"}
 UPDATE_PARAMS = {"update", "using-graph-uri", "using-named-graph-uri"}
-
-
-class ProtocolError(Exception):
-    """A request the protocol does not allow: its status and a message."""
-
-    def __init__(self, status: int, message: str, **headers: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.headers = headers
-
-
-def service() -> SparqlService:
-    found: SparqlService = current_app.extensions["publisher.sparql"]
-    return found
-
-
-def tokens() -> TokenTable:
-    found: TokenTable = current_app.extensions["publisher.tokens"]
-    return found
 
 
 # The route ---------------------------------------------------------------------
@@ -91,27 +79,24 @@ def endpoint() -> Response:
     if request.method == "OPTIONS":
         return _preflight()
     if request.method not in ("GET", "HEAD", "POST"):
-        return _error(
+        raise ProtocolError(
             405,
             f"{request.method} is not a SPARQL 1.1 Protocol method: queries are GET "
             "or POST, updates POST",
-            {"Allow": ALLOW},
+            Allow=ALLOW,
         )
-    try:
-        params = _params()
-        if "update" in params:
-            if request.method != "POST":
-                raise ProtocolError(
-                    400, "SPARQL Update must be sent by POST (SPARQL 1.1 Protocol, 2.2)"
-                )
-            return _update(params)
-        if "query" not in params:
-            if request.method == "POST":
-                raise ProtocolError(400, "no 'query' or 'update' parameter")
-            return _description()
-        return _query(params)
-    except ProtocolError as exc:
-        return _error(exc.status, str(exc), exc.headers)
+    params = _params()
+    if "update" in params:
+        if request.method != "POST":
+            raise ProtocolError(
+                400, "SPARQL Update must be sent by POST (SPARQL 1.1 Protocol, 2.2)"
+            )
+        return _update(params)
+    if "query" not in params:
+        if request.method == "POST":
+            raise ProtocolError(400, "no 'query' or 'update' parameter")
+        return _description()
+    return _query(params)
 
 
 def _params() -> dict[str, list[str]]:
@@ -131,16 +116,15 @@ def _query(params: dict[str, list[str]]) -> Response:
     the_service = service()
     wants_html = _wants_html(params)
 
-    def failed(
-        status: int, message: str, headers: dict[str, str] | None = None
-    ) -> Response:
+    def failed(exc: PublisherError) -> Response:
         """For people, the query page again with the message; else text/plain."""
-        if wants_html:
-            response = Response(_page(text, params, None, error=message), status=status)
-            for name, value in (headers or {}).items():
-                response.headers[name] = value
-            return response
-        return _error(status, message, headers)
+        status, message, headers = query_error(exc)
+        if not wants_html:
+            return text_answer(status, message, headers)
+        response = Response(_page(text, params, None, error=message), status=status)
+        for name, value in headers.items():
+            response.headers[name] = value
+        return response
 
     # a cached answer says its form: no parsing, which takes a lock (queries.py)
     hit = the_service.lookup(text, *dataset)
@@ -149,7 +133,7 @@ def _query(params: dict[str, list[str]]) -> Response:
         try:
             info = the_service.inspect(text)
         except (QuerySyntaxError, QueryRefusedError) as exc:
-            return failed(400, str(exc))
+            return failed(exc)
     form = hit.form if hit is not None else info.form if info else ""
     kind = "results" if form in ("select", "ask") else "graph"
     fmt = None if wants_html else _negotiate(kind, params.get("format"))
@@ -167,28 +151,13 @@ def _query(params: dict[str, list[str]]) -> Response:
             info=info,
             client=client_address(request, the_service.settings),
         )
-    except (QuerySyntaxError, QueryRefusedError) as exc:
-        return failed(400, str(exc))
-    except ReadersBusyError as exc:
-        return failed(503, str(exc), {"Retry-After": "1"})
-    except QueryTimeoutError:
-        health.confirm(site().store)  # a hung store: 503, not the query's fault
-        limit = the_service.settings.query_timeout
-        return failed(
-            504,
-            f"the query ran longer than {limit:g} s (PUBLISHER_QUERY_TIMEOUT) and was "
-            "stopped: narrow it, or add a LIMIT",
-        )
-    except QueryMemoryError as exc:
-        return failed(
-            507, f"{exc} (PUBLISHER_QUERY_MEMORY_MB): narrow it, or add a LIMIT"
-        )
-    except QueryFailedError as exc:
-        health.confirm(site().store)  # the reader could not reach the store: 503
-        return failed(400, str(exc))
-    except StoreError as exc:
-        retry = {"Retry-After": str(health.RETRY_AFTER)}
-        return failed(503, f"the store cannot answer: {exc}", retry)
+    except (QueryTimeoutError, QueryFailedError) as exc:
+        # a hung store, or a reader that could not reach it: 503, not the query's
+        # fault (health.confirm raises StoreUnavailableError)
+        health.confirm(site().store)
+        return failed(exc)
+    except (QuerySyntaxError, QueryRefusedError, StoreError) as exc:
+        return failed(exc)
     tag = Result.etag_for(result.version, key, fmt.name if fmt else "html")
     if fmt is None:
         response = Response(_page(text, params, result))
@@ -286,16 +255,16 @@ def _update(params: dict[str, list[str]]) -> Response:
     scheme, _, credentials = given.partition(" ")
     challenge = {"WWW-Authenticate": 'Bearer realm="SPARQL Update"'}
     if scheme.lower() != "bearer" or not credentials.strip():
-        return _error(
+        raise ProtocolError(
             401,
             "SPARQL Update needs an admin token: Authorization: Bearer <token>",
-            challenge,
+            **challenge,
         )
     token = tokens().check(credentials.strip())
     if token is None:
-        return _error(403, "this token is not known here", challenge)
+        raise ProtocolError(403, "this token is not known here", **challenge)
     if not token.admin:
-        return _error(
+        raise ProtocolError(
             403,
             f"the token {token.name!r} may publish through the API but not send "
             "SPARQL Update (role publish, not admin)",
@@ -307,13 +276,8 @@ def _update(params: dict[str, list[str]]) -> Response:
             tuple(params.get("using-graph-uri", [])),
             tuple(params.get("using-named-graph-uri", [])),
         )
-    except (QuerySyntaxError, QueryRefusedError) as exc:
-        return _error(400, str(exc))
-    except StoreUnavailableError as exc:
-        retry = {"Retry-After": str(exc.retry_after)}
-        return _error(503, f"the update failed: {exc}", retry)
-    except StoreError as exc:
-        return _error(400, f"the update failed: {exc}")
+    except (QuerySyntaxError, QueryRefusedError, StoreError) as exc:
+        return update_failed(exc)
     body = {
         "data_version": result.data_version,
         "changed": result.changed,
@@ -338,13 +302,17 @@ def _description() -> Response:
         return Response(_page("", {}, None))
     if chosen is not None:
         if chosen not in rdf:
-            return _error(406, f"the service description is {', '.join(rdf)} or html")
+            raise ProtocolError(
+                406, f"the service description is {', '.join(rdf)} or html"
+            )
         mimetype = rdf[chosen]
     else:
         accept = request.accept_mimetypes
         best = accept.best_match(list(rdf.values())) if accept else "text/turtle"
         if best is None:
-            return _error(406, "the service description is " + ", ".join(rdf.values()))
+            raise ProtocolError(
+                406, "the service description is " + ", ".join(rdf.values())
+            )
         mimetype = "text/turtle" if accept.best == "*/*" else best
     graph = _description_graph()
     if mimetype == "application/ld+json":
@@ -364,7 +332,7 @@ def _description() -> Response:
 def _description_graph() -> Graph:
     """SPARQL 1.1 Service Description of this endpoint, with VoID counts."""
     the_site = site()
-    figures = catalog.stats(the_site.store, the_site.settings)
+    figures = the_site.stats()
     return service_description(
         the_site.settings,
         the_site.iris,
@@ -387,16 +355,7 @@ def _page(
     return query_page(service().settings, text, result, error)
 
 
-# Errors and CORS ---------------------------------------------------------------
-
-
-def _error(
-    status: int, message: str, headers: dict[str, str] | None = None
-) -> Response:
-    response = Response(message.rstrip() + "\n", status=status, mimetype="text/plain")
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
+# CORS --------------------------------------------------------------------------
 
 
 def _preflight() -> Response:

@@ -12,7 +12,7 @@ from publisher.config import Settings
 from publisher.formats import FORMATS, GRAPH, RESULTS
 from publisher.sparql import EXAMPLES, Result
 from publisher.store.results import Table, table, triples_table
-from publisher.web.pages import meta_for
+from publisher.web.meta import meta_for
 
 
 def query_page(

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from publisher import records
 from publisher.config import Settings
-from publisher.errors import StoreError
+from publisher.errors import StoreRefusedError
 from publisher.lines import split_lines
 from publisher.namespaces import SCHEMA, Iris
 from publisher.store import Store
@@ -246,13 +246,13 @@ def delete(
     check_base_url(store, settings)
     wanted = list(dict.fromkeys(slugs))
     if not reason.strip():
-        raise StoreError(
+        raise StoreRefusedError(
             "deleting a release needs a reason (it is shown on its 410 page)"
         )
     states = release_states(store, settings, wanted)
     missing = [s for s in wanted if s not in states]
     if missing:
-        raise StoreError(
+        raise StoreRefusedError(
             f"no release {', '.join(repr(s) for s in missing)} in {store.location}"
         )
     iris = Iris(settings.base_url)
