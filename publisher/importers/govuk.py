@@ -21,7 +21,7 @@ its ``former_slugs``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -238,22 +238,14 @@ class _Item:
 
 
 def _read_item(raw: Any, index: int, file: str, settings: Settings) -> _Item:
-    """One content item as a Release: the GOV.UK mapping, step by step."""
+    """One content item as a Release: the steps of the GOV.UK mapping
+    (:data:`_STEPS`) in order, then the slug from the base_path."""
     item = _announcement(raw, Where(file, index), settings)
-    where = item.where
     read = Fields(names=_report_names(item))
-    read.take(_texts(item))
-    details = _details(item)
-    state = _state(details, where)
-    read.take(_dates(item, details, state))
-    read.take(_date_changes(item, details))
-    read.take(_status(state, changed=bool(read.values["date_changes"])))
-    read.take(_cancellation(item, details))
-    read.take(_designation(item, details))
-    read.take(_links(item))
-    read.take(_same_as(item))
+    for step in _STEPS:
+        read.take(step(item))
     release = read.release(
-        _slug(item.base_path, where), read.source(file, index, item.base_path)
+        _slug(item.base_path, item.where), read.source(file, index, item.base_path)
     )
     return _Item(release=release, content_id=item.content_id, updated=_updated(item))
 
@@ -310,6 +302,7 @@ def _texts(item: _Announcement) -> Fields:
 
 
 def _details(item: _Announcement) -> Mapping[str, Any]:
+    """The details object (the steps after the texts read it)."""
     details = get_obj(item.raw, "details", item.where, "details")
     if details is None:
         raise item.where.error("missing: the announcement's details object", "details")
@@ -326,6 +319,17 @@ def _state(details: Mapping[str, Any], where: Where) -> str:
             "details.state",
         )
     return state.lower()
+
+
+def _dates_and_status(item: _Announcement) -> Fields:
+    """The state, the dates and the date change: a confirmed announcement whose
+    date changed is postponed."""
+    details = _details(item)
+    state = _state(details, item.where)
+    dates = _dates(item, details, state)
+    changes = _date_changes(item, details)
+    changed = bool(changes.values["date_changes"])
+    return dates.take(changes).take(_status(state, changed=changed))
 
 
 def _dates(item: _Announcement, details: Mapping[str, Any], state: str) -> Fields:
@@ -398,9 +402,12 @@ def _status(state: str, *, changed: bool) -> Fields:
     return Fields({"status": status}).named("status", "details.state")
 
 
-def _cancellation(item: _Announcement, details: Mapping[str, Any]) -> Fields:
+def _cancellation(item: _Announcement) -> Fields:
     notice = get_str(
-        details, "cancellation_reason", item.where, "details.cancellation_reason"
+        _details(item),
+        "cancellation_reason",
+        item.where,
+        "details.cancellation_reason",
     )
     return Fields({"cancellation_notice": notice}).named(
         "cancellation_notice", "details.cancellation_reason", when=notice is not None
@@ -410,10 +417,12 @@ def _cancellation(item: _Announcement, details: Mapping[str, Any]) -> Fields:
 _SUB_TYPES = {"national": Designation.ACCREDITED, "official": Designation.OFFICIAL}
 
 
-def _designation(item: _Announcement, details: Mapping[str, Any]) -> Fields:
+def _designation(item: _Announcement) -> Fields:
     """details.format_sub_type, else the document_type's prefix."""
     where = item.where
-    sub_type = get_str(details, "format_sub_type", where, "details.format_sub_type")
+    sub_type = get_str(
+        _details(item), "format_sub_type", where, "details.format_sub_type"
+    )
     if sub_type is not None:
         if sub_type.lower() not in _SUB_TYPES:
             raise where.error(
@@ -489,6 +498,18 @@ def _same_as(item: _Announcement) -> Fields:
     base_path = item.base_path
     page = GOVUK_SITE + base_path if base_path.startswith("/") else base_path
     return Fields({"same_as": (page,), "identifier": item.content_id})
+
+
+#: the GOV.UK mapping: each step reads some fields of a content item, in this order
+#: (the order its errors are found in)
+_STEPS: tuple[Callable[[_Announcement], Fields], ...] = (
+    _texts,
+    _dates_and_status,
+    _cancellation,
+    _designation,
+    _links,
+    _same_as,
+)
 
 
 def _updated(item: _Announcement) -> tuple[float, float, int]:
