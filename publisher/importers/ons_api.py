@@ -20,30 +20,33 @@ changes; else confirmed if ``finalised``; else provisional. The API's own
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from publisher.config import Settings
 from publisher.errors import InputError
 from publisher.importers._common import (
+    Fields,
     Where,
+    add_topic,
     get_bool,
     get_list,
     get_obj,
     get_str,
+    iter_objects,
+    language_field,
     parse_date_or_datetime,
     parse_datetime,
+    path_slug,
 )
 from publisher.model import (
-    SLUG_RE,
     Contact,
     Dataset,
     DateChange,
     Designation,
     Document,
     Release,
-    SourceRef,
     Status,
     Topic,
     slugify,
@@ -252,8 +255,7 @@ def absolute_ons_url(uri: str) -> str:
 
 def slug_from_path(path: str, where: Where, field: str) -> str:
     """The last segment of a URI path as a slug (made one if it is not already)."""
-    segment = path.split("#", 1)[0].split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-    slug = segment if SLUG_RE.match(segment) else slugify(segment)
+    slug = path_slug(path)
     if not slug:
         raise where.error(
             f"{path!r} has no last path segment to make the release's slug from",
@@ -320,49 +322,43 @@ def _paragraphs(value: Any, where: Where, field: str) -> str | None:
     return "\n\n".join(paragraphs) or None
 
 
-def _keywords(desc: Mapping[str, Any], where: Where) -> tuple[str, ...]:
-    out: list[str] = []
-    for i, keyword in enumerate(
-        get_list(desc, "keywords", where, "description.keywords")
-    ):
-        if keyword is None:
-            continue
-        if not isinstance(keyword, str):
-            raise where.error(
-                f"expected text, got {type(keyword).__name__}",
-                f"description.keywords[{i}]",
-            )
-        text = keyword.strip()
-        if text and text not in out:
-            out.append(text)
-    return tuple(out)
+@dataclass(frozen=True)
+class _OnsRecord:
+    """An ONS release object being read, with its description and uri."""
 
+    item: Mapping[str, Any]
+    desc: Mapping[str, Any]
+    uri: str
+    #: "uri", or "id" for a capture wrapper's record without a uri
+    uri_key: str
+    where: Where
+    settings: Settings
+    names: OnsNames
 
-def _topics(item: Mapping[str, Any], where: Where) -> tuple[Topic, ...]:
-    """zebedee ``topics`` links that carry a title (a bare ID has no label)."""
-    out: list[Topic] = []
-    for i, entry in enumerate(get_list(item, "topics", where, "topics")):
-        name = f"topics[{i}]"
-        if not isinstance(entry, Mapping):
-            raise where.error(
-                f"expected a link object, got {type(entry).__name__}",
-                name,
-            )
-        title = get_str(entry, "title", where, f"{name}.title")
-        uri = get_str(entry, "uri", where, f"{name}.uri")
-        if title is None:
-            continue
-        slug = slug_from_path(uri, where, f"{name}.uri") if uri else slugify(title)
-        if slug and all(t.slug != slug for t in out):
-            out.append(Topic(slug=slug, label=title))
-    return tuple(out)
+    def d(self, key: str) -> str:
+        """The source name of a field of the description object."""
+        return f"description.{key}"
 
 
 def release_from_record(
     item: Any, *, index: int, file: str, settings: Settings, names: OnsNames
 ) -> Release:
-    """One ONS release object (either spelling) as a :class:`Release`."""
-    where = Where(file, index)
+    """One ONS release object (either spelling) as a :class:`Release`: the steps
+    of the ONS mapping (:data:`_STEPS`) in order, then the slug from the uri."""
+    record = _ons_record(item, Where(file, index), settings, names)
+    read = Fields(names=_report_names(record))
+    for step in _STEPS:
+        read.take(step(record))
+    return read.release(
+        slug_from_path(record.uri, record.where, record.uri_key),
+        read.source(file, index, record.uri),
+    )
+
+
+def _ons_record(
+    item: Any, where: Where, settings: Settings, names: OnsNames
+) -> _OnsRecord:
+    """The release object if it has a uri and a description object."""
     if not isinstance(item, Mapping):
         raise where.error(f"expected a release object, got {type(item).__name__}")
     # The capture wrapper (records[]) names a record by "id" as well as "uri".
@@ -377,64 +373,82 @@ def release_from_record(
     desc = get_obj(item, "description", where, "description")
     if desc is None:
         raise where.error("missing: the release's description object", "description")
-    fields: dict[str, str] = {"slug": uri_key, "same_as": uri_key}
+    return _OnsRecord(item, desc, uri, uri_key, where, settings, names)
 
-    def d(key: str) -> str:
-        return f"description.{key}"
 
-    # Where the source spells a field, reports use that name even when the record
-    # leaves it empty ("description.summary", not "summary").
-    fields.update(
-        {
-            "title": d("title"),
-            "summary": d("summary"),
-            "release_date": d(names.release_date),
-            "published_date": d(names.release_date),
-            "provisional_date": d(names.provisional_date),
-            "cancellation_notice": d(names.cancellation_notice),
-            "date_changes": names.date_changes,
-            "designation": d(names.national_statistic),
-            "next_release": d(names.next_release),
-            "contacts": d("contact"),
-        }
-    )
+def _report_names(record: _OnsRecord) -> dict[str, str]:
+    """Where the source spells a field, reports use that name even when the record
+    leaves it empty ("description.summary", not "summary")."""
+    names, d = record.names, record.d
+    return {
+        "slug": record.uri_key,
+        "same_as": record.uri_key,
+        "title": d("title"),
+        "summary": d("summary"),
+        "release_date": d(names.release_date),
+        "published_date": d(names.release_date),
+        "provisional_date": d(names.provisional_date),
+        "cancellation_notice": d(names.cancellation_notice),
+        "date_changes": names.date_changes,
+        "designation": d(names.national_statistic),
+        "next_release": d(names.next_release),
+        "contacts": d("contact"),
+    }
 
+
+def _title_and_summary(record: _OnsRecord) -> Fields:
+    """The title, and the summary (else the meta description)."""
+    desc, where, d = record.desc, record.where, record.d
     title = get_str(desc, "title", where, d("title"))
-    if title is not None:
-        fields["title"] = d("title")
+    texts = Fields({"title": title}).named("title", d("title"), when=title is not None)
     summary = get_str(desc, "summary", where, d("summary"))
     if summary is not None:
-        fields["summary"] = d("summary")
+        texts.named("summary", d("summary"))
     else:
-        summary = get_str(
-            desc, names.meta_description, where, d(names.meta_description)
-        )
-        if summary is not None:
-            fields["summary"] = d(names.meta_description)
+        meta = record.names.meta_description
+        summary = get_str(desc, meta, where, d(meta))
+        texts.named("summary", d(meta), when=summary is not None)
+    texts.values["summary"] = summary
+    return texts
 
+
+def _dates(record: _OnsRecord) -> Fields:
+    """The release date and the provisional date (free text)."""
+    desc, where, d = record.desc, record.where, record.d
+    release_key = record.names.release_date
+    provisional_key = record.names.provisional_date
     release_date = parse_datetime(
-        desc.get(names.release_date), settings.zone, where, d(names.release_date)
+        desc.get(release_key), record.settings.zone, where, d(release_key)
     )
-    if release_date is not None:
-        fields["release_date"] = d(names.release_date)
-    provisional_date = get_str(
-        desc, names.provisional_date, where, d(names.provisional_date)
+    provisional_date = get_str(desc, provisional_key, where, d(provisional_key))
+    dates = Fields({"release_date": release_date, "provisional_date": provisional_date})
+    dates.named("release_date", d(release_key), when=release_date is not None)
+    return dates.named(
+        "provisional_date", d(provisional_key), when=provisional_date is not None
     )
-    if provisional_date is not None:
-        fields["provisional_date"] = d(names.provisional_date)
 
+
+def _date_changes_and_status(record: _OnsRecord) -> Fields:
+    """The date changes, then the status (a finalised release with date changes
+    is postponed)."""
+    changes = _date_changes(record)
+    changed = bool(changes.values["date_changes"])
+    return changes.take(_status(record, changed=changed))
+
+
+def _date_changes(record: _OnsRecord) -> Fields:
+    where, names = record.where, record.names
     changes: list[DateChange] = []
-    for i, change in enumerate(
-        get_list(item, names.date_changes, where, names.date_changes)
+    for base, change in iter_objects(
+        record.item,
+        names.date_changes,
+        where,
+        names.date_changes,
+        "a date change object",
     ):
-        base = f"{names.date_changes}[{i}]"
-        if not isinstance(change, Mapping):
-            raise where.error(
-                f"expected a date change object, got {type(change).__name__}", base
-            )
         previous = parse_date_or_datetime(
             change.get(names.previous_date),
-            settings.zone,
+            record.settings.zone,
             where,
             f"{base}.{names.previous_date}",
         )
@@ -447,102 +461,169 @@ def release_from_record(
             change, names.change_notice, where, f"{base}.{names.change_notice}"
         )
         changes.append(DateChange(previous_date=previous, reason=reason))
-    if changes:
-        fields["date_changes"] = names.date_changes
+    return Fields({"date_changes": tuple(changes)}).named(
+        "date_changes", names.date_changes, when=bool(changes)
+    )
 
+
+def _status(record: _OnsRecord, *, changed: bool) -> Fields:
+    """As ONS derives it (see the module's docstring)."""
+    desc, where, d = record.desc, record.where, record.d
     cancelled = get_bool(desc, "cancelled", where, d("cancelled"))
     published = get_bool(desc, "published", where, d("published"))
     finalised = get_bool(desc, "finalised", where, d("finalised"))
     if cancelled:
-        status, fields["status"] = Status.CANCELLED, d("cancelled")
+        status, source = Status.CANCELLED, d("cancelled")
     elif published:
-        status, fields["status"] = Status.PUBLISHED, d("published")
-    elif finalised and changes:
-        status, fields["status"] = Status.POSTPONED, names.date_changes
+        status, source = Status.PUBLISHED, d("published")
+    elif finalised and changed:
+        status, source = Status.POSTPONED, record.names.date_changes
     elif finalised:
-        status, fields["status"] = Status.CONFIRMED, d("finalised")
+        status, source = Status.CONFIRMED, d("finalised")
     else:
-        status, fields["status"] = Status.PROVISIONAL, d("finalised")
+        status, source = Status.PROVISIONAL, d("finalised")
+    return Fields({"status": status}).named("status", source)
 
+
+def _cancellation(record: _OnsRecord) -> Fields:
+    name = record.d(record.names.cancellation_notice)
     notice = _paragraphs(
-        desc.get(names.cancellation_notice), where, d(names.cancellation_notice)
+        record.desc.get(record.names.cancellation_notice), record.where, name
     )
-    if notice is not None:
-        fields["cancellation_notice"] = d(names.cancellation_notice)
+    return Fields({"cancellation_notice": notice}).named(
+        "cancellation_notice", name, when=notice is not None
+    )
 
-    national = get_bool(
-        desc, names.national_statistic, where, d(names.national_statistic)
-    )
+
+def _designation(record: _OnsRecord) -> Fields:
+    """The national statistic flag: accredited if true, official if false."""
+    key = record.names.national_statistic
+    national = get_bool(record.desc, key, record.where, record.d(key))
     designation: Designation | None = None
     if national is not None:
         designation = Designation.ACCREDITED if national else Designation.OFFICIAL
-        fields["designation"] = d(names.national_statistic)
+    return Fields({"designation": designation}).named(
+        "designation", record.d(key), when=national is not None
+    )
 
+
+def _census(record: _OnsRecord) -> Fields:
+    """The census flag, or a survey named census."""
+    desc, where, d = record.desc, record.where, record.d
     census = bool(get_bool(desc, "census", where, d("census")))
-    if census:
-        fields["census"] = d("census")
+    read = Fields().named("census", d("census"), when=census)
     survey = get_str(desc, "survey", where, d("survey"))
     if not census and survey is not None and survey.lower() == "census":
         census = True
-        fields["census"] = d("survey")
+        read.named("census", d("survey"))
+    read.values["census"] = census
+    return read
 
-    keywords = _keywords(desc, where)
-    if keywords:
-        fields["keywords"] = d("keywords")
-    topics = _topics(item, where)
-    if topics:
-        fields["topics"] = "topics"
 
-    language = get_str(desc, "language", where, d("language"))
-    if language is not None:
-        fields["language"] = d("language")
-
-    contacts: tuple[Contact, ...] = ()
-    contact = get_obj(desc, "contact", where, d("contact"))
-    if contact is not None:
-        name = get_str(contact, "name", where, d("contact.name"))
-        email = get_str(contact, "email", where, d("contact.email"))
-        telephone = get_str(contact, "telephone", where, d("contact.telephone"))
-        if name or email or telephone:
-            contacts = (Contact(name=name, email=email, telephone=telephone),)
-            fields["contacts"] = d("contact")
-
-    next_release = get_str(desc, names.next_release, where, d(names.next_release))
-    if next_release is not None:
-        fields["next_release"] = d(names.next_release)
-
-    dataset_links, dataset_field = _links(item, names.datasets, where)
-    datasets = tuple(Dataset(title=t or uri, url=url) for url, t, uri in dataset_links)
-    if dataset_field:
-        fields["datasets"] = dataset_field
-    document_links, document_field = _links(item, names.documents, where)
-    documents = tuple(Document(url=url, title=t) for url, t, _ in document_links)
-    if document_field:
-        fields["related_documents"] = document_field
-
-    return Release(
-        slug=slug_from_path(uri, where, uri_key),
-        title=title,
-        status=status,
-        summary=summary,
-        release_date=release_date,
-        provisional_date=provisional_date,
-        date_changes=tuple(changes),
-        cancellation_notice=notice,
-        designation=designation,
-        census=census,
-        topics=topics,
-        keywords=keywords,
-        language=language or settings.language,
-        contacts=contacts,
-        datasets=datasets,
-        related_documents=documents,
-        next_release=next_release,
-        same_as=(absolute_ons_url(uri),),
-        source=SourceRef(
-            file=file,
-            index=index,
-            record_id=uri,
-            fields=tuple(fields.items()),
-        ),
+def _keywords(record: _OnsRecord) -> Fields:
+    desc, where = record.desc, record.where
+    out: list[str] = []
+    for i, keyword in enumerate(
+        get_list(desc, "keywords", where, "description.keywords")
+    ):
+        if keyword is None:
+            continue
+        if not isinstance(keyword, str):
+            raise where.error(
+                f"expected text, got {type(keyword).__name__}",
+                f"description.keywords[{i}]",
+            )
+        text = keyword.strip()
+        if text and text not in out:
+            out.append(text)
+    return Fields({"keywords": tuple(out)}).named(
+        "keywords", "description.keywords", when=bool(out)
     )
+
+
+def _topics(record: _OnsRecord) -> Fields:
+    """zebedee ``topics`` links that carry a title (a bare ID has no label)."""
+    where = record.where
+    out: list[Topic] = []
+    for name, entry in iter_objects(
+        record.item, "topics", where, "topics", "a link object"
+    ):
+        title = get_str(entry, "title", where, f"{name}.title")
+        uri = get_str(entry, "uri", where, f"{name}.uri")
+        if title is None:
+            continue
+        add_topic(
+            out,
+            slug_from_path(uri, where, f"{name}.uri") if uri else slugify(title),
+            title,
+        )
+    return Fields({"topics": tuple(out)}).named("topics", "topics", when=bool(out))
+
+
+def _contacts(record: _OnsRecord) -> Fields:
+    """The one contact object, if it gives a name, an email or a telephone."""
+    where, d = record.where, record.d
+    contact = get_obj(record.desc, "contact", where, d("contact"))
+    if contact is None:
+        return Fields({"contacts": ()})
+    name = get_str(contact, "name", where, d("contact.name"))
+    email = get_str(contact, "email", where, d("contact.email"))
+    telephone = get_str(contact, "telephone", where, d("contact.telephone"))
+    if not (name or email or telephone):
+        return Fields({"contacts": ()})
+    contacts = (Contact(name=name, email=email, telephone=telephone),)
+    return Fields({"contacts": contacts}).named("contacts", d("contact"))
+
+
+def _next_release(record: _OnsRecord) -> Fields:
+    name = record.d(record.names.next_release)
+    next_release = get_str(record.desc, record.names.next_release, record.where, name)
+    return Fields({"next_release": next_release}).named(
+        "next_release", name, when=next_release is not None
+    )
+
+
+def _datasets(record: _OnsRecord) -> Fields:
+    links, source = _links(record.item, record.names.datasets, record.where)
+    datasets = tuple(Dataset(title=t or uri, url=url) for url, t, uri in links)
+    return Fields({"datasets": datasets}).named(
+        "datasets", source or "", when=bool(source)
+    )
+
+
+def _documents(record: _OnsRecord) -> Fields:
+    links, source = _links(record.item, record.names.documents, record.where)
+    documents = tuple(Document(url=url, title=t) for url, t, _ in links)
+    return Fields({"related_documents": documents}).named(
+        "related_documents", source or "", when=bool(source)
+    )
+
+
+def _language(record: _OnsRecord) -> Fields:
+    where, default = record.where, record.settings.language
+    return language_field(record.desc, "language", where, record.d("language"), default)
+
+
+def _same_as(record: _OnsRecord) -> Fields:
+    """The release's page on the ONS site."""
+    return Fields({"same_as": (absolute_ons_url(record.uri),)})
+
+
+#: the ONS mapping: each step reads some fields of a record, in this order (the
+#: order its errors are found in)
+_STEPS: tuple[Callable[[_OnsRecord], Fields], ...] = (
+    _title_and_summary,
+    _dates,
+    _date_changes_and_status,
+    _cancellation,
+    _designation,
+    _census,
+    _keywords,
+    _topics,
+    _language,
+    _contacts,
+    _next_release,
+    _datasets,
+    _documents,
+    _same_as,
+)
