@@ -1,20 +1,39 @@
-"""Helpers every importer shares: typed field access and date parsing.
+"""Helpers every importer shares: typed field access, date parsing and the steps
+of a record's mapping.
 
 Each helper raises :class:`InputError` naming the file, record and field, so an
 importer never lets a ``KeyError`` or ``ValueError`` reach a person.
+
+An importer reads a record as one list of steps (as ckanext-dcat's profiles do): each
+step takes the record and returns the :class:`Fields` it read, the Release fields and
+the source's name for each, and the steps' results together make the Release.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from publisher.errors import InputError
-from publisher.model import SLUG_RE, Release, SourceRef
+from publisher.model import (
+    SLUG_RE,
+    Contact,
+    Dataset,
+    DateChange,
+    Designation,
+    Document,
+    Organization,
+    Release,
+    Series,
+    SourceRef,
+    Status,
+    Topic,
+    slugify,
+)
 from publisher.xmlchars import XML_ILLEGAL
 
 
@@ -37,6 +56,109 @@ class Where:
 
     def with_id(self, record_id: str | None) -> Where:
         return Where(self.file, self.record, record_id)
+
+
+class ReleaseFields(TypedDict, total=False):
+    """The fields of :class:`Release` but ``slug`` and ``source``, by name: what the
+    steps of an importer return (mypy checks each name and type)."""
+
+    title: str | None
+    status: Status | None
+    summary: str | None
+    release_date: datetime | None
+    provisional_date: str | None
+    date_changes: tuple[DateChange, ...]
+    cancellation_notice: str | None
+    published_date: datetime | None
+    designation: Designation | None
+    census: bool
+    topics: tuple[Topic, ...]
+    keywords: tuple[str, ...]
+    language: str
+    contacts: tuple[Contact, ...]
+    publisher: Organization | None
+    license: str | None
+    datasets: tuple[Dataset, ...]
+    related_documents: tuple[Document, ...]
+    next_release: str | None
+    next_release_slug: str | None
+    series: Series | None
+    previous_edition: str | None
+    same_as: tuple[str, ...]
+    identifier: str | None
+    former_slugs: tuple[str, ...]
+
+
+@dataclass
+class Fields:
+    """What one step of a record's mapping read, or all the steps so far.
+
+    ``values`` are Release fields; ``names`` maps a model field to the name the
+    source gives it (``summary`` -> ``description.summary``), for reports
+    (:attr:`SourceRef.fields`, in the order the names were first given).
+    """
+
+    values: ReleaseFields = field(default_factory=lambda: ReleaseFields())
+    names: dict[str, str] = field(default_factory=dict)
+
+    def named(self, model: str, source: str, *, when: bool = True) -> Fields:
+        """These fields, noting that ``model`` was read from ``source`` if ``when``."""
+        if when:
+            self.names[model] = source
+        return self
+
+    def take(self, step: Fields) -> Fields:
+        """Add what a later step read (its values and names win)."""
+        self.values.update(step.values)
+        self.names.update(step.names)
+        return self
+
+    def source(self, file: str, index: int, record_id: str | None) -> SourceRef:
+        """The record's place, with the source names the steps gave."""
+        return SourceRef(
+            file=file,
+            index=index,
+            record_id=record_id,
+            fields=tuple(self.names.items()),
+        )
+
+    def release(self, slug: str, source: SourceRef) -> Release:
+        return Release(slug=slug, **self.values, source=source)
+
+
+def language_field(
+    obj: Mapping[str, Any], key: str, where: Where, name: str, default: str
+) -> Fields:
+    """The record's language (``default``, the site's, when it gives none)."""
+    language = get_str(obj, key, where, name)
+    return Fields({"language": language or default}).named(
+        "language", name, when=language is not None
+    )
+
+
+def path_slug(path: str) -> str:
+    """The last segment of a URI path as a slug (made one if it is not already);
+    empty when the path has no segment a slug can be made from."""
+    segment = path.split("#", 1)[0].split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return segment if SLUG_RE.match(segment) else slugify(segment)
+
+
+def add_topic(topics: list[Topic], slug: str, label: str) -> None:
+    """Add a topic to ``topics`` unless one with its slug (or no slug) is there."""
+    if slug and all(t.slug != slug for t in topics):
+        topics.append(Topic(slug=slug, label=label))
+
+
+def iter_objects(
+    obj: Mapping[str, Any], key: str, where: Where, name: str, what: str
+) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """(``name[i]``, item) for each item of the list ``key``, refusing an item that
+    is not an object as "expected ``what``" when it is reached."""
+    for i, item in enumerate(get_list(obj, key, where, name)):
+        position = f"{name}[{i}]"
+        if not isinstance(item, Mapping):
+            raise where.error(f"expected {what}, got {type(item).__name__}", position)
+        yield position, item
 
 
 def get_str(obj: Mapping[str, Any], key: str, where: Where, name: str) -> str | None:

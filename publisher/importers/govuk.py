@@ -21,7 +21,7 @@ its ``former_slugs``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -30,20 +30,23 @@ from zoneinfo import ZoneInfo
 from publisher.config import Settings
 from publisher.errors import InputError
 from publisher.importers._common import (
+    Fields,
     Where,
+    add_topic,
     get_list,
     get_obj,
     get_str,
+    iter_objects,
+    language_field,
     local_time,
     parse_datetime,
+    path_slug,
 )
 from publisher.model import (
-    SLUG_RE,
     DateChange,
     Designation,
     Organization,
     Release,
-    SourceRef,
     Status,
     Topic,
     slugify,
@@ -216,61 +219,157 @@ def _records(data: Any, file: str) -> list[Any]:
     )
 
 
-def _last_segment(path: str) -> str:
-    segment = path.split("#", 1)[0].split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-    return segment if SLUG_RE.match(segment) else slugify(segment)
+@dataclass(frozen=True)
+class _Announcement:
+    """A content item being read, with the ids that name it in messages."""
+
+    raw: Mapping[str, Any]
+    base_path: str
+    content_id: str | None
+    where: Where
+    settings: Settings
 
 
-def _publisher(
-    links: Mapping[str, Any], where: Where, fields: dict[str, str]
-) -> Organization | None:
-    for key in ("primary_publishing_organisation", "organisations"):
-        orgs = get_list(links, key, where, f"links.{key}")
-        if not orgs:
-            continue
-        org = orgs[0]
-        name = f"links.{key}[0]"
-        if not isinstance(org, Mapping):
-            raise where.error(
-                f"expected an organisation object, got {type(org).__name__}", name
-            )
-        title = get_str(org, "title", where, f"{name}.title")
-        if title is None:
-            continue
-        url = get_str(org, "web_url", where, f"{name}.web_url")
-        if url is None:
-            base_path = get_str(org, "base_path", where, f"{name}.base_path")
-            url = GOVUK_SITE + base_path if base_path else None
-        fields["publisher"] = f"links.{key}"
-        return Organization(name=title, url=url)
-    return None
+@dataclass(frozen=True)
+class _Item:
+    release: Release
+    content_id: str | None
+    updated: tuple[float, float, int]
 
 
-def _topics(
-    links: Mapping[str, Any], where: Where, fields: dict[str, str]
-) -> tuple[Topic, ...]:
-    out: list[Topic] = []
-    used: list[str] = []
-    for key in ("policy_areas", "topics", "taxons"):
-        entries = get_list(links, key, where, f"links.{key}")
-        if entries:
-            used.append(f"links.{key}")
-        for i, entry in enumerate(entries):
-            name = f"links.{key}[{i}]"
-            if not isinstance(entry, Mapping):
-                raise where.error(
-                    f"expected a linked item object, got {type(entry).__name__}", name
-                )
-            title = get_str(entry, "title", where, f"{name}.title")
-            if title is None:
-                continue  # a topic without a label cannot be shown
-            base_path = get_str(entry, "base_path", where, f"{name}.base_path")
-            slug = _last_segment(base_path) if base_path else slugify(title)
-            if slug and all(t.slug != slug for t in out):
-                out.append(Topic(slug=slug, label=title))
-    if out:
-        fields["topics"] = "/".join(used)
-    return tuple(out)
+def _read_item(raw: Any, index: int, file: str, settings: Settings) -> _Item:
+    """One content item as a Release: the steps of the GOV.UK mapping
+    (:data:`_STEPS`) in order, then the slug from the base_path."""
+    item = _announcement(raw, Where(file, index), settings)
+    read = Fields(names=_report_names(item))
+    for step in _STEPS:
+        read.take(step(item))
+    release = read.release(
+        _slug(item.base_path, item.where), read.source(file, index, item.base_path)
+    )
+    return _Item(release=release, content_id=item.content_id, updated=_updated(item))
+
+
+def _announcement(raw: Any, where: Where, settings: Settings) -> _Announcement:
+    """The item if it is a statistics announcement with a base_path."""
+    if not isinstance(raw, Mapping):
+        raise where.error(f"expected a content item object, got {type(raw).__name__}")
+    base_path = get_str(raw, "base_path", where, "base_path")
+    content_id = get_str(raw, "content_id", where, "content_id")
+    where = where.with_id(base_path or content_id)
+    if not _is_announcement(raw):
+        raise where.error(
+            f"is not a statistics announcement (schema_name "
+            f"{raw.get('schema_name')!r}, document_type {raw.get('document_type')!r})",
+            "schema_name",
+        )
+    if base_path is None:
+        raise where.error(
+            "missing: the announcement's base_path gives its slug", "base_path"
+        )
+    return _Announcement(raw, base_path, content_id, where, settings)
+
+
+def _report_names(item: _Announcement) -> dict[str, str]:
+    """Reports use the source's names even for fields the record leaves empty."""
+    names = {
+        "slug": "base_path",
+        "same_as": "base_path",
+        "title": "title",
+        "summary": "description",
+        "release_date": "details.display_date",
+        "published_date": "details.display_date",
+        "provisional_date": "details.display_date",
+        "cancellation_notice": "details.cancellation_reason",
+        "date_changes": "details.previous_display_date",
+    }
+    if item.content_id is not None:
+        names["identifier"] = "content_id"
+    return names
+
+
+def _texts(item: _Announcement) -> Fields:
+    """title, description and locale."""
+    raw, where = item.raw, item.where
+    title = get_str(raw, "title", where, "title")
+    summary = get_str(raw, "description", where, "description")
+    texts = Fields({"title": title, "summary": summary})
+    texts.named("title", "title", when=title is not None)
+    texts.named("summary", "description", when=summary is not None)
+    return texts.take(
+        language_field(raw, "locale", where, "locale", item.settings.language)
+    )
+
+
+def _details(item: _Announcement) -> Mapping[str, Any]:
+    """The details object (the steps after the texts read it)."""
+    details = get_obj(item.raw, "details", item.where, "details")
+    if details is None:
+        raise item.where.error("missing: the announcement's details object", "details")
+    return details
+
+
+def _state(details: Mapping[str, Any], where: Where) -> str:
+    """details.state in lower case: cancelled, confirmed or provisional."""
+    state = get_str(details, "state", where, "details.state")
+    if state is None or state.lower() not in {"cancelled", "confirmed", "provisional"}:
+        raise where.error(
+            ("missing" if state is None else f"{state!r} is not a known state")
+            + ": expected cancelled, confirmed or provisional",
+            "details.state",
+        )
+    return state.lower()
+
+
+def _dates_and_status(item: _Announcement) -> Fields:
+    """The state, the dates and the date change: a confirmed announcement whose
+    date changed is postponed."""
+    details = _details(item)
+    state = _state(details, item.where)
+    dates = _dates(item, details, state)
+    changes = _date_changes(item, details)
+    changed = bool(changes.values["date_changes"])
+    return dates.take(changes).take(_status(state, changed=changed))
+
+
+def _dates(item: _Announcement, details: Mapping[str, Any], state: str) -> Fields:
+    """The release date (release_timestamp, else an exact display date) and the
+    provisional date (the display date as written, unless exact and confirmed)."""
+    where, zone = item.where, item.settings.zone
+    display_text = get_str(details, "display_date", where, "details.display_date")
+    if display_text is None:
+        raise where.error(
+            "missing: an announcement needs a display date such as "
+            "'20 January 2016 9:30am' or 'January 2016'",
+            "details.display_date",
+        )
+    display = parse_display_date(display_text, zone, where, "details.display_date")
+    timestamp = parse_datetime(
+        details.get("release_timestamp"), UK_ZONE, where, "details.release_timestamp"
+    )
+    dates = Fields()
+    release_date: datetime | None = None
+    if timestamp is not None:
+        release_date = timestamp.astimezone(zone)
+        dates.named("release_date", "details.release_timestamp")
+    elif state != "provisional" and isinstance(display.value, datetime):
+        release_date = display.value
+        dates.named("release_date", "details.display_date")
+    provisional_date: str | None = None
+    if state == "provisional" or display.kind != "exact":
+        provisional_date = display_text
+        dates.named("provisional_date", "details.display_date")
+    dates.values.update(
+        {"release_date": release_date, "provisional_date": provisional_date}
+    )
+    return dates
+
+
+def _date_changes(item: _Announcement, details: Mapping[str, Any]) -> Fields:
+    change = _date_change(details, item.settings, item.where)
+    return Fields({"date_changes": (change,) if change is not None else ()}).named(
+        "date_changes", "details.previous_display_date", when=change is not None
+    )
 
 
 def _date_change(
@@ -292,11 +391,135 @@ def _date_change(
     return DateChange(previous_date=previous.value, reason=note)
 
 
-@dataclass(frozen=True)
-class _Item:
-    release: Release
-    content_id: str | None
-    updated: tuple[float, float, int]
+def _status(state: str, *, changed: bool) -> Fields:
+    """A confirmed announcement whose date changed is postponed."""
+    if state == "cancelled":
+        status = Status.CANCELLED
+    elif state == "provisional":
+        status = Status.PROVISIONAL
+    else:
+        status = Status.POSTPONED if changed else Status.CONFIRMED
+    return Fields({"status": status}).named("status", "details.state")
+
+
+def _cancellation(item: _Announcement) -> Fields:
+    notice = get_str(
+        _details(item),
+        "cancellation_reason",
+        item.where,
+        "details.cancellation_reason",
+    )
+    return Fields({"cancellation_notice": notice}).named(
+        "cancellation_notice", "details.cancellation_reason", when=notice is not None
+    )
+
+
+_SUB_TYPES = {"national": Designation.ACCREDITED, "official": Designation.OFFICIAL}
+
+
+def _designation(item: _Announcement) -> Fields:
+    """details.format_sub_type, else the document_type's prefix."""
+    where = item.where
+    sub_type = get_str(
+        _details(item), "format_sub_type", where, "details.format_sub_type"
+    )
+    if sub_type is not None:
+        if sub_type.lower() not in _SUB_TYPES:
+            raise where.error(
+                f"{sub_type!r} is not a known format_sub_type: expected national or "
+                "official",
+                "details.format_sub_type",
+            )
+        return Fields({"designation": _SUB_TYPES[sub_type.lower()]}).named(
+            "designation", "details.format_sub_type"
+        )
+    designation: Designation | None = None
+    document_type = get_str(item.raw, "document_type", where, "document_type") or ""
+    if document_type.startswith("national_statistics"):
+        designation = Designation.ACCREDITED
+    elif document_type.startswith("official_statistics"):
+        designation = Designation.OFFICIAL
+    return Fields({"designation": designation}).named(
+        "designation", "document_type", when=designation is not None
+    )
+
+
+def _links(item: _Announcement) -> Fields:
+    """The publishing organisation and the topics, from ``links``."""
+    links = get_obj(item.raw, "links", item.where, "links") or {}
+    return _publisher(links, item.where).take(_topics(links, item.where))
+
+
+def _publisher(links: Mapping[str, Any], where: Where) -> Fields:
+    for key in ("primary_publishing_organisation", "organisations"):
+        orgs = get_list(links, key, where, f"links.{key}")
+        if not orgs:
+            continue
+        org = orgs[0]
+        name = f"links.{key}[0]"
+        if not isinstance(org, Mapping):
+            raise where.error(
+                f"expected an organisation object, got {type(org).__name__}", name
+            )
+        title = get_str(org, "title", where, f"{name}.title")
+        if title is None:
+            continue
+        url = get_str(org, "web_url", where, f"{name}.web_url")
+        if url is None:
+            base_path = get_str(org, "base_path", where, f"{name}.base_path")
+            url = GOVUK_SITE + base_path if base_path else None
+        organization = Organization(name=title, url=url)
+        return Fields({"publisher": organization}).named("publisher", f"links.{key}")
+    return Fields({"publisher": None})
+
+
+def _topics(links: Mapping[str, Any], where: Where) -> Fields:
+    out: list[Topic] = []
+    used: list[str] = []
+    for key in ("policy_areas", "topics", "taxons"):
+        entries = iter_objects(
+            links, key, where, f"links.{key}", "a linked item object"
+        )
+        for n, (name, entry) in enumerate(entries):
+            if n == 0:
+                used.append(f"links.{key}")
+            title = get_str(entry, "title", where, f"{name}.title")
+            if title is None:
+                continue  # a topic without a label cannot be shown
+            base_path = get_str(entry, "base_path", where, f"{name}.base_path")
+            add_topic(out, path_slug(base_path) if base_path else slugify(title), title)
+    return Fields({"topics": tuple(out)}).named(
+        "topics", "/".join(used), when=bool(out)
+    )
+
+
+def _same_as(item: _Announcement) -> Fields:
+    """The page on GOV.UK, and the content_id as the identifier."""
+    base_path = item.base_path
+    page = GOVUK_SITE + base_path if base_path.startswith("/") else base_path
+    return Fields({"same_as": (page,), "identifier": item.content_id})
+
+
+#: the GOV.UK mapping: each step reads some fields of a content item, in this order
+#: (the order its errors are found in)
+_STEPS: tuple[Callable[[_Announcement], Fields], ...] = (
+    _texts,
+    _dates_and_status,
+    _cancellation,
+    _designation,
+    _links,
+    _same_as,
+)
+
+
+def _updated(item: _Announcement) -> tuple[float, float, int]:
+    """The key that picks the item kept among those with one content_id."""
+    raw, settings, where = item.raw, item.settings, item.where
+    return (
+        _timestamp(raw, "public_updated_at", settings, where),
+        _timestamp(raw, "updated_at", settings, where),
+        where.record,
+    )
 
 
 def _timestamp(
@@ -306,161 +529,8 @@ def _timestamp(
     return value.timestamp() if value is not None else float("-inf")
 
 
-def _read_item(raw: Any, index: int, file: str, settings: Settings) -> _Item:
-    where = Where(file, index)
-    if not isinstance(raw, Mapping):
-        raise where.error(f"expected a content item object, got {type(raw).__name__}")
-    base_path = get_str(raw, "base_path", where, "base_path")
-    content_id = get_str(raw, "content_id", where, "content_id")
-    where = where.with_id(base_path or content_id)
-    if not _is_announcement(raw):
-        raise where.error(
-            f"is not a statistics announcement (schema_name "
-            f"{raw.get('schema_name')!r}, document_type {raw.get('document_type')!r})",
-            "schema_name",
-        )
-    if base_path is None:
-        raise where.error(
-            "missing: the announcement's base_path gives its slug", "base_path"
-        )
-    fields: dict[str, str] = {
-        "slug": "base_path",
-        "same_as": "base_path",
-        # Reports use the source's names even for fields the record leaves empty.
-        "title": "title",
-        "summary": "description",
-        "release_date": "details.display_date",
-        "published_date": "details.display_date",
-        "provisional_date": "details.display_date",
-        "cancellation_notice": "details.cancellation_reason",
-        "date_changes": "details.previous_display_date",
-    }
-    if content_id is not None:
-        fields["identifier"] = "content_id"
-
-    title = get_str(raw, "title", where, "title")
-    if title is not None:
-        fields["title"] = "title"
-    summary = get_str(raw, "description", where, "description")
-    if summary is not None:
-        fields["summary"] = "description"
-    language = get_str(raw, "locale", where, "locale")
-    if language is not None:
-        fields["language"] = "locale"
-
-    details = get_obj(raw, "details", where, "details")
-    if details is None:
-        raise where.error("missing: the announcement's details object", "details")
-    state = get_str(details, "state", where, "details.state")
-    if state is None or state.lower() not in {"cancelled", "confirmed", "provisional"}:
-        raise where.error(
-            ("missing" if state is None else f"{state!r} is not a known state")
-            + ": expected cancelled, confirmed or provisional",
-            "details.state",
-        )
-    state = state.lower()
-
-    display_text = get_str(details, "display_date", where, "details.display_date")
-    if display_text is None:
-        raise where.error(
-            "missing: an announcement needs a display date such as "
-            "'20 January 2016 9:30am' or 'January 2016'",
-            "details.display_date",
-        )
-    display = parse_display_date(
-        display_text, settings.zone, where, "details.display_date"
-    )
-    timestamp = parse_datetime(
-        details.get("release_timestamp"), UK_ZONE, where, "details.release_timestamp"
-    )
-    release_date: datetime | None = None
-    if timestamp is not None:
-        release_date = timestamp.astimezone(settings.zone)
-        fields["release_date"] = "details.release_timestamp"
-    elif state != "provisional" and isinstance(display.value, datetime):
-        release_date = display.value
-        fields["release_date"] = "details.display_date"
-    provisional_date: str | None = None
-    if state == "provisional" or display.kind != "exact":
-        provisional_date = display_text
-        fields["provisional_date"] = "details.display_date"
-
-    change = _date_change(details, settings, where)
-    date_changes = (change,) if change is not None else ()
-    if change is not None:
-        fields["date_changes"] = "details.previous_display_date"
-
-    if state == "cancelled":
-        status = Status.CANCELLED
-    elif state == "provisional":
-        status = Status.PROVISIONAL
-    else:
-        status = Status.POSTPONED if change is not None else Status.CONFIRMED
-    fields["status"] = "details.state"
-
-    notice = get_str(
-        details, "cancellation_reason", where, "details.cancellation_reason"
-    )
-    if notice is not None:
-        fields["cancellation_notice"] = "details.cancellation_reason"
-
-    designation: Designation | None = None
-    sub_type = get_str(details, "format_sub_type", where, "details.format_sub_type")
-    if sub_type is not None:
-        designations = {
-            "national": Designation.ACCREDITED,
-            "official": Designation.OFFICIAL,
-        }
-        if sub_type.lower() not in designations:
-            raise where.error(
-                f"{sub_type!r} is not a known format_sub_type: expected national or "
-                "official",
-                "details.format_sub_type",
-            )
-        designation = designations[sub_type.lower()]
-        fields["designation"] = "details.format_sub_type"
-    else:
-        document_type = get_str(raw, "document_type", where, "document_type") or ""
-        if document_type.startswith("national_statistics"):
-            designation = Designation.ACCREDITED
-        elif document_type.startswith("official_statistics"):
-            designation = Designation.OFFICIAL
-        if designation is not None:
-            fields["designation"] = "document_type"
-
-    links = get_obj(raw, "links", where, "links") or {}
-    publisher = _publisher(links, where, fields)
-    topics = _topics(links, where, fields)
-
-    release = Release(
-        slug=_slug(base_path, where),
-        title=title,
-        status=status,
-        summary=summary,
-        release_date=release_date,
-        provisional_date=provisional_date,
-        date_changes=date_changes,
-        cancellation_notice=notice,
-        designation=designation,
-        topics=topics,
-        language=language or settings.language,
-        publisher=publisher,
-        same_as=(GOVUK_SITE + base_path if base_path.startswith("/") else base_path,),
-        identifier=content_id,
-        source=SourceRef(
-            file=file, index=index, record_id=base_path, fields=tuple(fields.items())
-        ),
-    )
-    updated = (
-        _timestamp(raw, "public_updated_at", settings, where),
-        _timestamp(raw, "updated_at", settings, where),
-        index,
-    )
-    return _Item(release=release, content_id=content_id, updated=updated)
-
-
 def _slug(base_path: str, where: Where) -> str:
-    slug = _last_segment(base_path)
+    slug = path_slug(base_path)
     if not slug:
         raise where.error(
             f"{base_path!r} has no last path segment to make the slug from",

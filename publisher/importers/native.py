@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator, Mapping
-from datetime import date, datetime
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from publisher.config import Settings
 from publisher.importers._common import (
+    ReleaseFields,
     Where,
+    add_topic,
     get_bool,
     get_list,
     get_obj,
@@ -24,6 +25,9 @@ from publisher.importers._common import (
     parse_date_or_datetime,
     parse_datetime,
 )
+
+# release_to_record, the writer, lives apart and is imported from here too
+from publisher.importers.native_writer import release_to_record as release_to_record
 from publisher.model import (
     SLUG_RE,
     Contact,
@@ -142,6 +146,29 @@ def release_from_line(
 def release_from_record(
     record: Mapping[str, Any], where: Where, settings: Settings, *, csv: bool = False
 ) -> Release:
+    """One native record as a Release: its id, then the steps of the native
+    mapping (:data:`_STEPS`) in order. The native names are the model's (but for
+    :data:`_RENAMED`), so a step returns only the fields' values."""
+    slug, where = _id(record, where)
+    values: ReleaseFields = {}
+    for step in _STEPS:
+        values.update(step(record, where, settings))
+    return Release(
+        slug=slug,
+        **values,
+        source=SourceRef(
+            file=where.file,
+            index=where.record,
+            record_id=slug,
+            fields=_FIELD_NAMES,
+            style="csv" if csv else "json",
+        ),
+    )
+
+
+def _id(record: Mapping[str, Any], where: Where) -> tuple[str, Where]:
+    """The record's id (a slug), after checking that every field's name is a
+    native one; and ``where`` named by the id."""
     slug = get_str(record, "id", where, "id")
     where = where.with_id(slug)
     unknown = [k for k in record if k not in FIELDS]
@@ -158,7 +185,12 @@ def release_from_record(
             f"(e.g. {slugify(slug) or 'labour-market-january-2027'!r})",
             "id",
         )
-    zone = settings.zone
+    return slug, where
+
+
+def _status(
+    record: Mapping[str, Any], where: Where, settings: Settings
+) -> ReleaseFields:
     status_text = get_str(record, "status", where, "status")
     status: Status | None = None
     if status_text is not None:
@@ -170,6 +202,12 @@ def release_from_record(
                 + ", ".join(s.value for s in Status),
                 "status",
             ) from None
+    return {"status": status}
+
+
+def _designation(
+    record: Mapping[str, Any], where: Where, settings: Settings
+) -> ReleaseFields:
     designation_text = get_str(record, "designation", where, "designation")
     designation: Designation | None = None
     if designation_text is not None:
@@ -181,7 +219,12 @@ def release_from_record(
                 + ", ".join(d.value for d in Designation),
                 "designation",
             ) from None
+    return {"designation": designation}
 
+
+def _publisher(
+    record: Mapping[str, Any], where: Where, settings: Settings
+) -> ReleaseFields:
     publisher = None
     pub = get_obj(record, "publisher", where, "publisher")
     if pub is not None:
@@ -189,6 +232,12 @@ def release_from_record(
         if name is None:
             raise where.error("a publisher needs a name", "publisher.name")
         publisher = Organization(name, get_str(pub, "url", where, "publisher.url"))
+    return {"publisher": publisher}
+
+
+def _series(
+    record: Mapping[str, Any], where: Where, settings: Settings
+) -> ReleaseFields:
     series = None
     ser = get_obj(record, "series", where, "series")
     if ser is not None:
@@ -196,48 +245,93 @@ def release_from_record(
         if sid is None or not SLUG_RE.match(sid):
             raise where.error("a series needs an id that is a slug", "series.id")
         series = Series(sid, get_str(ser, "title", where, "series.title"))
+    return {"series": series}
 
-    return Release(
-        slug=slug,
-        title=get_str(record, "title", where, "title"),
-        status=status,
-        summary=get_str(record, "summary", where, "summary"),
-        release_date=parse_datetime(
+
+def _title_and_dates(
+    record: Mapping[str, Any], where: Where, settings: Settings
+) -> ReleaseFields:
+    """What the release is and when: title, summary, its dates and their changes."""
+    zone = settings.zone
+    return {
+        "title": get_str(record, "title", where, "title"),
+        "summary": get_str(record, "summary", where, "summary"),
+        "release_date": parse_datetime(
             record.get("release_date"), zone, where, "release_date"
         ),
-        provisional_date=get_str(record, "provisional_date", where, "provisional_date"),
-        date_changes=_date_changes(record, where, settings),
-        cancellation_notice=get_str(
+        "provisional_date": get_str(
+            record, "provisional_date", where, "provisional_date"
+        ),
+        "date_changes": _date_changes(record, where, settings),
+        "cancellation_notice": get_str(
             record, "cancellation_notice", where, "cancellation_notice"
         ),
-        published_date=parse_datetime(
+        "published_date": parse_datetime(
             record.get("published_date"), zone, where, "published_date"
         ),
-        designation=designation,
-        census=bool(get_bool(record, "census", where, "census")),
-        topics=_topics(record, where),
-        keywords=tuple(_texts(record, "keywords", where)),
-        language=get_str(record, "language", where, "language") or settings.language,
-        contacts=_contacts(record, where),
-        publisher=publisher,
-        license=get_str(record, "license", where, "license"),
-        datasets=_datasets(record, where),
-        related_documents=_documents(record, where),
-        next_release=get_str(record, "next_release", where, "next_release"),
-        next_release_slug=get_str(record, "next_release_id", where, "next_release_id"),
-        series=series,
-        previous_edition=get_str(record, "previous_edition", where, "previous_edition"),
-        same_as=tuple(_texts(record, "same_as", where)),
-        identifier=get_str(record, "identifier", where, "identifier"),
-        former_slugs=tuple(_texts(record, "former_ids", where)),
-        source=SourceRef(
-            file=where.file,
-            index=where.record,
-            record_id=slug,
-            fields=_FIELD_NAMES,
-            style="csv" if csv else "json",
+    }
+
+
+def _subjects(
+    record: Mapping[str, Any], where: Where, settings: Settings
+) -> ReleaseFields:
+    """What the release is about: census flag, topics, keywords, language."""
+    return {
+        "census": bool(get_bool(record, "census", where, "census")),
+        "topics": _topics(record, where),
+        "keywords": tuple(_texts(record, "keywords", where)),
+        "language": get_str(record, "language", where, "language") or settings.language,
+    }
+
+
+def _contacts_and_licence(
+    record: Mapping[str, Any], where: Where, settings: Settings
+) -> ReleaseFields:
+    return {
+        "contacts": _contacts(record, where),
+        "license": get_str(record, "license", where, "license"),
+    }
+
+
+def _data(record: Mapping[str, Any], where: Where, settings: Settings) -> ReleaseFields:
+    """The datasets and related documents."""
+    return {
+        "datasets": _datasets(record, where),
+        "related_documents": _documents(record, where),
+    }
+
+
+def _links(
+    record: Mapping[str, Any], where: Where, settings: Settings
+) -> ReleaseFields:
+    """The next and previous releases and the release's other names."""
+    return {
+        "next_release": get_str(record, "next_release", where, "next_release"),
+        "next_release_slug": get_str(
+            record, "next_release_id", where, "next_release_id"
         ),
-    )
+        "previous_edition": get_str(
+            record, "previous_edition", where, "previous_edition"
+        ),
+        "same_as": tuple(_texts(record, "same_as", where)),
+        "identifier": get_str(record, "identifier", where, "identifier"),
+        "former_slugs": tuple(_texts(record, "former_ids", where)),
+    }
+
+
+#: the native mapping: each step reads some fields of a record, in this order (the
+#: order its errors are found in)
+_STEPS: tuple[Callable[[Mapping[str, Any], Where, Settings], ReleaseFields], ...] = (
+    _status,
+    _designation,
+    _publisher,
+    _series,
+    _title_and_dates,
+    _subjects,
+    _contacts_and_licence,
+    _data,
+    _links,
+)
 
 
 def _texts(record: Mapping[str, Any], key: str, where: Where) -> list[str]:
@@ -319,8 +413,7 @@ def _topics(record: Mapping[str, Any], where: Where) -> tuple[Topic, ...]:
             tid = slugify(label)
         if not SLUG_RE.match(tid):
             raise where.error(f"topic id {tid!r} is not a slug", f"{name}.id")
-        if all(t.slug != tid for t in topics):
-            topics.append(Topic(tid, label))
+        add_topic(topics, tid, label)
     return tuple(topics)
 
 
@@ -462,96 +555,3 @@ def _unflatten_csv_row(row: Mapping[str, Any], where: Where) -> dict[str, Any]:
                 if isinstance(item, dict) and isinstance(item.get("downloads"), list):
                     item["downloads"] = [d for d in item["downloads"] if d != {}]
     return out
-
-
-# Writing: the inverse of release_from_record ----------------------------------
-
-
-def _iso(value: datetime | date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def release_to_record(release: Release) -> dict[str, Any]:
-    """The native JSON record of a release (what the API returns and ``push``
-    sends); :func:`release_from_record` reads it back to an equal release.
-    Empty fields are left out."""
-    record: dict[str, Any] = {
-        "id": release.slug,
-        "title": release.title,
-        "summary": release.summary,
-        "status": release.status.value if release.status else None,
-        "release_date": _iso(release.release_date),
-        "provisional_date": release.provisional_date,
-        "date_changes": [
-            {
-                k: v
-                for k, v in (
-                    ("previous_date", _iso(c.previous_date)),
-                    ("new_date", _iso(c.new_date)),
-                    ("reason", c.reason),
-                    ("changed_at", _iso(c.changed_at)),
-                )
-                if v is not None
-            }
-            for c in release.date_changes
-        ],
-        "cancellation_notice": release.cancellation_notice,
-        "published_date": _iso(release.published_date),
-        "designation": release.designation.value if release.designation else None,
-        "census": release.census or None,
-        "topics": [{"id": t.slug, "label": t.label} for t in release.topics],
-        "keywords": list(release.keywords),
-        "language": release.language,
-        "contacts": [
-            {k: v for k, v in vars(c).items() if v is not None}
-            for c in release.contacts
-        ],
-        "publisher": (
-            {k: v for k, v in vars(release.publisher).items() if v is not None}
-            if release.publisher
-            else None
-        ),
-        "license": release.license,
-        "datasets": [
-            {
-                k: v
-                for k, v in (
-                    ("title", d.title),
-                    ("url", d.url),
-                    ("description", d.description),
-                    (
-                        "downloads",
-                        [
-                            {k2: v2 for k2, v2 in vars(dl).items() if v2 is not None}
-                            for dl in d.downloads
-                        ],
-                    ),
-                )
-                if v not in (None, [])
-            }
-            for d in release.datasets
-        ],
-        "related_documents": [
-            {k: v for k, v in vars(doc).items() if v is not None}
-            for doc in release.related_documents
-        ],
-        "next_release": release.next_release,
-        "next_release_id": release.next_release_slug,
-        "series": (
-            {
-                k: v
-                for k, v in (
-                    ("id", release.series.slug),
-                    ("title", release.series.title),
-                )
-                if v
-            }
-            if release.series
-            else None
-        ),
-        "previous_edition": release.previous_edition,
-        "same_as": list(release.same_as),
-        "identifier": release.identifier,
-        "former_ids": list(release.former_slugs),
-    }
-    return {k: v for k, v in record.items() if v not in (None, [], "")}

@@ -23,7 +23,8 @@ from typing import Any
 from publisher.config import Settings
 from publisher.errors import InputError
 from publisher.importers._common import Where
-from publisher.importers.ons_api import LEGACY_NAMES, release_from_record, release_style
+from publisher.importers.ons_api import release_style
+from publisher.importers.ons_record import LEGACY_NAMES, release_from_record
 from publisher.model import Release
 
 
