@@ -108,3 +108,77 @@ def test_cli_and_web_never_import_each_other() -> None:
             assert not any(i.startswith("publisher.web") for i in imported)
         if name.startswith("publisher.web"):
             assert not any(i.startswith("publisher.cli") for i in imported)
+
+
+#: the most lines a module of publisher/ may have, and a function (STYLE.md)
+MODULE_MAX_LINES = 600
+FUNCTION_MAX_LINES = 80
+#: the modules where exceptions are defined
+ERROR_MODULES = ("publisher.errors", "publisher.web.errors")
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_modules_and_functions_stay_small(path: Path) -> None:
+    lines = path.read_text().count("\n")
+    assert lines <= MODULE_MAX_LINES, f"{path.name}: {lines} lines"
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            length = (node.end_lineno or node.lineno) - node.lineno + 1
+            assert length <= FUNCTION_MAX_LINES, (
+                f"{path.name}:{node.lineno} {node.name}() is {length} lines"
+            )
+
+
+def _namespace_iris() -> set[str]:
+    """Every namespace IRI publisher/namespaces.py spells (its string constants that
+    end in # or /)."""
+    tree = ast.parse((PACKAGE / "namespaces.py").read_text())
+    return {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and node.value.startswith(("http://", "https://"))
+        and node.value.endswith(("#", "/"))
+    }
+
+
+def test_namespaces_spells_the_vocabularies() -> None:
+    iris = _namespace_iris()
+    for expected in ("https://schema.org/", "http://www.w3.org/ns/dcat#"):
+        assert expected in iris
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_namespace_iris_only_in_namespaces(path: Path) -> None:
+    if _module_name(path) == "publisher.namespaces":
+        return
+    iris = _namespace_iris()
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            spelled = sorted(iri for iri in iris if iri in node.value)
+            assert not spelled, f"{path.name}:{node.lineno} spells {spelled}"
+
+
+def _is_exception(node: ast.ClassDef) -> bool:
+    for base in node.bases:
+        name = base.id if isinstance(base, ast.Name) else getattr(base, "attr", "")
+        if name.endswith(("Error", "Exception")) or name in {"Warning"}:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_exceptions_only_in_errors_modules(path: Path) -> None:
+    name = _module_name(path)
+    if name in ERROR_MODULES:
+        return
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = [
+        n.name
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ClassDef) and _is_exception(n)
+    ]
+    assert not found, f"{name} defines exceptions {found}: they belong in errors.py"
