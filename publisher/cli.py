@@ -26,7 +26,7 @@ from publisher.cli_options import (
 )
 from publisher.config import Settings, load_settings
 from publisher.demo import convert_sample, publish_sample
-from publisher.errors import PublisherError
+from publisher.errors import PublisherError, UsageError
 from publisher.importers.native import release_to_record
 from publisher.model import Release
 from publisher.queries import check_query
@@ -40,10 +40,14 @@ QUERY_FORMATS = ("json", "csv", "tsv", "xml", "turtle", "ntriples")
 assert set(QUERY_FORMATS) <= set(formats.BY_NAME)  # noqa: S101
 
 
-class Failure(click.ClickException):
-    """A person's mistake: one line on stderr and exit 2."""
-
-    exit_code = EXIT_USAGE
+def _fail(error: PublisherError | str) -> click.ClickException:
+    """An error as click shows it: one line on stderr, and the error's exit code
+    (publisher.errors; a plain message is a person's mistake, exit 2)."""
+    if isinstance(error, str):
+        error = UsageError(error)
+    failure = click.ClickException(str(error))
+    failure.exit_code = error.exit_code  # type: ignore[misc]  # click's ClassVar
+    return failure
 
 
 def _settings(ctx: click.Context, **flags: Any) -> Settings:
@@ -52,7 +56,7 @@ def _settings(ctx: click.Context, **flags: Any) -> Settings:
             flags, config_file=ctx.obj.get("config") if ctx.obj else None
         )
     except PublisherError as exc:
-        raise Failure(str(exc)) from None
+        raise _fail(exc) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,7 +78,7 @@ def _load(inputs: Sequence[str], settings: Settings, fmt: str) -> list[Release]:
     try:
         return pipeline.load(inputs, settings, fmt)
     except PublisherError as exc:
-        raise Failure(str(exc)) from None
+        raise _fail(exc) from None
 
 
 def _run(
@@ -98,7 +102,7 @@ def _run(
                 progress=progress,
             )
         except PublisherError as exc:
-            raise Failure(str(exc)) from None
+            raise _fail(exc) from None
 
 
 @contextmanager
@@ -108,7 +112,7 @@ def _pending_output(output: str) -> Iterator[tuple[IO[str], Callable[[], None]]]
         with outputs.pending_output(output) as pending:
             yield pending
     except PublisherError as exc:
-        raise Failure(str(exc)) from None
+        raise _fail(exc) from None
 
 
 @cli.command()
@@ -230,7 +234,7 @@ def demo(ctx: click.Context, out: str, serve: bool, port: int) -> None:
     try:
         converted = convert_sample(settings, Path(out))
     except PublisherError as exc:
-        raise Failure(str(exc)) from None
+        raise _fail(exc) from None
     report = converted.report
     if not converted.ok:
         click.echo(report.to_text(), err=True, nl=False)
@@ -245,7 +249,7 @@ def demo(ctx: click.Context, out: str, serve: bool, port: int) -> None:
         try:
             site = publish_sample(settings, Path(out), port)
         except PublisherError as exc:
-            raise Failure(str(exc)) from None
+            raise _fail(exc) from None
         if site.warning:
             click.echo(site.warning, err=True)
         if not site.published:
@@ -274,11 +278,11 @@ def _open(settings: Settings) -> Iterator[Store]:
     try:
         store = open_store(settings)
     except PublisherError as exc:
-        raise Failure(str(exc)) from None
+        raise _fail(exc) from None
     try:
         yield store
     except PublisherError as exc:
-        raise Failure(str(exc)) from None
+        raise _fail(exc) from None
     finally:
         store.close()
 
@@ -372,12 +376,12 @@ def push(
     settings = _settings(ctx)
     releases = _load(inputs, settings, source_format)
     if not releases:
-        raise Failure("no releases in the input")
+        raise _fail("no releases in the input")
     records = [release_to_record(r) for r in releases]
     try:
         answer = PublisherServer(server, token).publish_batch(records)
     except PublisherError as exc:
-        raise Failure(str(exc)) from None
+        raise _fail(exc) from None
     body = answer.body
     report = body.get("report")
     if isinstance(report, dict):
@@ -385,14 +389,14 @@ def push(
         text = local.to_text()
         click.echo(text, err=True, nl=False)
     if answer.status in (401, 403):
-        raise Failure(f"{server} refused the token: {answer.message}")
+        raise _fail(f"{server} refused the token: {answer.message}")
     if answer.status in (409, 412, 422):
         if answer.status != 422:
             click.echo(f"Refused: {answer.message}", err=True)
         click.echo(f"Nothing published: {server} is unchanged.", err=True)
         ctx.exit(EXIT_INVALID)
     if answer.status != 200:
-        raise Failure(f"{server} answered HTTP {answer.status}: {answer.message}")
+        raise _fail(f"{server} answered HTTP {answer.status}: {answer.message}")
     for line in reports.push_lines(body, server):
         click.echo(line)
     ctx.exit(EXIT_OK)
@@ -460,7 +464,7 @@ def restore(
     if fmt == "auto":
         fmt = formats.for_file(dump_file, formats.DUMP, "nquads")
     if not Path(dump_file).is_file():
-        raise Failure(f"{dump_file}: no such file")
+        raise _fail(f"{dump_file}: no such file")
     settings = _store_settings(ctx, **store_flags)
     with _open(settings) as store:
         settings = upkeep.restore_dump(store, settings, dump_file, fmt)
@@ -492,7 +496,7 @@ def query(ctx: click.Context, /, sparql: str, fmt: str, **store_flags: Any) -> N
     try:
         check_query(sparql)  # parses; refuses SERVICE, which would fetch
     except PublisherError as exc:
-        raise Failure(str(exc)) from None
+        raise _fail(exc) from None
     with _open(settings) as store:
         wanted = "json" if fmt == "table" else fmt
         try:
@@ -576,7 +580,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     try:
         run_server(settings, host, port, workers, announce=click.echo)
     except PublisherError as exc:
-        raise Failure(str(exc)) from None
+        raise _fail(exc) from None
 
 
 def main() -> None:  # pragma: no cover - console entry point

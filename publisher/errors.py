@@ -21,6 +21,12 @@ class PublisherError(Exception):
     exit_code = EXIT_USAGE
 
 
+class UsageError(PublisherError):
+    """A command used in a way it cannot work (a missing file, an empty input)."""
+
+    status = 400
+
+
 class InputError(PublisherError):
     """Input that cannot be read: names the file, the record and the field.
 
@@ -231,3 +237,8 @@ class Unreadable(ValueError):
 
     status = 400
     exit_code = EXIT_USAGE
+
+
+class ResultsCut(Exception):
+    """Internal, never shown: raised from inside a results serialiser's write()
+    once the row cap is passed, to stop it (publisher.store.results)."""

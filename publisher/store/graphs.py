@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from publisher.config import Settings
 from publisher.errors import StoreError
 from publisher.lines import sorted_lines
-from publisher.namespaces import Iris
+from publisher.namespaces import XSD, Iris
 from publisher.store import Store
 
 
@@ -49,7 +49,7 @@ def release_graphs_ntriples(
     }
 
 
-_XSD = "http://www.w3.org/2001/XMLSchema#"
+_XSD = str(XSD)
 #: Turtle's short literals (SPARQL 1.1 TSV, section 4) and their datatypes
 _SHORT = (
     (re.compile(r"(true|false)"), "boolean"),

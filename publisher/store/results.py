@@ -18,7 +18,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from publisher.errors import StoreError
+from publisher.errors import ResultsCut, StoreError
 from publisher.formats import BY_NAME, GRAPH, RESULTS, names
 from publisher.namespaces import prefix_map
 from publisher.store import Answer
@@ -48,10 +48,6 @@ PREFIXES = prefix_map(
 )
 
 
-class _Enough(Exception):
-    """Raised from inside a serialiser's write() once the cap is passed."""
-
-
 class _LineCap:
     """A binary writer that keeps the first ``limit`` lines and stops the writer."""
 
@@ -64,12 +60,12 @@ class _LineCap:
     def write(self, data: Any) -> int:
         chunk = bytes(data)
         if self.cut:
-            raise _Enough
+            raise ResultsCut
         self.lines += chunk.count(b"\n")
         self.chunks.append(chunk)
         if self.lines > self.limit:
             self.cut = True
-            raise _Enough
+            raise ResultsCut
         return len(chunk)
 
     def flush(self) -> None:
@@ -85,7 +81,7 @@ class _LineCap:
 def capped(write: Callable[[Any], object], limit: int) -> tuple[bytes, bool]:
     """Call ``write(output)``, a pyoxigraph serialise; keep ``limit`` lines."""
     sink = _LineCap(limit)
-    with contextlib.suppress(_Enough):
+    with contextlib.suppress(ResultsCut):
         write(sink)
     return sink.text(), sink.cut
 

@@ -56,7 +56,7 @@ from publisher.web.errors import (
     update_failed,
 )
 from publisher.web.sparql_page import query_page
-from publisher.web.sparql_params import ParamsError, request_params
+from publisher.web.sparql_params import request_params
 
 bp = Blueprint("sparql", __name__)
 bp.register_error_handler(PublisherError, sparql_failed)
@@ -101,10 +101,7 @@ def endpoint() -> Response:
 
 def _params() -> dict[str, list[str]]:
     """The request's parameters, from the URL and (POST) the body, strictly."""
-    try:
-        return request_params(request, service().settings.query_max_bytes)
-    except ParamsError as exc:
-        raise ProtocolError(exc.status, str(exc)) from None
+    return request_params(request, service().settings.query_max_bytes)
 
 
 # Queries -----------------------------------------------------------------------

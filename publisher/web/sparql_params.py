@@ -14,55 +14,48 @@ import urllib.parse
 from flask import Request
 
 from publisher.formats import DIRECT_QUERY, DIRECT_UPDATE, FORM
-
-
-class ParamsError(Exception):
-    """Parameters the protocol does not allow: the status to answer, a message."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+from publisher.web.errors import ProtocolError
 
 
 def request_params(request: Request, limit: int) -> dict[str, list[str]]:
     """The request's parameters, from the URL and (POST) the body, strictly;
     ``limit`` is the most bytes the URL's query string or the body may have."""
     if len(request.query_string) > limit:
-        raise ParamsError(414, f"the request is longer than {limit} bytes")
+        raise ProtocolError(414, f"the request is longer than {limit} bytes")
     params = parse_params(request.query_string)
     if request.method != "POST":
         _single(params)
         return params
     length = request.content_length
     if length is not None and length > limit:
-        raise ParamsError(413, f"the request body is larger than {limit} bytes")
+        raise ProtocolError(413, f"the request body is larger than {limit} bytes")
     body = request.get_data(cache=True)
     if len(body) > limit:
-        raise ParamsError(413, f"the request body is larger than {limit} bytes")
+        raise ProtocolError(413, f"the request body is larger than {limit} bytes")
     mimetype = request.mimetype
     charset = request.mimetype_params.get("charset", "utf-8").lower()
     if not request.content_type:
-        raise ParamsError(
+        raise ProtocolError(
             415,
             f"a POST needs a Content-Type: {FORM}, {DIRECT_QUERY} or {DIRECT_UPDATE}",
         )
     if charset not in ("utf-8", "utf8"):
-        raise ParamsError(415, f"only UTF-8 is accepted, not {charset}")
+        raise ProtocolError(415, f"only UTF-8 is accepted, not {charset}")
     if mimetype == FORM:
         for name, values in parse_params(body).items():
             params.setdefault(name, []).extend(values)
     elif mimetype in (DIRECT_QUERY, DIRECT_UPDATE):
         field = "query" if mimetype == DIRECT_QUERY else "update"
         if field in params:
-            raise ParamsError(
+            raise ProtocolError(
                 400, f"the {field} is in the body: it may not also be in the URL"
             )
         try:
             params[field] = [body.decode("utf-8")]
         except UnicodeDecodeError:
-            raise ParamsError(400, "the request body is not UTF-8") from None
+            raise ProtocolError(400, "the request body is not UTF-8") from None
     else:
-        raise ParamsError(
+        raise ProtocolError(
             415,
             f"a SPARQL request is {FORM}, {DIRECT_QUERY} or {DIRECT_UPDATE}, "
             f"not {mimetype}",
@@ -79,9 +72,9 @@ def parse_params(raw: bytes) -> dict[str, list[str]]:
             text, keep_blank_values=True, encoding="utf-8", errors="strict"
         )
     except UnicodeDecodeError:
-        raise ParamsError(400, "the request's parameters are not UTF-8") from None
+        raise ProtocolError(400, "the request's parameters are not UTF-8") from None
     except ValueError as exc:
-        raise ParamsError(
+        raise ProtocolError(
             400, f"the request's parameters cannot be read: {exc}"
         ) from None
     params: dict[str, list[str]] = {}
@@ -93,6 +86,6 @@ def parse_params(raw: bytes) -> dict[str, list[str]]:
 def _single(params: dict[str, list[str]]) -> None:
     for name in ("query", "update"):
         if len(params.get(name, [])) > 1:
-            raise ParamsError(400, f"the '{name}' parameter is given more than once")
+            raise ProtocolError(400, f"the '{name}' parameter is given more than once")
     if "query" in params and "update" in params:
-        raise ParamsError(400, "a request is a query or an update, not both")
+        raise ProtocolError(400, "a request is a query or an update, not both")
