@@ -96,7 +96,7 @@ def input_report(exc: InputError, checked: int) -> dict[str, Any]:
     }
 
 
-class Publishing:
+class PublishingService:
     """Writes to one store: create, replace, rename, delete, batches, schedules."""
 
     def __init__(

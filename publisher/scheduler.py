@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime
 
 from publisher.errors import PublisherError
-from publisher.publishing import Publishing
+from publisher.publishing import PublishingService
 
 logger = logging.getLogger("publisher.scheduler")
 
@@ -27,7 +27,7 @@ logger = logging.getLogger("publisher.scheduler")
 class Scheduler:
     """Publishes ``publishing``'s scheduled releases on time, from a thread."""
 
-    def __init__(self, publishing: Publishing) -> None:
+    def __init__(self, publishing: PublishingService) -> None:
         self.publishing = publishing
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None

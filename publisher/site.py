@@ -127,7 +127,7 @@ def parse_day(value: str, settings: Settings) -> datetime | None:
     return parsed
 
 
-class Site:
+class SiteService:
     """The store, its listing index and the settings, for the web."""
 
     def __init__(self, settings: Settings, store: Store, index: ListingIndex) -> None:

@@ -41,13 +41,13 @@ class Result:
 
     answer: Answer
     form: str  # select, ask, construct, describe
-    version: str  # data version it was computed at
+    data_version: str  # the store's data version it was computed at
     cached: bool
 
     @staticmethod
-    def etag_for(version: str | None, key: str, fmt: str) -> str:
+    def etag_for(data_version: str | None, key: str, fmt: str) -> str:
         """The ETag of a request's answer in ``fmt`` at a data version."""
-        text = f"{version or 'empty'}\n{fmt}\n{key}"
+        text = f"{data_version or 'empty'}\n{fmt}\n{key}"
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
@@ -104,7 +104,7 @@ class SparqlService:
     ) -> Result | None:
         """The cached answer at the current data version, if there is one: no
         parsing (only queries that passed the checks are cached)."""
-        version = self.version()
+        version = self.data_version()
         key = (version, request_key(text, default_graphs, named_graphs))
         with self._cache_lock:
             hit = self._cache.get(key)
@@ -113,7 +113,7 @@ class SparqlService:
             self._cache.move_to_end(key)
             return Result(hit[0], hit[1], version, cached=True)
 
-    def version(self) -> str:
+    def data_version(self) -> str:
         return self._data_version() or "empty"
 
     def query(
@@ -136,7 +136,7 @@ class SparqlService:
             return hit
         info = info or self.inspect(text)
         query = _with_base(text, self.endpoint)  # relative IRIs: the endpoint's
-        version = self.version()
+        version = self.data_version()
         key = (version, request_key(text, default_graphs, named_graphs))
         job = QueryJob(
             query=query,

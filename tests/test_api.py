@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from publisher.config import Settings
 from publisher.model import Release
-from publisher.publishing import Publishing
+from publisher.publishing import PublishingService
 from publisher.scheduler import Scheduler
 
 from .apps import PUBLISH_TOKEN, AppFactory
@@ -221,7 +221,7 @@ def test_scheduled_publication_stays_hidden_until_its_minute(
 
 
 def test_a_later_write_withdraws_the_schedule(app: Flask, client: FlaskClient) -> None:
-    publishing: Publishing = app.extensions["publisher.publishing"]
+    publishing: PublishingService = app.extensions["publisher.publishing"]
     record, _ = _get(client, CONFIRMED)
     at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
     published = {

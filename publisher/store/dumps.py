@@ -42,7 +42,7 @@ class Dump:
 
     file: BinaryIO
     size: int
-    version: str | None
+    data_version: str | None
 
 
 class DumpFiles:
@@ -55,7 +55,7 @@ class DumpFiles:
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
 
-    def version(self) -> str | None:
+    def data_version(self) -> str | None:
         """The store's data version, the key of its dump (None: an empty store)."""
         return catalog.data_version(self.store, self.settings)
 
@@ -64,7 +64,7 @@ class DumpFiles:
 
         The file stays readable to the end even if a newer version removes it.
         """
-        version = self.version()
+        version = self.data_version()
         for _ in range(ATTEMPTS):
             path = self._path(version)
             with self._lock_for(version):
@@ -73,7 +73,7 @@ class DumpFiles:
                 except FileNotFoundError:
                     pass
                 built = self._build(path)
-                now = self.version()
+                now = self.data_version()
                 if now == version:
                     dump = self._opened(built, version)  # before anyone removes it
                     os.replace(built, path)

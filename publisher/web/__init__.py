@@ -17,9 +17,9 @@ from flask import Flask, Request, Response, current_app, g, request
 from werkzeug.routing import MapAdapter
 
 from publisher.config import Settings, load_settings
-from publisher.publishing import Publishing
+from publisher.publishing import PublishingService
 from publisher.scheduler import Scheduler
-from publisher.site import Site
+from publisher.site import SiteService
 from publisher.sparql import SparqlService
 from publisher.store import Store, health, open_store
 from publisher.store.index import ListingIndex
@@ -48,15 +48,15 @@ def create_app(
     app = _App(__name__)
     app.config["PUBLISHER_SETTINGS"] = settings
     store = store or open_store(settings)
-    Site.check_base_url(store, settings)  # refuse to serve another site's IRIs
+    SiteService.check_base_url(store, settings)  # refuse to serve another site's IRIs
     index = index or ListingIndex.for_settings(settings)
-    the_site = Site(settings, store, index)
+    the_site = SiteService(settings, store, index)
     app.extensions["publisher"] = the_site
     app.extensions["publisher.tokens"] = load_tokens(settings)
     app.extensions["publisher.sparql"] = SparqlService(
         settings, store, the_site.data_version, the_site.write_lock
     )
-    publishing = Publishing(
+    publishing = PublishingService(
         settings,
         store,
         the_site.write_lock,

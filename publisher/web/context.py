@@ -6,19 +6,19 @@ from __future__ import annotations
 
 from flask import current_app
 
-from publisher.publishing import Publishing
-from publisher.site import Site
+from publisher.publishing import PublishingService
+from publisher.site import SiteService
 from publisher.sparql import SparqlService
 from publisher.tokens import TokenTable
 
 
-def site() -> Site:
-    found: Site = current_app.extensions["publisher"]
+def site() -> SiteService:
+    found: SiteService = current_app.extensions["publisher"]
     return found
 
 
-def publishing() -> Publishing:
-    found: Publishing = current_app.extensions["publisher.publishing"]
+def publishing() -> PublishingService:
+    found: PublishingService = current_app.extensions["publisher.publishing"]
     return found
 
 

@@ -127,7 +127,7 @@ def dump() -> Response:
             files = current_app.extensions.setdefault(
                 "publisher.dumps", DumpFiles(the_site.store, the_site.settings)
             )
-    version = files.version()
+    version = files.data_version()
     if version is not None and _dump_etag(version) in request.if_none_match:
         response = Response(status=304)
         response.set_etag(_dump_etag(version))
@@ -142,8 +142,8 @@ def dump() -> Response:
     )
     response.content_length = prepared.size
     response.headers["Content-Disposition"] = 'attachment; filename="dump.nq.gz"'
-    if prepared.version is not None:
-        response.set_etag(_dump_etag(prepared.version))
+    if prepared.data_version is not None:
+        response.set_etag(_dump_etag(prepared.data_version))
         response.headers["Cache-Control"] = "no-cache"
     return response
 

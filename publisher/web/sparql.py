@@ -135,7 +135,7 @@ def _query(params: dict[str, list[str]]) -> Response:
     kind = "results" if form in ("select", "ask") else "graph"
     fmt = None if wants_html else _negotiate(kind, params.get("format"))
     key = request_key(text, *dataset)
-    version = the_service.version()
+    version = the_service.data_version()
     tag = Result.etag_for(version, key, fmt.name if fmt else "html")
     if request.method in ("GET", "HEAD") and tag in request.if_none_match:
         response = Response(status=304)
@@ -155,7 +155,7 @@ def _query(params: dict[str, list[str]]) -> Response:
         return failed(exc)
     except (QuerySyntaxError, QueryRefusedError, StoreError) as exc:
         return failed(exc)
-    tag = Result.etag_for(result.version, key, fmt.name if fmt else "html")
+    tag = Result.etag_for(result.data_version, key, fmt.name if fmt else "html")
     if fmt is None:
         response = Response(_page(text, params, result))
     else:
