@@ -527,7 +527,7 @@ def stats(ctx: click.Context, /, fmt: str, **store_flags: Any) -> None:
     """Releases by status, graphs, triples, tombstones, data version."""
     settings = _store_settings(ctx, **store_flags)
     with _open(settings) as store:
-        figures = catalog.stats(store, settings)
+        figures = catalog.counts(store, settings)
     click.echo(reports.stats_text(figures, store.location, fmt))
     ctx.exit(EXIT_OK)
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from publisher.model import Release
-from publisher.store.catalog import PublishResult, StoreStats, describe_publish
+from publisher.store.catalog import PublishResult, StoreCounts, describe_publish
 from publisher.validation import ValidationReport, report_to_json_text
 
 #: the --report formats of ``publisher validate``
@@ -99,7 +99,7 @@ def push_lines(body: Mapping[str, Any], server: str) -> list[str]:
     return lines
 
 
-def stats_text(figures: StoreStats, location: str, fmt: str) -> str:
+def stats_text(figures: StoreCounts, location: str, fmt: str) -> str:
     """The store's figures as ``json`` or as aligned ``text`` lines."""
     if fmt == "json":
         return json.dumps(asdict(figures), indent=2)

@@ -274,9 +274,9 @@ class SiteService:
             if graphs.get(slug)
         ]
 
-    def stats(self) -> catalog.StoreStats:
+    def counts(self) -> catalog.StoreCounts:
         """What the store holds: releases by status, graphs, triples."""
-        return catalog.stats(self.store, self.settings)
+        return catalog.counts(self.store, self.settings)
 
     @staticmethod
     def check_base_url(store: Store, settings: Settings) -> None:

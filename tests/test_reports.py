@@ -11,7 +11,7 @@ import pytest
 from publisher.errors import PublisherError
 from publisher.outputs import pending_output, write_binary
 from publisher.reports import push_lines, results_table, skipped_text, stats_text
-from publisher.store.catalog import StoreStats
+from publisher.store.catalog import StoreCounts
 
 
 def _select(names: list[str], rows: list[dict[str, str]]) -> bytes:
@@ -61,7 +61,7 @@ def test_push_lines() -> None:
 
 
 def test_stats_text() -> None:
-    figures = StoreStats(
+    figures = StoreCounts(
         releases_by_status={"published": 2},
         releases=2,
         tombstones=0,

@@ -129,7 +129,7 @@ def test_publish_makes_every_release_visible(
     one = sample_releases[0]
     nt = catalog.release_graph_ntriples(store, settings, one.slug)
     assert f"<{settings.base_url}/releases/{one.slug}#release>" in nt
-    stats = catalog.stats(store, settings)
+    stats = catalog.counts(store, settings)
     assert stats.releases == len(sample_releases)
     assert stats.graphs == len(sample_releases) + 2  # + the catalogue and history
 

@@ -347,8 +347,8 @@ def test_publish_through_the_catalogue(
         e.slug: e.content_hash for e in entries
     }
     assert catalog.data_version(remote, settings) == result.data_version
-    stats = catalog.stats(remote, settings)
-    expected = catalog.stats(embedded, settings)
+    stats = catalog.counts(remote, settings)
+    expected = catalog.counts(embedded, settings)
     assert stats.releases == 3 == expected.releases
     assert stats.releases_by_status == expected.releases_by_status
     assert stats.graphs == 5 == expected.graphs  # 3 releases, catalogue, history

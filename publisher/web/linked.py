@@ -160,7 +160,7 @@ def _dump_etag(version: str) -> str:
 @bp.get("/.well-known/void")
 def void() -> Response:
     the_site = site()
-    figures = the_site.stats()
+    figures = the_site.counts()
     graph = void_description(
         the_site.settings, triples=figures.triples, releases=figures.releases
     )

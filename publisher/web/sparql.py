@@ -329,7 +329,7 @@ def _description() -> Response:
 def _description_graph() -> Graph:
     """SPARQL 1.1 Service Description of this endpoint, with VoID counts."""
     the_site = site()
-    figures = the_site.stats()
+    figures = the_site.counts()
     return service_description(
         the_site.settings,
         the_site.iris,

@@ -9,7 +9,7 @@ from publisher.config import Settings
 from publisher.errors import StoreConflictError
 from publisher.namespaces import Iris, sparql_prefixes
 from publisher.store import Store
-from publisher.store.catalog.values import ReleaseState, StoreStats, Tombstone
+from publisher.store.catalog.values import ReleaseState, StoreCounts, Tombstone
 
 #: the PREFIX lines of every query and update of the catalogue
 PREFIXES = sparql_prefixes(
@@ -142,7 +142,7 @@ def tombstones(store: Store, settings: Settings) -> dict[str, Tombstone]:
     }
 
 
-def stats(store: Store, settings: Settings) -> StoreStats:
+def counts(store: Store, settings: Settings) -> StoreCounts:
     rows = store.select(
         PREFIXES
         + """SELECT ?status (COUNT(DISTINCT ?r) AS ?n) WHERE {
@@ -157,7 +157,7 @@ def stats(store: Store, settings: Settings) -> StoreStats:
     graphs = store.select(
         "SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
     )
-    return StoreStats(
+    return StoreCounts(
         releases_by_status=dict(sorted(by_status.items())),
         releases=sum(by_status.values()),
         tombstones=len(tombstones(store, settings)),

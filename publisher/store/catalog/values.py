@@ -13,7 +13,7 @@ __all__ = [
     "PublishResult",
     "ReleaseEntry",
     "ReleaseState",
-    "StoreStats",
+    "StoreCounts",
     "Tombstone",
     "content_hash",
 ]
@@ -49,7 +49,7 @@ class PublishResult:
 
 
 @dataclass(frozen=True)
-class StoreStats:
+class StoreCounts:
     releases_by_status: dict[str, int]
     releases: int
     tombstones: int
