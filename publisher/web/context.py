@@ -1,6 +1,8 @@
-"""The app's objects for the request being served: the site, the publishing
-service, the SPARQL service and the write tokens (``create_app`` keeps them in
-``app.extensions``)."""
+"""The app's objects for the request being served (``create_app`` keeps them in
+``app.extensions``). One convention: each service class is named ``<Job>Service``
+and its accessor is the job in lower case: ``site()`` -> SiteService,
+``publishing()`` -> PublishingService, ``sparql()`` -> SparqlService; and
+``tokens()`` -> the write tokens."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ def publishing() -> PublishingService:
     return found
 
 
-def service() -> SparqlService:
+def sparql() -> SparqlService:
     found: SparqlService = current_app.extensions["publisher.sparql"]
     return found
 

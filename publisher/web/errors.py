@@ -28,7 +28,7 @@ from publisher.errors import (
     StoreUnavailableError,
 )
 from publisher.store import health
-from publisher.web.context import service
+from publisher.web.context import sparql
 from publisher.web.meta import meta_for
 
 JSON = "application/json"
@@ -221,7 +221,7 @@ def query_error(exc: PublisherError) -> tuple[int, str, dict[str, str]]:
 
     A store that cannot run it (not a reader's verdict on the query) is a 503.
     """
-    settings = service().settings
+    settings = sparql().settings
     if isinstance(exc, QueryTimeoutError):
         return (
             exc.status,

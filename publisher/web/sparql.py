@@ -47,7 +47,7 @@ from publisher.sparql import Result, request_key
 from publisher.store import health
 from publisher.store.results import render
 from publisher.web.clients import client_address
-from publisher.web.context import service, site, tokens
+from publisher.web.context import site, sparql, tokens
 from publisher.web.errors import (
     ProtocolError,
     query_error,
@@ -101,7 +101,7 @@ def endpoint() -> Response:
 
 def _params() -> dict[str, list[str]]:
     """The request's parameters, from the URL and (POST) the body, strictly."""
-    return request_params(request, service().settings.query_max_bytes)
+    return request_params(request, sparql().settings.query_max_bytes)
 
 
 # Queries -----------------------------------------------------------------------
@@ -110,7 +110,7 @@ def _params() -> dict[str, list[str]]:
 def _query(params: dict[str, list[str]]) -> Response:
     text = params["query"][0]
     dataset = _dataset(params)
-    the_service = service()
+    the_service = sparql()
     wants_html = _wants_html(params)
 
     def failed(exc: PublisherError) -> Response:
@@ -267,7 +267,7 @@ def _update(params: dict[str, list[str]]) -> Response:
             "SPARQL Update (role publish, not admin)",
         )
     try:
-        result = service().update(
+        result = sparql().update(
             params["update"][0],
             token.name,
             tuple(params.get("using-graph-uri", [])),
@@ -333,7 +333,7 @@ def _description_graph() -> Graph:
     return service_description(
         the_site.settings,
         the_site.iris,
-        service().endpoint,
+        sparql().endpoint,
         [fmt.w3c for fmt in FORMATS],
         triples=figures.triples,
         releases=figures.releases,
@@ -349,7 +349,7 @@ def _page(
     result: Result | None,
     error: str | None = None,
 ) -> str:
-    return query_page(service().settings, text, result, error)
+    return query_page(sparql().settings, text, result, error)
 
 
 # CORS --------------------------------------------------------------------------
@@ -371,7 +371,7 @@ def _cors(response: Response) -> Response:
     """CORS on every /sparql answer, errors included (settings: cors_origins)."""
     if request.path != "/sparql":
         return response
-    allowed = service().settings.cors_origins
+    allowed = sparql().settings.cors_origins
     origin = request.headers.get("Origin")
     if not allowed:
         return response
