@@ -70,3 +70,27 @@ def test_every_test_reliability_md_names_exists() -> None:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         }
         assert name in defined, f"{path}::{name} named in reliability.md is missing"
+
+
+def test_architecture_md_names_every_module() -> None:
+    """docs/architecture.md is the map a newcomer reads first: every module of the
+    package is on it (by its name in backticks), and every layer of the layout test."""
+    from .test_layout import LAYERS, MODULES
+
+    text = (DOCS / "architecture.md").read_text()
+    missing = sorted(
+        str(path.relative_to(ROOT))
+        for path in MODULES
+        if path.stem not in {"__init__", "__main__"}
+        and f"`{path.stem}`" not in text
+        and f"`{path.stem}.py`" not in text
+        and f"/{path.stem}.py`" not in text
+    )
+    assert not missing, f"docs/architecture.md does not name {missing}"
+    for name, layer in LAYERS.items():
+        if name.count(".") == 1:  # publisher.<module>: its row names it
+            module = name.split(".")[1]
+            rows = [line for line in text.splitlines() if f"`{module}" in line]
+            assert any(line.startswith(f"| {layer} |") for line in rows), (
+                f"{name} is in layer {layer} in tests/test_layout.py"
+            )
