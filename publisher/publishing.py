@@ -36,7 +36,7 @@ from publisher.importers._common import Where, check_release_terms
 from publisher.importers.native import release_from_record, release_to_record
 from publisher.lifecycle import NO_CHANGE, Change, check_change, check_rename
 from publisher.model import Release, Status
-from publisher.readback import ntriples_to_release
+from publisher.site import stored_release
 from publisher.store import Store, catalog
 from publisher.store.catalog import ChangeNote
 from publisher.store.schedule import Scheduled, ScheduleStore
@@ -121,14 +121,10 @@ class PublishingService:
     # Reading -----------------------------------------------------------------
 
     def read(self, slug: str) -> Current | None:
-        states = catalog.release_states(self.store, self.settings, [slug])
-        state = states.get(slug)
-        if state is None:
+        found = stored_release(self.store, self.settings, slug)
+        if found is None:
             return None
-        text = catalog.release_graph_ntriples(self.store, self.settings, slug)
-        if not text:
-            return None
-        release = ntriples_to_release(text, slug, self.settings)
+        release, state = found
         return Current(release, state.content_hash, state.issued, state.modified)
 
     # Writing -----------------------------------------------------------------

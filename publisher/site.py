@@ -26,7 +26,7 @@ from publisher.readback import graph_to_release, ntriples_to_release, read_ntrip
 from publisher.store import Store, catalog, health
 from publisher.store.graphs import release_graphs_ntriples
 from publisher.store.index import ListingIndex
-from publisher.store.index_fields import Row
+from publisher.store.index_fields import Row, parse_moment
 
 PAGE_SIZE = 20
 VIEWS = ("upcoming", "published", "cancelled", "all")
@@ -99,16 +99,6 @@ class Listing:
     page: int
     pages: int
     counts: dict[str, int]
-
-
-def _when(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def parse_day(value: str, settings: Settings) -> datetime | None:
@@ -255,13 +245,10 @@ class SiteService:
 
     def record(self, slug: str) -> tuple[dict[str, Any], str] | None:
         """A live release as the API writes it, and its content hash (its ETag)."""
-        state = catalog.release_states(self.store, self.settings, [slug]).get(slug)
-        if state is None:
+        found = stored_release(self.store, self.settings, slug)
+        if found is None:
             return None
-        text = catalog.release_graph_ntriples(self.store, self.settings, slug)
-        if not text:
-            return None
-        release = ntriples_to_release(text, slug, self.settings)
+        release, state = found
         return release_to_record(release), state.content_hash
 
     def records(self, slugs: Sequence[str]) -> list[dict[str, Any]]:
@@ -285,6 +272,20 @@ class SiteService:
         catalog.check_base_url(store, settings)
 
 
+def stored_release(
+    store: Store, settings: Settings, slug: str
+) -> tuple[Release, catalog.ReleaseState] | None:
+    """A live release read back from its stored graph (publisher.readback, the one
+    reader), with its catalogue state; None when there is none."""
+    state = catalog.release_states(store, settings, [slug]).get(slug)
+    if state is None:
+        return None
+    text = catalog.release_graph_ntriples(store, settings, slug)
+    if not text:
+        return None
+    return ntriples_to_release(text, slug, settings), state
+
+
 def _page(release: Release, graph: Graph, row: Row, settings: Settings) -> ReleasePage:
     """The page model of a release read back from its stored graph."""
     publisher = release.publisher
@@ -292,7 +293,7 @@ def _page(release: Release, graph: Graph, row: Row, settings: Settings) -> Relea
         slug=release.slug,
         graph=graph,
         content_hash=row.content_hash,
-        modified=_when(row.modified) or datetime.now(UTC),
+        modified=parse_moment(row.modified) or datetime.now(UTC),
         title=release.title or release.slug,
         summary=release.summary,
         status=release.status.value if release.status else "",

@@ -46,7 +46,9 @@ class Row:
 Fetched = tuple[Row, list[tuple[str, str]], str]
 
 
-def _moment(value: str | None) -> datetime | None:
+def parse_moment(value: str | None) -> datetime | None:
+    """A stored xsd:dateTime as an aware datetime (UTC if it has no offset), or
+    None when absent or unreadable."""
     if not value:
         return None
     try:
@@ -58,7 +60,7 @@ def _moment(value: str | None) -> datetime | None:
 
 def utc_text(value: str | None) -> str | None:
     """A time as UTC text with a Z (it sorts as text); None when unreadable."""
-    moment = _moment(value)
+    moment = parse_moment(value)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
@@ -69,7 +71,7 @@ def _iso(value: datetime | date | None) -> str | None:
 def _offset_text(value: str | None) -> str | None:
     """A time as ISO text with its offset, one form whatever the store returns
     (Oxigraph writes a UTC time with Z, Python's isoformat with +00:00)."""
-    return _iso(_moment(value))
+    return _iso(parse_moment(value))
 
 
 def _text(value: str | None) -> str | None:
