@@ -199,7 +199,7 @@ def change(
     kind: str,
     agent: str,
     moment: datetime,
-    version: str,
+    data_version: str,
     releases: Iterable[str] = (),
     text: str | None = None,
     summary: str = "",
@@ -208,10 +208,10 @@ def change(
     """One change in the history graph (PROV-O): what kind, who, when, which releases.
 
     ``agent`` is the name of the token that made it (DESIGN.md, "Tokens"). The
-    change is ``{base}/history/{version}`` or, one per release of a write,
-    ``{base}/history/{version}/{entry}``.
+    change is ``{base}/history/{data_version}`` (the data version the write made)
+    or, one per release of a write, ``{base}/history/{data_version}/{entry}``.
     """
-    activity = URIRef(iris.history_entry(version) + (f"/{entry}" if entry else ""))
+    activity = URIRef(iris.history_entry(data_version) + (f"/{entry}" if entry else ""))
     who = URIRef(iris.agent(agent))
     out: list[Triple] = [
         (activity, RDF.type, PROV.Activity),

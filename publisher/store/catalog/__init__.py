@@ -20,7 +20,7 @@ and the base URL check).
 
 from __future__ import annotations
 
-from publisher.store.catalog.history import history, history_triples
+from publisher.store.catalog.history import history
 from publisher.store.catalog.reads import (
     LOOKUP_MAX,
     PREFIXES,
@@ -78,7 +78,6 @@ __all__ = [
     "delete",
     "describe_publish",
     "history",
-    "history_triples",
     "is_empty",
     "new_data_version",
     "now",

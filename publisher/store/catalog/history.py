@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from publisher import records
@@ -13,54 +12,27 @@ from publisher.store.catalog.reads import PREFIXES
 from publisher.store.catalog.values import ChangeNote, HistoryEntry
 
 
-def history_triples(
-    iris: Iris,
-    *,
-    kind: str,
-    agent: str,
-    moment: datetime,
-    version: str,
-    releases: Iterable[str] = (),
-    text: str | None = None,
-    summary: str = "",
-    entry: str | None = None,
-) -> list[str]:
-    """One change in the history graph as N-Triples lines (records.change)."""
-    return records.lines(
-        records.change(
-            iris,
-            kind=kind,
-            agent=agent,
-            moment=moment,
-            version=version,
-            releases=releases,
-            text=text,
-            summary=summary,
-            entry=entry,
-        )
-    )
-
-
 def release_history(
     iris: Iris,
     agent: str,
     moment: datetime,
-    version: str,
+    data_version: str,
     notes: dict[str, ChangeNote],
 ) -> list[str]:
     """A change per release of a write, each named after its slug."""
     lines: list[str] = []
     for slug, note in notes.items():
-        lines += history_triples(
+        change = records.change(
             iris,
             kind=note.kind,
             agent=agent,
             moment=moment,
-            version=version,
+            data_version=data_version,
             releases=[slug],
             summary=note.summary,
             entry=slug,
         )
+        lines += records.lines(change)
     return lines
 
 

@@ -16,7 +16,7 @@ from publisher.errors import StoreRefusedError
 from publisher.lines import split_lines
 from publisher.namespaces import SCHEMA, Iris
 from publisher.store import Store
-from publisher.store.catalog.history import history_triples, release_history
+from publisher.store.catalog.history import release_history
 from publisher.store.catalog.nquads import (
     append_catalog,
     changed_nquads,
@@ -356,14 +356,16 @@ def apply_admin_update(
         more_ops, more_lines = tombstone(iris, slug, states[slug].title, moment, why)
         ops += more_ops
         lines += more_lines
-    history = history_triples(
-        iris,
-        kind="sparql-update",
-        agent=agent,
-        moment=moment,
-        version=version,
-        releases=[e.slug for e in changed] + removed,
-        text=update,
+    history = records.lines(
+        records.change(
+            iris,
+            kind="sparql-update",
+            agent=agent,
+            moment=moment,
+            data_version=version,
+            releases=[e.slug for e in changed] + removed,
+            text=update,
+        )
     )
     ops.append(insert_data(iris, lines, history))
     store.update(PREFIXES + " ;\n".join(ops))
