@@ -350,6 +350,21 @@ class Settings:
         "`Access-Control-Allow-Origin` of `/sparql`: `*`, a space-separated list "
         "of origins, or empty for no CORS.",
     )
+    version_watch: float = _setting(
+        SECONDS,
+        "1",
+        "Seconds between two looks at the store's data version, for writes this "
+        "process did not make (another node, a tool writing to a remote store). "
+        "The server's own writes are seen at once; others' within this bound. "
+        "See [serving.md](serving.md).",
+    )
+    render_cache_mb: int = _setting(
+        WHOLE,
+        "128",
+        "Megabytes of rendered pages, JSON-LD and RDF kept in memory (with their "
+        "gzip copies), least recently used dropped first. See "
+        "[serving.md](serving.md).",
+    )
 
     def __post_init__(self) -> None:
         for setting in SETTINGS:

@@ -26,6 +26,7 @@ def serve(
     # visitor's request (a whole store, after an upgrade, takes a while).
     announce("Bringing the listing index up to date with the store...")
     app.extensions["publisher"].current()
+    app.extensions["publisher"].start_watcher()  # others' writes, within version_watch
     # two readers ready for the first SPARQL queries (a new one takes ~0.3 s)
     sparql = app.extensions["publisher.sparql"]
     sparql.readers.start(min(2, settings.query_concurrency))

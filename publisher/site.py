@@ -8,7 +8,10 @@ files (DESIGN.md, "Data flow").
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,18 +20,24 @@ from typing import Any
 from rdflib import Graph
 
 from publisher.config import Settings
+from publisher.errors import PublisherError
 from publisher.importers.native import release_to_record
 from publisher.jsonld import graph_to_embed, graph_to_jsonld
 from publisher.model import SLUG_RE, Contact, Dataset, DateChange, Release
 from publisher.namespaces import Iris
 from publisher.rdf import human_size
 from publisher.readback import graph_to_release, ntriples_to_release, read_ntriples
+from publisher.renderings import Renderings
 from publisher.store import Store, catalog, health
 from publisher.store.graphs import release_graphs_ntriples
 from publisher.store.index import ListingIndex
 from publisher.store.index_fields import Row, parse_moment
 
 PAGE_SIZE = 20
+#: page models of this many releases are kept (the renderings are kept apart)
+MODELS_KEPT = 2000
+
+_log = logging.getLogger("publisher.site")
 VIEWS = ("upcoming", "published", "cancelled", "all")
 
 
@@ -84,6 +93,8 @@ class ReleasePage:
     datasets: list[DatasetView] = field(default_factory=list)
     documents: list[tuple[str, str]] = field(default_factory=list)  # (title, url)
     history: list[catalog.HistoryEntry] = field(default_factory=list)
+    #: the release read back from the graph (what the JSON-LD block is made of)
+    release: Release | None = None
 
     def embed(self) -> dict[str, Any]:
         return graph_to_embed(self.graph)
@@ -118,7 +129,15 @@ def parse_day(value: str, settings: Settings) -> datetime | None:
 
 
 class SiteService:
-    """The store, its listing index and the settings, for the web."""
+    """The store, its listing index and the settings, for the web.
+
+    The store's data version is held in memory (DESIGN.md, "Serving"): this
+    process's own writes set it (:meth:`follow`, :meth:`refresh` after an
+    update); a watcher (:meth:`start_watcher`) looks at the store every
+    ``version_watch`` seconds for writes made elsewhere. A read never queries the
+    store for it and takes no lock. Without a watcher (tests, one-off apps) the
+    first request that finds the look due makes it; the others go on.
+    """
 
     def __init__(self, settings: Settings, store: Store, index: ListingIndex) -> None:
         self.settings = settings
@@ -128,41 +147,122 @@ class SiteService:
         self._lock = threading.Lock()
         #: held by every write (SPARQL Update, the API), one at a time
         self.write_lock = threading.Lock()
+        #: what pages, serialisations and cards look like now (web/pages.py)
+        self.renderings = Renderings(settings.render_cache_mb * 1024 * 1024)
+        self._models: OrderedDict[str, ReleasePage] = OrderedDict()
+        self._version: str | None = None
+        self._known = False
+        self._looked = 0.0  # time.monotonic() of the last look at the store
+        self._looking = threading.Lock()
+        self._watcher: threading.Thread | None = None
+        self._stop = threading.Event()
 
     def current(self) -> None:
-        """Bring the listing index up to the store's data version.
+        """The listing index and the data version in memory are the store's (as
+        of the last look). Only the first call, and a due look when no watcher
+        runs, ask the store."""
+        if self._known and (
+            self._watcher is not None
+            or time.monotonic() - self._looked < self.settings.version_watch
+        ):
+            return
+        if not self._known:
+            self.refresh()
+        elif self._looking.acquire(blocking=False):
+            try:
+                self.refresh()
+            finally:
+                self._looking.release()
 
-        The version check (one tiny query) takes no lock, so requests do not
-        queue behind one that waits for a store that went away, and it keeps the
-        request's deadline; a sync it calls for does not (after another writer's
-        large change it may take longer than page_timeout, and cut short it would
-        never end).
+    def refresh(self) -> bool:
+        """Look at the store's data version; if a writer other than this
+        process moved it, bring the index up to it and forget every rendering.
+        True when it moved.
+
+        The version check (one tiny query) takes no lock; a sync it calls for
+        has no deadline (after another writer's large change it may take longer
+        than page_timeout, and cut short it would never end).
         """
         version = catalog.data_version(self.store, self.settings)
-        if version is not None and version == self.index.data_version():
-            return
+        self._looked = time.monotonic()
+        if self._known and version == self._version:
+            return False
         with self._lock, health.unbounded():
-            self.index.ensure_current(self.store, self.settings)
+            synced = None
+            if version is None or version != self.index.data_version():
+                synced = self.index.ensure_current(self.store, self.settings)
+            first = not self._known
+            self._version, self._known = self.index.data_version(), True
+        if synced is not None and not first:
+            self._forget_all()
+        return synced is not None
 
     def follow(
         self, previous: str | None, version: str | None, slugs: list[str]
     ) -> None:
-        """A write in this process changed ``slugs``: the index re-reads just those."""
+        """A write in this process changed ``slugs``: the index re-reads just
+        those, and what shows them is rendered again."""
         with self._lock:
             self.index.sync_releases(
                 self.store, self.settings, previous, version, slugs
             )
+            self._version, self._known = self.index.data_version(), True
+            self._looked = time.monotonic()
+        self._forget(slugs)
 
     def data_version(self) -> str | None:
         self.current()
-        return self.index.data_version()
+        return self._version
+
+    def start_watcher(self) -> None:
+        """Follow writes made elsewhere from a daemon thread (``publisher serve``
+        starts it in each worker, after forking)."""
+        if self._watcher is not None:
+            return
+        self._stop.clear()
+        self._watcher = threading.Thread(
+            target=self._watch, name="data-version-watcher", daemon=True
+        )
+        self._watcher.start()
+
+    def stop_watcher(self) -> None:
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
+            self._watcher = None
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.settings.version_watch):
+            try:
+                self.refresh()
+            except PublisherError as exc:  # the store is down: look again later
+                _log.warning("data version not read: %s", exc)
+
+    def _forget(self, slugs: Sequence[str]) -> None:
+        self.renderings.drop(["listings", *(f"release:{s}" for s in slugs)])
+        changed = set(slugs)
+        with self._lock:
+            for slug, page in list(self._models.items()):
+                if slug in changed or page.next_release_slug in changed:
+                    del self._models[slug]
+
+    def _forget_all(self) -> None:
+        self.renderings.clear()
+        with self._lock:
+            self._models.clear()
 
     # One release --------------------------------------------------------------
 
     def release(self, slug: str) -> ReleasePage | None:
+        """A release's page model, read once per change of what it shows."""
         if not SLUG_RE.match(slug):
             return None  # not an id: nothing to look up (and nothing to quote)
         self.current()
+        with self._lock:
+            found = self._models.get(slug)
+            if found is not None:
+                self._models.move_to_end(slug)
+                return found
         row = self.index.get(slug)
         if row is None:
             return None
@@ -173,6 +273,10 @@ class SiteService:
         release = graph_to_release(graph, slug, self.settings)
         page = _page(release, graph, row, self.settings)
         page.history = catalog.history(self.store, self.settings, slug=slug)
+        with self._lock:
+            self._models[slug] = page
+            while len(self._models) > MODELS_KEPT:
+                self._models.popitem(last=False)
         return page
 
     def moved_to(self, slug: str) -> str | None:
@@ -314,6 +418,7 @@ def _page(release: Release, graph: Graph, row: Row, settings: Settings) -> Relea
         date_changes=[_change(c) for c in release.date_changes],
         datasets=[_dataset(d) for d in release.datasets],
         documents=[(d.title or d.url, d.url) for d in release.related_documents],
+        release=release,
     )
 
 

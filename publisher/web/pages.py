@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from typing import cast
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, redirect, render_template, request
@@ -19,12 +20,15 @@ from publisher.errors import PublisherError
 from publisher.jsonld import dumps_for_html
 from publisher.lines import sorted_lines
 from publisher.model import Designation, Status
+from publisher.renderings import Rendering, rendering
 from publisher.site import VIEWS, ReleasePage, parse_day
+from publisher.store.index_fields import parse_moment
 from publisher.web.context import site
 from publisher.web.errors import page_failed
 from publisher.web.filters import local_time
 from publisher.web.meta import absolute, meta_for, share_links
 from publisher.web.negotiation import BY_SUFFIX, HTML, OFFERED, RDF_FORMATS, link_header
+from publisher.web.responses import respond
 from publisher.xmlchars import xml_safe
 
 bp = Blueprint("pages", __name__)
@@ -44,10 +48,16 @@ def designation_label(designation: str | None) -> str:
 
 
 @bp.get("/")
-def home() -> str:
+def home() -> Response:
+    return respond(cast(Rendering, site().renderings.get_or_make(("home",), _home)))
+
+
+def _home() -> Rendering:
+    """The home page, kept until a write or until its first upcoming release's
+    time passes (it then leaves "Next releases")."""
     upcoming, recent = site().home()
     settings = site().settings
-    return render_template(
+    html = render_template(
         "pages/home.html",
         upcoming=upcoming,
         recent=recent,
@@ -60,6 +70,14 @@ def home() -> str:
             ),
             path="/",
         ),
+    )
+    soonest = [m for r in upcoming if (m := parse_moment(r.release_date))]
+    return rendering(
+        html,
+        "text/html; charset=utf-8",
+        kind="home",
+        tags={"listings"},
+        expires=min(soonest, default=None),
     )
 
 
@@ -137,18 +155,15 @@ def _release_or_error(slug: str) -> ReleasePage:
     return found
 
 
-def _conditional(response: Response, page: ReleasePage, fmt: str) -> Response:
-    response.set_etag(f"{page.content_hash}-{fmt}")
-    response.last_modified = page.modified.replace(microsecond=0)
-    response.cache_control.public = True
-    response.cache_control.max_age = site().settings.cache_seconds
-    response.vary.add("Accept")
-    response.headers["Link"] = link_header(absolute(f"/releases/{page.slug}"))
-    response.make_conditional(request)
-    return response
+def _tags(page: ReleasePage) -> set[str]:
+    """What a release's renderings show: the release and the one it links to."""
+    tags = {f"release:{page.slug}"}
+    if page.next_release_slug:
+        tags.add(f"release:{page.next_release_slug}")
+    return tags
 
 
-def _rdf(page: ReleasePage, suffix: str) -> Response:
+def _rdf_body(page: ReleasePage, suffix: str) -> tuple[str, str]:
     fmt = BY_SUFFIX[suffix]
     if fmt.suffix == "jsonld":
         body = json.dumps(page.jsonld(), indent=2, ensure_ascii=False)
@@ -159,34 +174,10 @@ def _rdf(page: ReleasePage, suffix: str) -> Response:
         if fmt.suffix == "rdf":  # well-formed whatever the store holds
             body = xml_safe(body)
     mimetype = fmt.mimetype if fmt.suffix == "rdf" else f"{fmt.mimetype}; charset=utf-8"
-    return _conditional(Response(body, content_type=mimetype), page, fmt.suffix)
+    return body, mimetype
 
 
-@bp.get("/releases/<slug>.<suffix>")
-def release_as(slug: str, suffix: str) -> Response:
-    if suffix not in BY_SUFFIX:
-        abort(404)
-    return _rdf(_release_or_error(slug), suffix)
-
-
-@bp.get("/releases/<slug>")
-def release(slug: str) -> Response:
-    page = _release_or_error(slug)
-    best = request.accept_mimetypes.best_match(OFFERED)
-    if request.accept_mimetypes and best is None:
-        formats = ", ".join(OFFERED)
-        response = Response(
-            f"406 Not Acceptable: this release is available as {formats}.\n",
-            status=406,
-            mimetype="text/plain",
-        )
-        response.vary.add("Accept")
-        response.headers["Link"] = link_header(absolute(f"/releases/{slug}"))
-        return response
-    if best and best != HTML:
-        for fmt in RDF_FORMATS:
-            if fmt.mimetype == best:
-                return _rdf(page, fmt.suffix)
+def _html_body(page: ReleasePage) -> tuple[str, str]:
     html = render_template(
         "pages/release.html",
         page=page,
@@ -197,9 +188,9 @@ def release(slug: str) -> Response:
         meta=meta_for(
             title=page.title,
             description=page.summary or page.title,
-            path=f"/releases/{slug}",
+            path=f"/releases/{page.slug}",
             og_type="article",
-            image=absolute(f"/releases/{slug}/card.png"),
+            image=absolute(f"/releases/{page.slug}/card.png"),
             image_alt=(
                 f"{page.title}: {status_label(page.status)}, "
                 f"{local_time(page.release_date) or page.provisional_date or ''}"
@@ -207,52 +198,101 @@ def release(slug: str) -> Response:
             extra={"page": page},
         ),
     )
-    return _conditional(Response(html, mimetype="text/html"), page, "html")
+    return html, "text/html; charset=utf-8"
 
 
-_CARDS: dict[tuple[str, str], bytes] = {}
+def _card_body(page: ReleasePage) -> tuple[bytes, str]:
+    settings = site().settings
+    when = local_time(page.release_date) or page.provisional_date or ""
+    if page.status == "published" and page.published_date:
+        when = local_time(page.published_date)
+    png = render_card(
+        Card(
+            title=page.title,
+            organisation=page.publisher_name or settings.organization_name,
+            when=when,
+            status=page.status,
+            status_label=status_label(page.status),
+            site=settings.base_url.split("://", 1)[-1],
+        )
+    )
+    return png, "image/png"
 
 
-def _png(data: bytes, etag: str) -> Response:
-    response = Response(data, mimetype="image/png")
-    response.set_etag(etag)
-    response.cache_control.public = True
-    response.cache_control.max_age = site().settings.cache_seconds
-    response.make_conditional(request)
+def _made(slug: str, kind: str) -> Rendering:
+    """A release's ``kind`` (``html``, an RDF suffix, ``card``) as kept, made on
+    its first view since the release last changed; aborts with the release's
+    redirect, 410 or 404 when there is none."""
+
+    def make() -> Rendering | None:
+        page = site().release(slug)
+        if page is None:
+            return None
+        body: str | bytes
+        if kind == "html":
+            body, mimetype = _html_body(page)
+        elif kind == "card":
+            body, mimetype = _card_body(page)
+        else:
+            body, mimetype = _rdf_body(page, kind)
+        return rendering(
+            body, mimetype, kind=kind, last_modified=page.modified, tags=_tags(page)
+        )
+
+    made = site().renderings.get_or_make(("release", slug, kind), make)
+    if made is None:
+        _release_or_error(slug)  # aborts: moved, gone or never there
+        abort(404)  # deleted as it was read
+    return made
+
+
+def _release_response(slug: str, kind: str) -> Response:
+    response = respond(_made(slug, kind), vary_accept=True)
+    response.headers["Link"] = link_header(absolute(f"/releases/{slug}"))
     return response
+
+
+@bp.get("/releases/<slug>.<suffix>")
+def release_as(slug: str, suffix: str) -> Response:
+    if suffix not in BY_SUFFIX:
+        abort(404)
+    return _release_response(slug, suffix)
+
+
+@bp.get("/releases/<slug>")
+def release(slug: str) -> Response:
+    best = request.accept_mimetypes.best_match(OFFERED)
+    if request.accept_mimetypes and best is None:
+        _made(slug, "html")  # a release that is not there: 404 (or 308, 410)
+        formats = ", ".join(OFFERED)
+        response = Response(
+            f"406 Not Acceptable: this release is available as {formats}.\n",
+            status=406,
+            mimetype="text/plain",
+        )
+        response.vary.add("Accept")
+        response.headers["Link"] = link_header(absolute(f"/releases/{slug}"))
+        return response
+    kind = "html"
+    if best and best != HTML:
+        kind = next(f.suffix for f in RDF_FORMATS if f.mimetype == best)
+    return _release_response(slug, kind)
 
 
 @bp.get("/releases/<slug>/card.png")
 def card(slug: str) -> Response:
-    """The release's share image, drawn from the store, cached until it changes."""
-    page = _release_or_error(slug)
-    key = (slug, page.content_hash)
-    if key not in _CARDS:
-        if len(_CARDS) > 2000:
-            _CARDS.clear()
-        settings = site().settings
-        when = local_time(page.release_date) or page.provisional_date or ""
-        if page.status == "published" and page.published_date:
-            when = local_time(page.published_date)
-        _CARDS[key] = render_card(
-            Card(
-                title=page.title,
-                organisation=page.publisher_name or settings.organization_name,
-                when=when,
-                status=page.status,
-                status_label=status_label(page.status),
-                site=settings.base_url.split("://", 1)[-1],
-            )
-        )
-    return _png(_CARDS[key], f"card-{page.content_hash}")
+    """The release's share image, drawn from the store once per change."""
+    return respond(_made(slug, "card"))
+
+
+_SITE_CARD: dict[str, Rendering] = {}
 
 
 @bp.get("/card.png")
 def site_card() -> Response:
     settings = site().settings
-    key = ("", settings.site_name)
-    if key not in _CARDS:
-        _CARDS[key] = render_card(
+    if settings.site_name not in _SITE_CARD:
+        png = render_card(
             Card(
                 title=settings.site_name,
                 organisation=settings.organization_name,
@@ -260,7 +300,8 @@ def site_card() -> Response:
                 site=settings.base_url.split("://", 1)[-1],
             )
         )
-    return _png(_CARDS[key], "site-card")
+        _SITE_CARD[settings.site_name] = rendering(png, "image/png", kind="site-card")
+    return respond(_SITE_CARD[settings.site_name])
 
 
 @bp.get("/topics/<slug>")

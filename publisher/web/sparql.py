@@ -275,6 +275,7 @@ def _update(params: dict[str, list[str]]) -> Response:
         )
     except (QuerySyntaxError, QueryRefusedError, StoreError) as exc:
         return update_failed(exc)
+    site().refresh()  # the data version in memory, the index and renderings follow
     body = {
         "data_version": result.data_version,
         "changed": result.changed,
