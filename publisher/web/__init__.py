@@ -8,6 +8,7 @@ Only this package imports Flask.
 
 from __future__ import annotations
 
+import re
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import Any
@@ -135,28 +136,42 @@ def _end_store_deadline(_error: BaseException | None) -> None:
         stack.close()
 
 
+_MAX_AGE = re.compile(r"max-age=(\d+)")
+
+
 def _until_next_publication(response: Response) -> Response:
     """No cache may keep a page past a scheduled publication: max-age is cut to
     the seconds left until the next one (issue 6, "every cache follows")."""
-    age = response.cache_control.max_age
-    if age is None:
+    control = response.headers.get("Cache-Control")
+    found = _MAX_AGE.search(control) if control else None
+    if found is None:
         return response
     upcoming = publishing().next_publication()
     if upcoming is not None:
-        left = int((upcoming - datetime.now(UTC)).total_seconds())
-        response.cache_control.max_age = max(0, min(age, left))
+        left = max(0, int((upcoming - datetime.now(UTC)).total_seconds()))
+        if left < int(found.group(1)):
+            response.cache_control.max_age = left
     return response
 
 
-def _security_headers(response: Response) -> Response:
-    response.headers.setdefault(
+#: set on every response that has not set them itself
+_SECURITY_HEADERS = (
+    (
         "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data:; style-src 'self'; "
         "script-src 'self'; object-src 'none'; base-uri 'self'; "
         "frame-ancestors 'none'",
-    )
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+)
+
+
+def _security_headers(response: Response) -> Response:
+    present = {name.lower() for name in response.headers.keys()}  # noqa: SIM118
+    for name, value in _SECURITY_HEADERS:
+        if name.lower() not in present:
+            response.headers.add(name, value)
     return response
 
 
