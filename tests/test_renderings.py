@@ -207,3 +207,41 @@ def test_a_write_made_elsewhere_is_seen_within_the_watch_bound(
         site.stop_watcher()
     assert site.data_version() != version
     assert client.get(f"/releases/{SLUG}").status_code in (404, 410)
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/", {}),
+        (f"/releases/{SLUG}", {}),
+        (f"/releases/{SLUG}", {"Accept": "text/turtle"}),
+        (f"/releases/{SLUG}", {"Accept": "application/ld+json;q=0.9, text/html;q=0.1"}),
+        (f"/releases/{SLUG}", {"Accept-Encoding": "gzip, br"}),
+        (f"/releases/{SLUG}.nt", {}),
+        (f"/releases/{SLUG}.rdf", {"Accept-Encoding": "gzip"}),
+        (f"/releases/{SLUG}/card.png", {}),
+    ],
+)
+def test_the_lookup_before_flask_answers_as_the_view_did(
+    make_app: AppFactory, path: str, headers: dict[str, str]
+) -> None:
+    app = make_app()
+    client = app.test_client()
+    made = client.get(path, headers=headers)  # by the view, which keeps it
+    hits = _site(app).renderings.figures.hits
+    kept = client.get(path, headers=headers)  # by the lookup
+    assert _site(app).renderings.figures.hits == hits + 1
+    assert kept.status_code == made.status_code == 200
+    assert kept.get_data() == made.get_data()
+    assert sorted(kept.headers.items()) == sorted(made.headers.items())
+    for method in ("GET", "HEAD"):
+        again = client.open(
+            path,
+            method=method,
+            headers={**headers, "If-None-Match": made.headers["ETag"]},
+        )
+        assert (again.status_code, again.get_data()) == (304, b"")
+        assert again.headers["ETag"] == made.headers["ETag"]
+    head = client.head(path, headers=headers)
+    assert head.get_data() == b""
+    assert head.headers["Content-Length"] == made.headers["Content-Length"]

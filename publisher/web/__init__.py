@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,6 +29,8 @@ from publisher.web import api, feeds, linked, ops, pages, sparql
 from publisher.web.context import publishing
 from publisher.web.errors import register_errors
 from publisher.web.filters import register_filters
+from publisher.web.kept import KeptRenderings
+from publisher.web.responses import SECURITY_HEADERS, max_age
 
 
 def create_app(
@@ -81,6 +82,10 @@ def create_app(
     app.after_request(_security_headers)
     app.after_request(_until_next_publication)
     app.jinja_env.globals["settings"] = settings
+    # what was made once is answered before Flask (publisher.web.kept)
+    app.wsgi_app = KeptRenderings(  # type: ignore[method-assign]
+        app.wsgi_app, the_site, publishing.next_publication
+    )
     register_filters(app)
     return app
 
@@ -146,30 +151,16 @@ def _until_next_publication(response: Response) -> Response:
     found = _MAX_AGE.search(control) if control else None
     if found is None:
         return response
-    upcoming = publishing().next_publication()
-    if upcoming is not None:
-        left = max(0, int((upcoming - datetime.now(UTC)).total_seconds()))
-        if left < int(found.group(1)):
-            response.cache_control.max_age = left
+    seconds = int(found.group(1))
+    cut = max_age(seconds, publishing().next_publication)
+    if cut < seconds:
+        response.cache_control.max_age = cut
     return response
-
-
-#: set on every response that has not set them itself
-_SECURITY_HEADERS = (
-    (
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-        "script-src 'self'; object-src 'none'; base-uri 'self'; "
-        "frame-ancestors 'none'",
-    ),
-    ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "strict-origin-when-cross-origin"),
-)
 
 
 def _security_headers(response: Response) -> Response:
     present = {name.lower() for name in response.headers.keys()}  # noqa: SIM118
-    for name, value in _SECURITY_HEADERS:
+    for name, value in SECURITY_HEADERS:
         if name.lower() not in present:
             response.headers.add(name, value)
     return response

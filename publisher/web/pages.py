@@ -27,7 +27,13 @@ from publisher.web.context import site
 from publisher.web.errors import page_failed
 from publisher.web.filters import local_time
 from publisher.web.meta import absolute, meta_for, share_links
-from publisher.web.negotiation import BY_SUFFIX, HTML, OFFERED, RDF_FORMATS, link_header
+from publisher.web.negotiation import (
+    BY_SUFFIX,
+    OFFERED,
+    RDF_FORMATS,
+    link_header,
+    release_kind,
+)
 from publisher.web.responses import respond
 from publisher.xmlchars import xml_safe
 
@@ -247,9 +253,8 @@ def _made(slug: str, kind: str) -> Rendering:
 
 
 def _release_response(slug: str, kind: str) -> Response:
-    response = respond(_made(slug, kind), vary_accept=True)
-    response.headers["Link"] = link_header(absolute(f"/releases/{slug}"))
-    return response
+    link = ("Link", link_header(absolute(f"/releases/{slug}")))
+    return respond(_made(slug, kind), vary_accept=True, extra=[link])
 
 
 @bp.get("/releases/<slug>.<suffix>")
@@ -261,8 +266,8 @@ def release_as(slug: str, suffix: str) -> Response:
 
 @bp.get("/releases/<slug>")
 def release(slug: str) -> Response:
-    best = request.accept_mimetypes.best_match(OFFERED)
-    if request.accept_mimetypes and best is None:
+    kind = release_kind(request.headers.get("Accept"))
+    if kind is None:
         _made(slug, "html")  # a release that is not there: 404 (or 308, 410)
         formats = ", ".join(OFFERED)
         response = Response(
@@ -273,9 +278,6 @@ def release(slug: str) -> Response:
         response.vary.add("Accept")
         response.headers["Link"] = link_header(absolute(f"/releases/{slug}"))
         return response
-    kind = "html"
-    if best and best != HTML:
-        kind = next(f.suffix for f in RDF_FORMATS if f.mimetype == best)
     return _release_response(slug, kind)
 
 
