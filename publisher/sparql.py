@@ -31,7 +31,7 @@ from publisher.queries import (
     scan_query,
     with_using,
 )
-from publisher.store import Answer, QueryJob, Store, catalog
+from publisher.store import Answer, QueryJob, Store, catalog, health
 from publisher.store.readers import ReaderPool
 
 
@@ -145,6 +145,7 @@ class SparqlService:
             has_dataset=info.has_dataset,
             max_rows=self.settings.query_max_rows,
         )
+        health.check(self.store)  # a store known to be down: 503 at once
         name, source = self._current_source(version)
         try:
             answer = self.readers.run(source, job, client, check=text)

@@ -186,6 +186,15 @@ def confirm(store: object) -> None:
         breaker.confirm()
 
 
+def check(store: object) -> None:
+    """Before work that reaches ``store`` another way (a reader process): at once
+    a StoreUnavailableError while it is known to be down (or the probe, when one
+    is due). An embedded store has no breaker: nothing to do."""
+    breaker = getattr(store, "health", None)
+    if isinstance(breaker, Breaker):
+        breaker.check()
+
+
 def state(store: object) -> State | None:
     """The breaker's state of ``store`` (None: it has none, being embedded)."""
     breaker = getattr(store, "health", None)

@@ -14,9 +14,11 @@ bp = Blueprint("ops", __name__)
 @bp.get("/healthz")
 def healthz() -> Response:
     """200 with the data version while the store answers; 503 with Retry-After
-    (and since when, and why) while it does not."""
+    (and since when, and why) while it does not. It asks the store (the pages
+    use the data version held in memory)."""
     the_site = site()
     try:
+        the_site.refresh()
         version = the_site.data_version()
         releases = the_site.index.count()
     except PublisherError as exc:
