@@ -1,14 +1,14 @@
 """Release -> the schema.org block a page embeds, built directly from the model.
 
 The block :func:`publisher.jsonld.graph_to_embed` makes by compacting the release's
-graph with pyld (DESIGN.md, "JSON-LD for pages"), made here as plain dicts from the
-dataclasses: no graph, no pyld, tens of microseconds (issue 12, point 3). It is the
-same JSON, key for key and in the same order: ``@id`` and ``@type`` first, then the
-terms in the order of their schema.org IRIs; one value as itself, several as a list
-in the order pyld keeps (the order of their JSON text); terms the context types as
-``@id`` (``url``, ``license``, ``isPartOf``...) as plain strings; nodes used once
-(list items, topics, contacts, datasets, documents) nested where they are used, the
-rest after the six main pieces in the order of their ``@id``.
+graph with pyld (DESIGN.md, "JSON-LD for pages and embedding"), made here as plain
+dicts from the dataclasses: no graph, no pyld, tens of microseconds (issue 12, point
+3). It is the same JSON, key for key and in the same order: ``@id`` and ``@type``
+first, then the terms in the order of their schema.org IRIs; one value as itself,
+several as a list in the order pyld keeps (the order of their JSON text); terms the
+context types as ``@id`` (``url``, ``license``, ``isPartOf``...) as plain strings;
+nodes used once (list items, topics, contacts, datasets, documents) nested where
+they are used, the rest after the six main pieces in the order of their ``@id``.
 
 ``tests/test_embed.py`` holds it to the pyld block for every fixture and the
 sample calendar. A release whose links cannot be IRIs (the shapes reject them, so a
@@ -18,8 +18,8 @@ for those is not worth restating here.
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from publisher.config import Settings
@@ -99,8 +99,8 @@ def embeds_directly(release: Release, settings: Settings) -> bool:
     """Whether :func:`release_embed` builds the block itself (else pyld does): every
     link an IRI, each topic once.
 
-    One search over the links joined (``!`` may be in an IRI, so it hides
-    nothing); a link with spaces around it, which rdf strips, goes to pyld too.
+    One search over the links joined by ``!``, a character the search does not
+    look for; a link with spaces around it, which rdf strips, goes to pyld too.
     """
     links = [settings.publisher_url, release.license or settings.default_license]
     links.extend(release.same_as)
@@ -121,8 +121,9 @@ def _id(node: Node) -> str:
 
 
 def _json_order(text: str) -> str:
-    """pyld keeps the order the values were sorted in: that of their JSON text."""
-    return json.dumps(text)
+    """pyld keeps the order the values were sorted in, that of their JSON text
+    (``json.dumps``, ASCII only): ``"\\u00e9"`` before ``"z"``."""
+    return encode_basestring_ascii(text)
 
 
 def _one_or_many(values: list[Any]) -> Any:
