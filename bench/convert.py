@@ -3,7 +3,8 @@
 Run from the repository root::
 
     .venv/bin/python bench/convert.py [--sizes 1000,10000,100000] [--jobs N]
-        [--phases generate,rdf,embed,shacl,end-to-end] [--keep DIR] [--seed S]
+        [--phases generate,rdf,embed,shacl,end-to-end,embed-pyld] [--keep DIR]
+        [--seed S]
 
 For each size N the benchmark
 
@@ -23,14 +24,17 @@ For each size N the benchmark
    - ``rdf``: ``publisher.importers.read_file``, then in workers
      ``release_to_triples`` per release and rdflib's ``_nt_row`` per triple,
      written as N-Triples (no validation; site-wide triples repeat per release);
-   - ``embed``: workers build each release's rdflib graph and
-     ``publisher.jsonld.graph_to_embed``, written as JSON Lines;
+   - ``embed``: workers build each release's schema.org block with
+     ``publisher.embed.release_embed`` (straight from the model), written as JSON
+     Lines; ``embed-pyld`` (not run unless named) builds the same block as it was
+     built before, each release's rdflib graph compacted by pyld
+     (``publisher.jsonld.graph_to_embed``);
    - ``shacl``: workers build ``validation_graph`` per chunk, run
      ``validate_graph`` and count results by severity (no output file);
    - ``end-to-end``: the real CLI as a user runs it,
      ``publisher convert FILE --to nquads -o OUT`` (import, validate, N-Quads).
 
-   The first three phases read the whole file, then hand chunks of 500 releases to
+   All but ``end-to-end`` read the whole file, then hand chunks of 500 releases to
    a ``ProcessPoolExecutor`` with at most 2 x jobs chunks in flight (as
    ``publisher.pipeline._outcomes`` does); ``--jobs 1`` runs in one process.
    Without ``--jobs`` they use one worker per core (one process for a single
@@ -77,7 +81,9 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-PHASES = ("generate", "rdf", "embed", "shacl", "end-to-end")
+PHASES = ("generate", "rdf", "embed", "embed-pyld", "shacl", "end-to-end")
+#: the phases run when ``--phases`` is not given
+DEFAULT_PHASES = tuple(p for p in PHASES if p != "embed-pyld")
 MEASURED = PHASES[1:]
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 CHUNK = 500
@@ -488,6 +494,18 @@ def _rdf_chunk(args: tuple[list[Any], Any]) -> str:
 
 
 def _embed_chunk(args: tuple[list[Any], Any]) -> str:
+    from publisher.embed import release_embed
+
+    releases, settings = args
+    lines = []
+    for release in releases:
+        record = {"id": release.slug, "jsonld": release_embed(release, settings)}
+        lines.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+        lines.append("\n")
+    return "".join(lines)
+
+
+def _embed_pyld_chunk(args: tuple[list[Any], Any]) -> str:
     from rdflib import Graph
 
     from publisher.jsonld import graph_to_embed
@@ -526,6 +544,7 @@ def _shacl_chunk(args: tuple[list[Any], Any]) -> dict[str, int]:
 WORKERS: dict[str, Callable[[tuple[list[Any], Any]], Any]] = {
     "rdf": _rdf_chunk,
     "embed": _embed_chunk,
+    "embed-pyld": _embed_pyld_chunk,
     "shacl": _shacl_chunk,
 }
 
@@ -911,9 +930,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--phases",
-        default=",".join(PHASES),
-        help="comma-separated phases (default: %(default)s); generate always runs, "
-        "the others read its file",
+        default=",".join(DEFAULT_PHASES),
+        help="comma-separated phases (default: %(default)s; embed-pyld as well on "
+        "request); generate always runs, the others read its file",
     )
     parser.add_argument(
         "--keep",

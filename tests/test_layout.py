@@ -30,6 +30,7 @@ LAYERS = {
     "publisher.readback": 4,
     "publisher.lifecycle": 3,
     "publisher.jsonld": 5,
+    "publisher.embed": 5,
     "publisher.validation": 5,
     "publisher.queries": 5,
     "publisher.cards": 5,
