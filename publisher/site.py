@@ -20,6 +20,7 @@ from typing import Any
 from rdflib import Graph
 
 from publisher.config import Settings
+from publisher.embed import release_embed
 from publisher.errors import PublisherError
 from publisher.importers.native import release_to_record
 from publisher.jsonld import graph_to_embed, graph_to_jsonld
@@ -95,9 +96,14 @@ class ReleasePage:
     history: list[catalog.HistoryEntry] = field(default_factory=list)
     #: the release read back from the graph (what the JSON-LD block is made of)
     release: Release | None = None
+    settings: Settings | None = None
 
     def embed(self) -> dict[str, Any]:
-        return graph_to_embed(self.graph)
+        """The page's schema.org block, built directly from the release
+        (publisher.embed; pyld's compaction of the graph is its oracle)."""
+        if self.release is None or self.settings is None:
+            return graph_to_embed(self.graph)
+        return release_embed(self.release, self.settings)
 
     def jsonld(self) -> dict[str, Any]:
         return graph_to_jsonld(self.graph)
@@ -419,6 +425,7 @@ def _page(release: Release, graph: Graph, row: Row, settings: Settings) -> Relea
         datasets=[_dataset(d) for d in release.datasets],
         documents=[(d.title or d.url, d.url) for d in release.related_documents],
         release=release,
+        settings=settings,
     )
 
 

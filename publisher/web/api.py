@@ -21,7 +21,6 @@ from flask import Blueprint, Response, render_template, request, url_for
 
 from publisher import nesting
 from publisher.errors import PublisherError, StoreError
-from publisher.jsonld import graph_to_embed
 from publisher.model import SLUG_RE
 from publisher.publishing import WriteResult
 from publisher.site import VIEWS, parse_day
@@ -232,7 +231,7 @@ def release_jsonld(slug: str) -> Response:
     if page is None:
         return _gone_or_moved(slug)
     response = Response(
-        json.dumps(graph_to_embed(page.graph), ensure_ascii=False, indent=2) + "\n",
+        json.dumps(page.embed(), ensure_ascii=False, indent=2) + "\n",
         mimetype="application/ld+json",
     )
     response.set_etag(f"{page.content_hash}-embed")
