@@ -26,8 +26,11 @@ from publisher.config import Settings
 from publisher.jsonld import release_to_embed
 from publisher.model import Dataset, Release, Status, slugify
 from publisher.namespaces import SCHEMA_CONTEXT, Iris
-from publisher.rdf import _NOT_IRI as NOT_IRI  # the rule rdf._link applies
-from publisher.rdf import eventstatus_for, human_size
+from publisher.rdf import (
+    NOT_IRI,  # the rule rdf._link applies
+    eventstatus_for,
+    human_size,
+)
 
 Node = dict[str, Any]
 

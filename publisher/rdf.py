@@ -132,7 +132,7 @@ def _iri(value: str) -> URIRef:
 
 
 #: characters no IRI may hold (RFC 3987)
-_NOT_IRI = re.compile(r'[\x00-\x20<>"{}|\\^`\x7f]')
+NOT_IRI = re.compile(r'[\x00-\x20<>"{}|\\^`\x7f]')
 _MEDIA_TYPE = re.compile(r"^[A-Za-z0-9][\w.+-]*/[A-Za-z0-9][\w.+-]*$")
 
 
@@ -141,7 +141,7 @@ def _link(value: str) -> URIRef | Literal:
     the text as a literal, so the shapes report it (sh:nodeKind sh:IRI) with their
     message instead of the RDF writer failing."""
     text = value.strip()
-    return Literal(text) if _NOT_IRI.search(text) else _iri(text)
+    return Literal(text) if NOT_IRI.search(text) else _iri(text)
 
 
 def _site_triples(release: Release, settings: Settings, iris: Iris) -> Iterable[Triple]:
@@ -346,7 +346,7 @@ def _contact_triples(
         if contact.email:
             yield node, SCHEMA.email, _text(contact.email)
             mailto = "mailto:" + contact.email.replace(" ", "")
-            if not _NOT_IRI.search(mailto):
+            if not NOT_IRI.search(mailto):
                 yield node, VCARD.hasEmail, URIRef(mailto)
         if contact.telephone:
             yield node, SCHEMA.telephone, _text(contact.telephone)
