@@ -48,6 +48,8 @@ class Rendering:
     tags: frozenset[str] = frozenset()
     expires: datetime | None = None
     gzipped: bytes | None = field(default=None, repr=False)
+    #: other headers of the response, answered with it
+    headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def size(self) -> int:
@@ -65,6 +67,7 @@ def rendering(
     last_modified: datetime | None = None,
     tags: Iterable[str] = (),
     expires: datetime | None = None,
+    headers: Iterable[tuple[str, str]] = (),
 ) -> Rendering:
     """A rendering of ``body``: its strong ETag is a digest of the bytes (the
     same on every worker and node that renders the same thing), prefixed by
@@ -84,6 +87,7 @@ def rendering(
         tags=frozenset(tags),
         expires=expires,
         gzipped=packed if packed is not None and len(packed) < len(data) else None,
+        headers=tuple(headers),
     )
 
 

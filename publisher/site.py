@@ -220,6 +220,14 @@ class SiteService:
         self.current()
         return self._version
 
+    def next_moment(self, now: datetime | None = None) -> datetime | None:
+        """The next time an upcoming release's time passes: what lists show
+        changes then ("Next releases", "Awaiting publication")."""
+        self.current()
+        now = now or datetime.now(UTC)
+        soonest = self.index.upcoming(now, now + timedelta(days=3650), limit=1)
+        return parse_moment(soonest[0].release_date) if soonest else None
+
     def start_watcher(self) -> None:
         """Follow writes made elsewhere from a daemon thread (``publisher serve``
         starts it in each worker, after forking)."""

@@ -245,3 +245,60 @@ def test_the_lookup_before_flask_answers_as_the_view_did(
     head = client.head(path, headers=headers)
     assert head.get_data() == b""
     assert head.headers["Content-Length"] == made.headers["Content-Length"]
+
+
+def test_lists_are_kept_by_path_and_query_until_a_write(make_app: AppFactory) -> None:
+    app = make_app()
+    client = app.test_client()
+    site = _site(app)
+    paths = [
+        "/releases?view=published&page=2",
+        "/feeds/releases.atom",
+        "/feeds/upcoming.ics",
+        "/sitemap.xml",
+    ]
+    first = {p: client.get(p) for p in paths}
+    misses = site.renderings.figures.misses
+    for path in paths:
+        again = client.get(path)
+        assert again.get_data() == first[path].get_data(), path
+        assert again.headers["Content-Type"] == first[path].headers["Content-Type"]
+        assert (
+            client.get(
+                path, headers={"If-None-Match": again.headers["ETag"]}
+            ).status_code
+            == 304
+        )
+    assert site.renderings.figures.misses == misses
+    # another query is another list
+    assert (
+        client.get("/releases?view=cancelled").get_data() != first[paths[0]].get_data()
+    )
+    # not found is answered by the view and not kept
+    assert client.get("/topics/no-such-topic").status_code == 404
+    assert client.get("/topics/no-such-topic").status_code == 404
+    assert ("list", "/topics/no-such-topic", "") not in site.renderings._entries
+    # a write drops every list
+    record = client.get(f"/api/releases/{SLUG}").json
+    assert record is not None
+    record["title"] = "Labour market overview, renamed for the test"
+    reply = client.put(
+        f"/api/releases/{SLUG}",
+        json=record,
+        headers={"Authorization": f"Bearer {PUBLISH_TOKEN}"},
+    )
+    assert reply.status_code == 200, reply.json
+    assert "renamed for the test" in client.get("/feeds/releases.atom").text
+
+
+def test_lists_expire_when_an_upcoming_release_time_passes(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    site = _site(app)
+    moment = site.next_moment()
+    assert moment is not None and moment > datetime.now(UTC)
+    app.test_client().get("/releases")
+    kept = site.renderings._entries[("list", "/releases", "")]
+    assert kept.expires == moment
+    assert site.renderings.get(("list", "/releases", ""), now=moment) is None

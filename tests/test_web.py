@@ -395,11 +395,12 @@ def test_atom_lists_changes_too(client: FlaskClient) -> None:
 
 
 def test_sitemap_index_past_the_limit(
-    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from publisher.web import feeds
 
     monkeypatch.setattr(feeds, "SITEMAP_MAX", 20)
+    client = make_app().test_client()  # sitemaps are kept: made afresh here
     index = ET.fromstring(client.get("/sitemap.xml").get_data())
     ns = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
     assert index.tag == f"{ns}sitemapindex"
