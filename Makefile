@@ -58,7 +58,8 @@ pytest: $(STAMP) system $(AXE)
 test: lint typecheck pytest
 
 # wrk (Debian package) drives bench/serve.py's HTTP load; installed as root when
-# missing, like the test suite's packages. SERVE_ARGS passes options to serve.py,
+# missing, like the test suite's packages; py-spy (the `bench` extra) profiles the
+# server with serve.py --profile DIR. SERVE_ARGS passes options to serve.py,
 # e.g. make bench SERVE_ARGS="--releases 2000 --duration 5".
 BENCH_DEB_PACKAGES := wrk
 SERVE_ARGS ?=
@@ -73,7 +74,13 @@ bench-system:
 	    || (apt-get update -q && apt-get install -y -q --no-install-recommends $(BENCH_DEB_PACKAGES)); \
 	fi
 
-bench: $(STAMP) bench-system
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) bench-system
 	$(BIN)/python bench/convert.py
 	$(BIN)/python bench/serve.py $(SERVE_ARGS)
 

@@ -440,6 +440,25 @@ class Bench:
             self.peak_kb = max(self.peak_kb, total)
             self.sampling.wait(0.5)
 
+    def profile_start(self, name: str) -> Any:
+        if not self.args.profile:
+            return None
+        self.args.profile.mkdir(parents=True, exist_ok=True)
+        cmd = [exe("py-spy"), "record", "--pid", str(self.ours_proc.pid)]
+        cmd += ["--subprocesses", "--nonblocking", "--format", "raw"]
+        cmd += ["-o", str(self.args.profile / f"{name}.txt")]
+        return self.procs.start(cmd, dict(os.environ), self.args.profile / "py-spy.log")
+
+    def profile_stop(self, name: str, spy: Any) -> None:
+        if spy is None:
+            return
+        self.procs.stop(spy)  # SIGINT: py-spy writes what it sampled
+        raw = self.args.profile / f"{name}.txt"
+        if raw.exists():
+            print(f"  py-spy, {name} (share of samples, inclusive):")
+            for share, frame in profile_summary(raw):
+                print(f"    {share:5.1f} %  {frame}")
+
     # A/B ---------------------------------------------------------------------
 
     def ab(
@@ -808,6 +827,28 @@ class Bench:
 DROPPED = ("identifier", "same_as", "previous_edition", "next_release")
 
 
+# Profiles ------------------------------------------------------------------------
+
+
+def profile_summary(raw: Path, top: int = 12) -> list[tuple[float, str]]:
+    """The frames in most samples (inclusive share) of py-spy's collapsed stacks,
+    without the frames under nearly every sample (thread start, the server loop)."""
+    total, counts = 0, dict[str, int]()
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not n.isdigit():
+            continue
+        total += int(n)
+        frames = {
+            f.rsplit(":", 1)[0] + ")" if ":" in f else f for f in stack.split(";")
+        }
+        for frame in frames:
+            counts[frame] = counts.get(frame, 0) + int(n)
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    shares = [(c / total * 100, f) for f, c in ranked if c < 0.95 * total]
+    return shares[:top] if total else []
+
+
 # The run ---------------------------------------------------------------------------
 
 
@@ -846,12 +887,21 @@ def run_sections(bench: Bench, only: list[str]) -> None:
     }
     for name in only:
         print(f"\n-- {name} --", flush=True)
-        steps[name]()
+        spy = bench.profile_start(name)
+        try:
+            steps[name]()
+        finally:
+            bench.profile_stop(name, spy)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--releases", type=int, default=100_000)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="py-spy each section (the server and its processes) into this folder",
+    )
     parser.add_argument(
         "--duration", type=float, default=10, help="seconds per wrk run"
     )
