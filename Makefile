@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed
 DEB_PACKAGES := virtuoso-opensource-7-bin chromium curl
 DEB_COMMANDS := virtuoso-t chromium curl
 
-.PHONY: demo test lint typecheck pytest bench clean system
+.PHONY: demo test lint typecheck pytest bench bench-system clean system
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,8 +57,32 @@ pytest: $(STAMP) system $(AXE)
 
 test: lint typecheck pytest
 
-bench: $(STAMP)
+# wrk (Debian package) drives bench/serve.py's HTTP load; installed as root when
+# missing, like the test suite's packages; py-spy (the `bench` extra) profiles the
+# server with serve.py --profile DIR. SERVE_ARGS passes options to serve.py,
+# e.g. make bench SERVE_ARGS="--releases 2000 --duration 5".
+BENCH_DEB_PACKAGES := wrk
+SERVE_ARGS ?=
+
+bench-system:
+	@if ! command -v wrk >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "Missing Debian packages: run as root: apt-get install -y $(BENCH_DEB_PACKAGES)"; exit 1; \
+	  fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q --no-install-recommends $(BENCH_DEB_PACKAGES) \
+	    || (apt-get update -q && apt-get install -y -q --no-install-recommends $(BENCH_DEB_PACKAGES)); \
+	fi
+
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) bench-system
 	$(BIN)/python bench/convert.py
+	$(BIN)/python bench/serve.py $(SERVE_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache data/demo
