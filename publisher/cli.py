@@ -22,6 +22,7 @@ from publisher.cli_options import (
     format_option,
     input_options,
     jobs_option,
+    serve_options,
     store_options,
 )
 from publisher.config import Settings, load_settings
@@ -552,19 +553,7 @@ def reindex(ctx: click.Context, /, **store_flags: Any) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--base-url", default=None, help="Base URL [env PUBLISHER_BASE_URL].")
-@click.option(
-    "--workers",
-    type=click.IntRange(0, 64),
-    default=None,
-    help="Worker processes (default: one per core; 0 too) [env PUBLISHER_WORKERS].",
-)
-@click.option(
-    "--threads",
-    type=click.IntRange(1, 256),
-    default=8,
-    show_default=True,
-    help="Threads serving requests in each worker process.",
-)
+@serve_options
 @click.pass_context
 def serve(
     ctx: click.Context,
