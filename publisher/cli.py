@@ -22,6 +22,7 @@ from publisher.cli_options import (
     format_option,
     input_options,
     jobs_option,
+    serve_options,
     store_options,
 )
 from publisher.config import Settings, load_settings
@@ -255,7 +256,7 @@ def demo(ctx: click.Context, out: str, serve: bool, port: int) -> None:
         if not site.published:
             ctx.exit(EXIT_INVALID)
         click.echo(f"Published the sample into {site.store_path}.")
-        _serve(site.settings, "127.0.0.1", port, 8)
+        ctx.exit(_serve(site.settings, "127.0.0.1", port, 8, workers=1))
     ctx.exit(EXIT_OK)
 
 
@@ -552,13 +553,7 @@ def reindex(ctx: click.Context, /, **store_flags: Any) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--base-url", default=None, help="Base URL [env PUBLISHER_BASE_URL].")
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 256),
-    default=8,
-    show_default=True,
-    help="Threads serving requests (one process owns an embedded store).",
-)
+@serve_options
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -566,21 +561,32 @@ def serve(
     host: str,
     port: int,
     base_url: str | None,
-    workers: int,
+    workers: int | None,
+    threads: int,
     **store_flags: Any,
 ) -> None:
-    """Serve the site with a production WSGI server (waitress)."""
-    settings = _store_settings(ctx, base_url=base_url, **store_flags)
-    _serve(settings, host, port, workers)
+    """Serve the site with a production WSGI server (waitress).
+
+    Several worker processes use the cores: over an embedded store one of them
+    writes and the others read its checkpoints (docs/serving.md).
+    """
+    settings = _store_settings(ctx, base_url=base_url, workers=workers, **store_flags)
+    ctx.exit(_serve(settings, host, port, threads))
 
 
-def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+def _serve(
+    settings: Settings, host: str, port: int, threads: int, workers: int | None = None
+) -> int:
     from publisher.server import serve as run_server
 
     try:
-        run_server(settings, host, port, workers, announce=click.echo)
+        return run_server(
+            settings, host, port, threads, announce=click.echo, workers=workers
+        )
     except PublisherError as exc:
         raise _fail(exc) from None
+    except OSError as exc:  # the port: in use, or not ours to bind
+        raise _fail(f"cannot listen on {host}:{port}: {exc}") from None
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,4 +1,4 @@
-"""The options the commands share: input format, inputs, jobs, the store."""
+"""The options the commands share: input format, inputs, jobs, the store, serving."""
 
 from __future__ import annotations
 
@@ -64,5 +64,23 @@ def store_options(func: F) -> F:
         "store_path",
         default=None,
         help="Embedded store folder (default ./data/store) [env PUBLISHER_STORE].",
+    )(func)
+    return func
+
+
+def serve_options(func: F) -> F:
+    """--workers N (processes) and --threads N (in each)."""
+    func = click.option(
+        "--threads",
+        type=click.IntRange(1, 256),
+        default=8,
+        show_default=True,
+        help="Threads serving requests in each worker process.",
+    )(func)
+    func = click.option(
+        "--workers",
+        type=click.IntRange(0, 64),
+        default=None,
+        help="Worker processes (default: one per core; 0 too) [env PUBLISHER_WORKERS].",
     )(func)
     return func

@@ -344,6 +344,13 @@ class Settings:
         "Seconds a page, API or SPARQL request waits for the store; then it is "
         "answered 503 with `Retry-After`. See [reliability.md](reliability.md).",
     )
+    workers: int = _setting(
+        COUNT,
+        "0",
+        "Worker processes of `publisher serve` (0: one per core). Over an embedded "
+        "store one of them writes and the others read its checkpoints; over a "
+        "remote store they are alike. See [serving.md](serving.md). Flag: `--workers`.",
+    )
     cors_origins: tuple[str, ...] = _setting(
         WORDS,
         "*",

@@ -182,8 +182,8 @@ class SiteService:
 
     def refresh(self) -> bool:
         """Look at the store's data version; if a writer other than this
-        process moved it, bring the index up to it and forget every rendering.
-        True when it moved.
+        process moved it (or, in a follower worker, a new checkpoint is open),
+        bring the index up to it and forget every rendering. True when it moved.
 
         The version check (one tiny query) takes no lock; a sync it calls for
         has no deadline (after another writer's large change it may take longer
@@ -194,14 +194,14 @@ class SiteService:
         if self._known and version == self._version:
             return False
         with self._lock, health.unbounded():
-            synced = None
             if version is None or version != self.index.data_version():
-                synced = self.index.ensure_current(self.store, self.settings)
-            first = not self._known
+                self.index.ensure_current(self.store, self.settings)
+            first, previous = not self._known, self._version
             self._version, self._known = self.index.data_version(), True
-        if synced is not None and not first:
+        moved = not first and self._version != previous
+        if moved:
             self._forget_all()
-        return synced is not None
+        return moved
 
     def follow(
         self, previous: str | None, version: str | None, slugs: list[str]

@@ -123,10 +123,16 @@ class ServerFactory:
         self._started: list[PublisherProcess] = []
 
     def __call__(
-        self, env: dict[str, str] | None = None, *, import_sample: bool = True
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        import_sample: bool = True,
+        workers: int = 1,
     ) -> PublisherProcess:
         folder = self.tmp_path_factory.mktemp(self.name)
-        server = PublisherProcess(env=env, folder=folder, import_sample=import_sample)
+        server = PublisherProcess(
+            env=env, folder=folder, import_sample=import_sample, workers=workers
+        )
         self._started.append(server)
         return server.start()
 

@@ -42,6 +42,8 @@ class PublisherProcess(ServerProcess):
     ``folder``: where the store and the log go (default: a temporary folder that
     ``cleanup()`` removes; a folder given is left in place). ``store``: serve
     that store instead (nothing is imported into it unless ``import_sample``).
+    ``workers``: ``publisher serve --workers`` (default 1: one process, as most
+    tests want; tests/test_workers.py runs several).
     """
 
     def __init__(
@@ -51,8 +53,10 @@ class PublisherProcess(ServerProcess):
         import_sample: bool = True,
         folder: Path | None = None,
         store: Path | None = None,
+        workers: int = 1,
     ) -> None:
         self.process = None
+        self.workers = workers
         self._log = None
         self._tmp = None
         if folder is None:
@@ -84,7 +88,16 @@ class PublisherProcess(ServerProcess):
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "publisher", "serve", "--port", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "publisher",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+            ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=self.env,

@@ -67,9 +67,13 @@ def load() -> list[Entry]:
     return entries
 
 
-@pytest.fixture(scope="module")
-def server(make_module_server: ServerFactory) -> PublisherProcess:
-    return make_module_server(ENV)
+@pytest.fixture(scope="module", params=[1, 2], ids=["1-worker", "2-workers"])
+def server(
+    make_module_server: ServerFactory, request: pytest.FixtureRequest
+) -> PublisherProcess:
+    """One process, and ``--workers 2`` (a query may land on either worker: the
+    writer, or the follower over its checkpoint; docs/serving.md)."""
+    return make_module_server(ENV, workers=request.param)
 
 
 def test_the_corpus_is_well_formed() -> None:
