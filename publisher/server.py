@@ -53,7 +53,14 @@ FOLLOW_SECONDS = 0.1
 #: how often a process that does not hold the scheduler's lock tries for it, and
 #: the scheduler's process looks at the shared schedule for entries others made
 LEASE_SECONDS = 1.0
-_IDENT = "release-publisher"
+#: for every waitress server: its name, and X-Forwarded-For left to the app.
+#: waitress drops proxy headers unless it trusts the proxy itself; the app
+#: believes them only from the addresses in ``trusted_proxies`` (issue 7), so
+#: waitress must pass them on.
+WAITRESS_OPTIONS: dict[str, Any] = {
+    "ident": "release-publisher",
+    "clear_untrusted_proxy_headers": False,
+}
 #: threads of the writer's private server (writes take the write lock one by one)
 HANDOFF_THREADS = 4
 
@@ -122,7 +129,7 @@ def _serve_alone(
         f"http://{host}:{port}, {threads} threads). Ctrl-C stops."
     )
     try:
-        waitress_serve(app, host=host, port=port, threads=threads, ident=_IDENT)
+        waitress_serve(app, host=host, port=port, threads=threads, **WAITRESS_OPTIONS)
     finally:
         sparql.close()
         app.extensions["publisher.scheduler"].stop()
@@ -174,7 +181,7 @@ def _worker(
         else:
             app = _follower(settings, plan, stop, closing)
         ready()
-        waitress_serve(app, sockets=[listener], threads=threads, ident=_IDENT)
+        waitress_serve(app, sockets=[listener], threads=threads, **WAITRESS_OPTIONS)
     except PublisherError as exc:
         print(f"Error: {exc}", flush=True)
         return exc.exit_code or 1
@@ -231,7 +238,7 @@ def _writer(
         app,
         sockets=[supervisor.private_socket(plan.writer_socket)],
         threads=HANDOFF_THREADS,
-        ident=_IDENT,
+        **WAITRESS_OPTIONS,
     )
     closing.append(lambda: Path(plan.writer_socket).unlink(missing_ok=True))
     closing.append(private.close)
