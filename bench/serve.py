@@ -632,10 +632,13 @@ class Bench:
             )
             met = got.p50_ms <= 10 and got.p99_ms <= 30 and not got.failed
             met = met and got.requests > 0
+            value = f"p50 {got.p50_ms:.1f} ms, p99 {got.p99_ms:.1f} ms, "
+            value += f"{got.rps:,.1f} req/s ({got.requests:,} answers)"
+            if not got.requests:
+                value = f"no answer within the {self.args.duration:g} s run"
             self.add(
                 label,
-                f"p50 {got.p50_ms:.1f} ms, p99 {got.p99_ms:.1f} ms, "
-                f"{got.rps:,.1f} req/s",
+                value,
                 "p50 <= 10 ms, p99 <= 30 ms",
                 met if status == 200 else None,
             )
