@@ -217,10 +217,11 @@ class PublishingService:
                     release.slug, later[release.slug], release_to_record(release), agent
                 )
                 result.scheduled[release.slug] = later[release.slug]
-        states = catalog.release_states(
-            self.store, self.settings, [r.slug for r in ready]
-        )
-        result.content_hashes = {s: st.content_hash for s, st in states.items()}
+        # what was published now has the hash just computed; ask the store only
+        # for the versions of releases held in the schedule
+        held = [r.slug for r in ready if r.slug not in result.content_hashes]
+        states = catalog.release_states(self.store, self.settings, held)
+        result.content_hashes.update({s: st.content_hash for s, st in states.items()})
         if warnings is not None and warnings.results:
             result.report = warnings.to_json()
         self.wake()
@@ -329,6 +330,7 @@ class PublishingService:
         result.unchanged = imported.published.unchanged
         result.data_version = imported.published.data_version
         result.created = [s for s in result.published if olds.get(s) is None]
+        result.content_hashes = dict(imported.batch.hashes)
         if result.published and self._on_write is not None:
             self._on_write(before, result.data_version, [*result.published, *renames])
         return imported.batch.report
