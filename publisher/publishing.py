@@ -30,6 +30,7 @@ from publisher.errors import (
     LifecycleError,
     NotFoundError,
     PreconditionFailedError,
+    PublisherError,
     RejectedError,
 )
 from publisher.importers._common import Where, check_release_terms
@@ -187,8 +188,10 @@ class PublishingService:
         if_match: str | None,
         create_only: bool,
         moment: datetime,
+        agents: dict[str, str] | None = None,
     ) -> WriteResult:
-        before = catalog.data_version(self.store, self.settings)
+        """The write under the lock; ``agents``: who sent each release, when not
+        ``agent`` (a scheduled minute's releases)."""
         olds, renames = self._check_targets(releases, target, if_match, create_only)
         changes = _changes(releases, olds, renames, moment)
         ready = [c.release for c in changes.values()]
@@ -204,23 +207,21 @@ class PublishingService:
         warnings: ValidationReport | None = None
         if publish_now:
             warnings = self._publish(
-                publish_now, changes, renames, olds, agent, before, result
+                publish_now, changes, renames, olds, (agent, agents or {}), result
             )
-        for release in ready:
-            # any write withdraws what was scheduled for the release before it
-            self.schedule.remove(release.slug)
-        for old in renames:
-            self.schedule.remove(old)
+        # any write withdraws what was scheduled for the release before it
+        self.schedule.remove_many([*(r.slug for r in ready), *renames])
         for release in ready:
             if release.slug in later:
                 self.schedule.put(
                     release.slug, later[release.slug], release_to_record(release), agent
                 )
                 result.scheduled[release.slug] = later[release.slug]
-        states = catalog.release_states(
-            self.store, self.settings, [r.slug for r in ready]
-        )
-        result.content_hashes = {s: st.content_hash for s, st in states.items()}
+        # what was published now has the hash just computed; ask the store only
+        # for the versions of releases held in the schedule
+        held = [r.slug for r in ready if r.slug not in result.content_hashes]
+        states = catalog.release_states(self.store, self.settings, held)
+        result.content_hashes.update({s: st.content_hash for s, st in states.items()})
         if warnings is not None and warnings.results:
             result.report = warnings.to_json()
         self.wake()
@@ -294,13 +295,19 @@ class PublishingService:
         changes: dict[str, Change],
         renames: dict[str, str],
         olds: dict[str, Current | None],
-        agent: str,
-        before: str | None,
+        agents: tuple[str, dict[str, str]],
         result: WriteResult,
     ) -> ValidationReport:
-        """Publish ``releases`` now, into ``result``; the report's warnings."""
+        """Publish ``releases`` now, into ``result``; the report's warnings.
+
+        ``agents``: the write's agent, and who sent each release if another.
+        """
+        agent, senders = agents
+        before = catalog.data_version(self.store, self.settings)
         notes = {
-            r.slug: ChangeNote(changes[r.slug].kind, changes[r.slug].summary)
+            r.slug: ChangeNote(
+                changes[r.slug].kind, changes[r.slug].summary, senders.get(r.slug)
+            )
             for r in releases
         }
         imported = pipeline.import_batch(
@@ -323,6 +330,7 @@ class PublishingService:
         result.unchanged = imported.published.unchanged
         result.data_version = imported.published.data_version
         result.created = [s for s in result.published if olds.get(s) is None]
+        result.content_hashes = dict(imported.batch.hashes)
         if result.published and self._on_write is not None:
             self._on_write(before, result.data_version, [*result.published, *renames])
         return imported.batch.report
@@ -367,21 +375,57 @@ class PublishingService:
 
     # Scheduled publication (publisher.scheduler) -------------------------------
 
-    def publish_scheduled(self, entry: Scheduled) -> None:
-        """Publish a scheduled release now, as the token that scheduled it."""
-        releases = self.parse([entry.record], f"schedule ({entry.slug})")
+    def publish_due(self, moment: datetime) -> tuple[list[Scheduled], dict[str, str]]:
+        """Publish every scheduled release due at ``moment``, all in one write.
+
+        One transaction, one data version, one change in the history with an
+        entry per release (each by the token that scheduled it), one call of
+        ``on_write`` with every slug (issue 12: a minute's releases in one write).
+        If that write is refused, each release is tried alone, so one broken
+        entry does not hold back the others. Returns the entries published and
+        why the others could not be (they are dropped, so they do not repeat).
+        """
         with self._lock:
-            if self.schedule.get(entry.slug) is None:
-                return  # withdrawn meanwhile
-            self.schedule.remove(entry.slug)
-            self._write(
-                releases,
-                entry.agent,
-                None,
-                None,
-                False,
-                max(_now(), entry.publish_at),
-            )
+            entries = self.schedule.due(moment)
+            failed: dict[str, str] = {}
+            due: list[tuple[Scheduled, Release]] = []
+            for entry in entries:
+                try:
+                    parsed = self.parse([entry.record], f"schedule ({entry.slug})")
+                except PublisherError as exc:
+                    failed[entry.slug] = str(exc)
+                else:
+                    due.append((entry, parsed[0]))
+            done = due
+            try:
+                if due:
+                    self._write_due(due)
+            except PublisherError:
+                done = []
+                for one in due:
+                    try:
+                        self._write_due([one])
+                    except PublisherError as exc:
+                        failed[one[0].slug] = str(exc)
+                    else:
+                        done.append(one)
+            self.schedule.remove_many(failed)
+        if entries:
+            self.wake()
+        return [entry for entry, _ in done], failed
+
+    def _write_due(self, due: list[tuple[Scheduled, Release]]) -> None:
+        """Scheduled releases published in one write, each as its sender."""
+        latest = max(entry.publish_at for entry, _ in due)
+        self._write(
+            [release for _, release in due],
+            due[0][0].agent,
+            None,
+            None,
+            False,
+            max(_now(), latest),
+            agents={release.slug: entry.agent for entry, release in due},
+        )
 
     def wake(self) -> None:
         """The schedule changed: whoever publishes it (``on_schedule``) is told."""
@@ -389,6 +433,8 @@ class PublishingService:
             self.on_schedule()
 
     def next_publication(self) -> datetime | None:
+        """The next scheduled publication time (held in memory: every response
+        asks)."""
         return self.schedule.next_time()
 
 

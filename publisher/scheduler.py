@@ -3,8 +3,9 @@
 A published version sent ahead of its time waits in the schedule
 (publisher.store.schedule), outside the store. The scheduler's thread sleeps until
 the next publication time (or a minute, or until the schedule changes) and then
-publishes what is due through the publishing service's one path for writes, as
-the token that scheduled it (publisher.publishing). ``publisher serve`` runs it.
+publishes everything due, in one write, through the publishing service's one path
+for writes, each release as the token that scheduled it (publisher.publishing).
+``publisher serve`` runs it.
 
 It reports through :mod:`logging`, logger ``publisher.scheduler``: each release it
 publishes (INFO), and each one it cannot (ERROR; that entry is dropped, so a broken
@@ -18,7 +19,6 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from publisher.errors import PublisherError
 from publisher.publishing import PublishingService
 
 logger = logging.getLogger("publisher.scheduler")
@@ -35,25 +35,18 @@ class Scheduler:
         publishing.on_schedule = self.wake
 
     def publish_due(self, moment: datetime | None = None) -> list[str]:
-        """Publish every scheduled release whose minute has come."""
-        published = []
-        schedule = self.publishing.schedule
-        for entry in schedule.due(moment or datetime.now(UTC)):
-            try:
-                self.publishing.publish_scheduled(entry)
-                published.append(entry.slug)
-            except PublisherError as exc:
-                # it stays scheduled no longer: a broken entry must not repeat
-                schedule.remove(entry.slug)
-                logger.error("scheduled publication of %s failed: %s", entry.slug, exc)
-            else:
-                logger.info(
-                    "published %s, scheduled for %s by %s",
-                    entry.slug,
-                    entry.publish_at.isoformat(),
-                    entry.agent,
-                )
-        return published
+        """Publish every scheduled release whose time has come, in one write."""
+        published, failed = self.publishing.publish_due(moment or datetime.now(UTC))
+        for slug, why in failed.items():
+            logger.error("scheduled publication of %s failed: %s", slug, why)
+        for entry in published:
+            logger.info(
+                "published %s, scheduled for %s by %s",
+                entry.slug,
+                entry.publish_at.isoformat(),
+                entry.agent,
+            )
+        return [entry.slug for entry in published]
 
     def start(self) -> None:
         """Publish what is due now, then keep publishing on time, in a thread."""

@@ -861,3 +861,83 @@ def test_a_schedule_can_be_withdrawn_by_itself(
     assert withdrawn.status == 204
     assert call(server, "GET", f"/api/releases/{slug}/scheduled").status == 404
     assert_unchanged(server, slug, announced)
+
+
+def _due_together(slug: str, at: datetime) -> dict[str, Any]:
+    return {
+        "id": slug,
+        "title": f"Due at one minute {slug}",
+        "status": "published",
+        "release_date": _utc(at),
+        "summary": f"{MINUTE_MARK}: one of twenty releases whose published versions "
+        "are due at the same moment.",
+    }
+
+
+MINUTE_MARK = "Due-together-3M8X"
+
+
+def test_releases_due_at_one_minute_go_out_in_one_write(
+    embargo_server: PublisherProcess,
+) -> None:
+    server = embargo_server
+    slugs = [f"api-due-together-{n:02d}" for n in range(20)]
+    at = _whole_second(8)
+    # two schedules, sent by two tokens
+    for token, part in ((BOT_TOKEN, slugs[:10]), (ADMIN_TOKEN, slugs[10:])):
+        sent = call(
+            server,
+            "POST",
+            "/api/batches",
+            [_due_together(s, at) for s in part],
+            token=token,
+        )
+        assert sent.status == 200, sent.body
+        assert sorted(sent.json["scheduled"]) == part
+    assert datetime.now(UTC) < at, "too slow to test"
+    for slug in slugs:
+        assert page(server, f"/releases/{slug}").status == 404
+    assert _sparql(server, MINUTE_MARK) == []
+
+    while (wait := (at - datetime.now(UTC)).total_seconds()) > 0:
+        time.sleep(wait)
+    waiting = set(slugs)
+    deadline = time.monotonic() + 10  # a stall, not a timing: 2 s is the aim
+    while waiting and time.monotonic() < deadline:
+        for slug in sorted(waiting):
+            answer = page(server, f"/releases/{slug}")
+            if answer.status == 200 and MINUTE_MARK in answer.body.decode():
+                waiting.discard(slug)
+        time.sleep(0.05)
+    assert not waiting, f"not published 10 s after their time: {sorted(waiting)}"
+
+    # one change in the history: one data version, an entry per release, each by
+    # the token that scheduled it
+    query = (
+        "PREFIX pub: <https://w3id.org/release-publisher/ns#> "
+        "PREFIX prov: <http://www.w3.org/ns/prov#> "
+        "PREFIX foaf: <http://xmlns.com/foaf/0.1/> "
+        "SELECT ?c ?r ?who WHERE { GRAPH ?h { ?c pub:affects ?r ; "
+        "prov:wasAssociatedWith ?a . ?a foaf:name ?who } "
+        'FILTER(CONTAINS(STR(?r), "/releases/api-due-together-")) }'
+    )
+    answer = call(
+        server,
+        "GET",
+        "/sparql?" + urllib.parse.urlencode({"query": query, "format": "json"}),
+        token=None,
+    )
+    assert answer.status == 200, answer.body
+    rows = answer.json["results"]["bindings"]
+    assert len(rows) == len(slugs), rows
+    versions = {r["c"]["value"].split("/history/", 1)[1].split("/")[0] for r in rows}
+    assert len(versions) == 1, versions
+    by = {
+        re.sub(r".*/releases/([^/#]+).*", r"\1", r["r"]["value"]): r["who"]["value"]
+        for r in rows
+    }
+    assert {by[s] for s in slugs[:10]} == {BOT}
+    assert BOT not in {by[s] for s in slugs[10:]}
+    for slug in slugs:
+        assert get(server, slug).json["status"] == "published"
+        assert call(server, "GET", f"/api/releases/{slug}/scheduled").status == 404

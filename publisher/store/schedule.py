@@ -6,6 +6,10 @@ pages, JSON-LD, cards, SPARQL, feeds, sitemaps and dumps are all made from the
 store, so it waits here instead, in a small SQLite file next to the store
 (setting ``schedule``), which survives a restart. At the minute, the server's
 scheduler (publisher.scheduler) publishes it through the normal path.
+
+The next publication time is held in memory (every response's ``max-age`` is cut
+to it), read again from the file whenever this object changes the schedule; one
+process writes the schedule.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +60,8 @@ class ScheduleStore:
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the schedule at {path}: {exc}") from None
         self._lock = threading.Lock()
+        with self._lock:
+            self._next = self._query_next()
 
     @classmethod
     def for_settings(cls, settings: Settings) -> ScheduleStore:
@@ -74,6 +81,7 @@ class ScheduleStore:
                     _utc(datetime.now(UTC)),
                 ),
             )
+            self._next = self._query_next()
 
     def get(self, slug: str) -> Scheduled | None:
         with self._lock:
@@ -83,9 +91,20 @@ class ScheduleStore:
         return _entry(row) if row else None
 
     def remove(self, slug: str) -> bool:
+        return self.remove_many([slug]) > 0
+
+    def remove_many(self, slugs: Iterable[str]) -> int:
+        """Remove these entries in one transaction; how many there were."""
+        wanted = [(slug,) for slug in dict.fromkeys(slugs)]
+        if not wanted:
+            return 0
         with self._lock, self._db:
-            done = self._db.execute("DELETE FROM scheduled WHERE slug = ?", (slug,))
-        return done.rowcount > 0
+            before = self._db.total_changes
+            self._db.executemany("DELETE FROM scheduled WHERE slug = ?", wanted)
+            removed = self._db.total_changes - before
+            if removed:
+                self._next = self._query_next()
+        return removed
 
     def due(self, moment: datetime) -> list[Scheduled]:
         with self._lock:
@@ -96,8 +115,11 @@ class ScheduleStore:
         return [_entry(r) for r in rows]
 
     def next_time(self) -> datetime | None:
-        with self._lock:
-            row = self._db.execute("SELECT MIN(publish_at) FROM scheduled").fetchone()
+        """The earliest publication time scheduled (held in memory, no query)."""
+        return self._next
+
+    def _query_next(self) -> datetime | None:
+        row = self._db.execute("SELECT MIN(publish_at) FROM scheduled").fetchone()
         return datetime.fromisoformat(row[0]) if row and row[0] else None
 
     def all(self) -> list[Scheduled]:

@@ -19,13 +19,14 @@ def release_history(
     data_version: str,
     notes: dict[str, ChangeNote],
 ) -> list[str]:
-    """A change per release of a write, each named after its slug."""
+    """A change per release of a write, each named after its slug, by ``agent``
+    unless its note names another."""
     lines: list[str] = []
     for slug, note in notes.items():
         change = records.change(
             iris,
             kind=note.kind,
-            agent=agent,
+            agent=note.agent or agent,
             moment=moment,
             data_version=data_version,
             releases=[slug],

@@ -62,10 +62,12 @@ class StoreCounts:
 @dataclass(frozen=True)
 class ChangeNote:
     """What a write did to one release, for its history: a kind and, for people,
-    a summary (``status: confirmed -> published``)."""
+    a summary (``status: confirmed -> published``), and who made it when not the
+    write's agent (a scheduled minute publishes releases sent by several tokens)."""
 
     kind: str
     summary: str = ""
+    agent: str | None = None
 
 
 @dataclass(frozen=True)
