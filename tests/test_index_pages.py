@@ -59,7 +59,7 @@ def _index(store: Store, fetched: list[Fetched]) -> ListingIndex:
 
 @pytest.fixture(scope="module")
 def index(store: Store) -> ListingIndex:
-    rng = random.Random(12)
+    rng = random.Random(12)  # noqa: S311 - test data, not secrets
     return _index(store, [_fetched(rng, n) for n in range(700)])
 
 
@@ -179,7 +179,7 @@ def _counted(index: ListingIndex, **filters: object) -> dict[str, int]:
 
 
 def test_kept_counts_follow_every_change(store: Store) -> None:
-    rng = random.Random(3)
+    rng = random.Random(3)  # noqa: S311 - test data, not secrets
     fetched = [_fetched(rng, n) for n in range(120)]
     small = _index(store, fetched)  # 120 < FULL_SCAN_MIN: counted row by row
     recounted = _index(store, fetched)
