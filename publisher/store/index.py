@@ -35,6 +35,7 @@ from publisher.store.index_pages import (
     Marks,
     Query,
     count_facets,
+    date_seek,
     facet_keys,
     page_sql,
     recount_facets,
@@ -541,19 +542,22 @@ class ListingIndex:
         kept = start is None and end is None and not text
         name = view if view in VIEWS else "upcoming"
         order = VIEWS[name]
-        seek, seek_params = [], []  # dates as a range of the view's own key
-        if order.key.startswith("COALESCE(release_date,"):
-            for op, when in ((">=", start), ("<", end)):
-                if when is not None:
-                    seek.append(f"{order.key} {op} ?")
-                    seek_params.append(utc_text(when.isoformat()))
-        query = view_query(order, [*filters, *seek], [*params, *seek_params])
-        rows = self._page(query, limit, offset)
         with self._lock:
+            # dates also as a range of the "all" view's key: a seek in its index
+            seek, more = date_seek(VIEWS["all"], start, end)
             counts = view_counts(
-                self._db, topic, designation, filters, params, kept=kept
+                self._db,
+                topic,
+                designation,
+                [*filters, *seek],
+                [*params, *more],
+                kept=kept,
             )
-        return rows, counts[name], counts
+        if offset >= counts[name]:
+            return [], counts[name], counts  # past the end: nothing to walk
+        seek, more = date_seek(order, start, end)
+        query = view_query(order, [*filters, *seek], [*params, *more])
+        return self._page(query, limit, offset), counts[name], counts
 
     def recently_changed(self, limit: int = 50, topic: str | None = None) -> list[Row]:
         """Releases by last modification, newest first (for the Atom feed)."""

@@ -20,8 +20,10 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from publisher.model import UPCOMING_STATUSES
+from publisher.store.index_fields import utc_text
 
 #: the SQL list of the upcoming statuses: ('provisional','confirmed','postponed')
 UPCOMING_SQL = "(" + ",".join(f"'{s.value}'" for s in UPCOMING_STATUSES) + ")"
@@ -109,6 +111,21 @@ class Query:
     order: Order
     where: str
     params: tuple[object, ...]
+
+
+def date_seek(
+    order: Order, start: datetime | None, end: datetime | None
+) -> tuple[list[str], list[object]]:
+    """Date filters as a range of ``order``'s key, when it is the release date
+    (the filters themselves stay: these only let SQLite seek in its index)."""
+    terms: list[str] = []
+    params: list[object] = []
+    if order.key.startswith("COALESCE(release_date,"):
+        for op, when in ((">=", start), ("<", end)):
+            if when is not None:
+                terms.append(f"{order.key} {op} ?")
+                params.append(utc_text(when.isoformat()))
+    return terms, params
 
 
 def view_query(order: Order, filters: Sequence[str], params: Sequence[object]) -> Query:
