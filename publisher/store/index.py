@@ -504,11 +504,14 @@ class ListingIndex:
         if designation:
             filters.append("designation = ?")
             params.append(designation)
+        # the dates as the "all" view's key (NULL as ''), as its indexes hold them
         if start is not None:
-            filters.append("release_date >= ?")
+            filters.append("COALESCE(release_date, '') >= ?")
             params.append(utc_text(start.isoformat()))
         if end is not None:
-            filters.append("release_date < ?")
+            filters.append(
+                "COALESCE(release_date, '') > '' AND COALESCE(release_date, '') < ?"
+            )
             params.append(utc_text(end.isoformat()))
         if text:
             match = self._match(text)
@@ -543,15 +546,8 @@ class ListingIndex:
         name = view if view in VIEWS else "upcoming"
         order = VIEWS[name]
         with self._lock:
-            # dates also as a range of the "all" view's key: a seek in its index
-            seek, more = date_seek(VIEWS["all"], start, end)
             counts = view_counts(
-                self._db,
-                topic,
-                designation,
-                [*filters, *seek],
-                [*params, *more],
-                kept=kept,
+                self._db, topic, designation, filters, params, kept=kept
             )
         if offset >= counts[name]:
             return [], counts[name], counts  # past the end: nothing to walk

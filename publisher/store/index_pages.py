@@ -34,6 +34,10 @@ MARK_STEP = 1000
 MARKS_KEPT = 64
 
 
+#: the "all" view's key, in which the date filters are written
+ALL_KEY = "COALESCE(release_date, '')"
+
+
 @dataclass(frozen=True)
 class Order:
     """A list's rows (``where``) in the order shown: ``key`` (never NULL), then slug."""
@@ -100,8 +104,12 @@ def _index_sql(order: Order) -> str:
     )
 
 
-#: one index per order, in that order (partial: only the rows of its view)
-ORDER_INDEXES = "".join(_index_sql(o) for o in [*VIEWS.values(), BY_CHANGE])
+#: one index per order, in that order (partial: only the rows of its view); and the
+#: release date with the status, so that counts under a date filter read only it
+ORDER_INDEXES = "".join(_index_sql(o) for o in [*VIEWS.values(), BY_CHANGE]) + (
+    "CREATE INDEX IF NOT EXISTS releases_date_status "
+    "ON releases (COALESCE(release_date, ''), status);\n"
+)
 
 
 @dataclass(frozen=True)
@@ -120,7 +128,7 @@ def date_seek(
     (the filters themselves stay: these only let SQLite seek in its index)."""
     terms: list[str] = []
     params: list[object] = []
-    if order.key.startswith("COALESCE(release_date,"):
+    if order.key.startswith("COALESCE(release_date,") and order.key != ALL_KEY:
         for op, when in ((">=", start), ("<", end)):
             if when is not None:
                 terms.append(f"{order.key} {op} ?")
