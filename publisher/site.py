@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -355,9 +355,13 @@ class SiteService:
         self.current()
         return self.index.count_by_topic()
 
-    def sitemap_rows(self) -> Iterator[Row]:
+    def sitemap_rows(
+        self, offset: int, limit: int
+    ) -> tuple[list[tuple[str, str | None]], int]:
+        """(slug, modified) of the releases from ``offset`` on by slug (a sitemap
+        part), and how many releases there are."""
         self.current()
-        yield from self.index.all_rows()
+        return self.index.slugs_modified(limit, offset), self.index.count()
 
     # Records, as the API writes them, and figures ------------------------------
 

@@ -23,12 +23,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar
 
 from publisher.config import Settings
-from publisher.model import UPCOMING_STATUSES
 from publisher.store import Store, catalog
 from publisher.store.index_fields import Fetched, Row, fetch_all, fetch_some, utc_text
+from publisher.store.index_pages import (
+    BY_CHANGE,
+    BY_SLUG,
+    ORDER_INDEXES,
+    VIEWS,
+    Marks,
+    Query,
+    count_facets,
+    date_seek,
+    facet_keys,
+    page_sql,
+    recount_facets,
+    view_counts,
+    view_query,
+)
 
 SCHEMA_SQL = """
 PRAGMA journal_mode = WAL;
@@ -60,7 +73,17 @@ CREATE TABLE IF NOT EXISTS release_topics (
     label TEXT,
     PRIMARY KEY (slug, topic)
 );
-CREATE INDEX IF NOT EXISTS release_topics_topic ON release_topics (topic);
+DROP INDEX IF EXISTS release_topics_topic;
+CREATE INDEX IF NOT EXISTS release_topics_by_topic ON release_topics (topic, slug);
+-- releases by topic, designation and status: the counts of each view a listing
+-- page shows, kept by every sync ('' in topic or designation: any)
+CREATE TABLE IF NOT EXISTS facet_counts (
+    topic TEXT NOT NULL,
+    designation TEXT NOT NULL,
+    status TEXT NOT NULL,
+    releases INTEGER NOT NULL,
+    PRIMARY KEY (topic, designation, status)
+);
 -- rowid: the release's date in seconds x 10^6 + a tie-break, so a search walks the
 -- matches newest first and stops after one page (no ranking of every match).
 CREATE VIRTUAL TABLE IF NOT EXISTS release_text
@@ -70,6 +93,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS release_text
 CREATE TABLE IF NOT EXISTS release_text_keys (
     slug TEXT PRIMARY KEY, text_rowid INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS release_text_keys_rowid ON release_text_keys (text_rowid);
 CREATE TABLE IF NOT EXISTS tombstones (
     slug TEXT PRIMARY KEY, title TEXT, deleted_at TEXT, reason TEXT
 );
@@ -77,8 +101,9 @@ CREATE TABLE IF NOT EXISTS tombstones (
 
 #: PRAGMA user_version of the schema above; an index file of an older one is
 #: emptied on opening (it is derived data) and filled again by the next sync
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _TABLES = (
+    "facet_counts",
     "releases",
     "release_topics",
     "release_text",
@@ -88,8 +113,6 @@ _TABLES = (
     "meta",
 )
 
-#: the SQL list of the upcoming statuses: ('provisional','confirmed','postponed')
-_UPCOMING_SQL = "(" + ",".join(f"'{s.value}'" for s in UPCOMING_STATUSES) + ")"
 #: from this many stale releases on, a sync scans every release graph at once
 FULL_SCAN_MIN = 500
 
@@ -111,8 +134,10 @@ class ListingIndex:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
+        #: where deep pages start, dropped at every change (index_pages)
+        self._marks = Marks()
         with self._lock:
-            self._db.executescript(SCHEMA_SQL)
+            self._db.executescript(SCHEMA_SQL + ORDER_INDEXES)
             (found,) = self._db.execute("PRAGMA user_version").fetchone()
             if found != SCHEMA_VERSION:
                 for table in _TABLES:
@@ -161,6 +186,7 @@ class ListingIndex:
         with self._transaction() as db:
             for table in _TABLES:
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+            self._marks.clear()
         return self.sync(store, settings)
 
     def sync(
@@ -221,48 +247,20 @@ class ListingIndex:
         rows: list[Fetched],
     ) -> SyncResult:
         stones = catalog.tombstones(store, settings)
+        # a large sync counts every facet again; a small one adjusts its releases'
+        recount = len(gone) + len(stale) >= FULL_SCAN_MIN
         with self._transaction() as db:
+            self._marks.clear()
             touched: set[str] = set()  # topics whose counts change
             for slug in gone + stale:
-                touched.update(
-                    t
-                    for (t,) in db.execute(
-                        "SELECT topic FROM release_topics WHERE slug = ?", (slug,)
-                    )
-                )
-                db.execute("DELETE FROM releases WHERE slug = ?", (slug,))
-                db.execute("DELETE FROM release_topics WHERE slug = ?", (slug,))
-                db.execute(
-                    "DELETE FROM release_text WHERE rowid IN (SELECT text_rowid FROM "
-                    "release_text_keys WHERE slug = ?)",
-                    (slug,),
-                )
-                db.execute("DELETE FROM release_text_keys WHERE slug = ?", (slug,))
+                touched.update(self._forget(db, slug, count=not recount))
             for row, topics, keywords in rows:
-                db.execute(
-                    "INSERT INTO releases VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        row.slug,
-                        row.content_hash,
-                        row.modified,
-                        row.title,
-                        row.summary,
-                        row.status,
-                        row.release_date,
-                        row.release_date_text,
-                        row.provisional_date,
-                        row.published_date,
-                        row.designation,
-                        int(row.census),
-                        keywords,
-                    ),
-                )
-                db.executemany(
-                    "INSERT OR REPLACE INTO release_topics VALUES (?,?,?)",
-                    [(row.slug, t, label) for t, label in topics],
-                )
+                self._insert_row(db, row, topics, keywords, count=not recount)
                 touched.update(t for t, _label in topics)
-                self._insert_text(db, row, keywords)
+            if recount:
+                recount_facets(db)
+            else:
+                db.execute("DELETE FROM facet_counts WHERE releases = 0")
             # Counts by topic are read on every page: kept, not a GROUP BY; only
             # the topics of the releases that changed are counted again.
             for topic in sorted(touched):
@@ -286,6 +284,68 @@ class ListingIndex:
                 (settings.base_url,),
             )
         return SyncResult(data_version, len(stale), len(gone))
+
+    @staticmethod
+    def _forget(db: sqlite3.Connection, slug: str, *, count: bool) -> list[str]:
+        """Delete a release's rows (and, with ``count``, its facet counts); its
+        topics."""
+        topics = [
+            t
+            for (t,) in db.execute(
+                "SELECT topic FROM release_topics WHERE slug = ?", (slug,)
+            )
+        ]
+        old = db.execute(
+            "SELECT status, designation FROM releases WHERE slug = ?", (slug,)
+        ).fetchone()
+        if old is not None and count:
+            count_facets(db, facet_keys(old[0], old[1], topics), -1)
+        db.execute("DELETE FROM releases WHERE slug = ?", (slug,))
+        db.execute("DELETE FROM release_topics WHERE slug = ?", (slug,))
+        db.execute(
+            "DELETE FROM release_text WHERE rowid IN (SELECT text_rowid FROM "
+            "release_text_keys WHERE slug = ?)",
+            (slug,),
+        )
+        db.execute("DELETE FROM release_text_keys WHERE slug = ?", (slug,))
+        return topics
+
+    @classmethod
+    def _insert_row(
+        cls,
+        db: sqlite3.Connection,
+        row: Row,
+        topics: list[tuple[str, str]],
+        keywords: str,
+        *,
+        count: bool,
+    ) -> None:
+        db.execute(
+            "INSERT INTO releases VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                row.slug,
+                row.content_hash,
+                row.modified,
+                row.title,
+                row.summary,
+                row.status,
+                row.release_date,
+                row.release_date_text,
+                row.provisional_date,
+                row.published_date,
+                row.designation,
+                int(row.census),
+                keywords,
+            ),
+        )
+        db.executemany(
+            "INSERT OR REPLACE INTO release_topics VALUES (?,?,?)",
+            [(row.slug, t, label) for t, label in topics],
+        )
+        cls._insert_text(db, row, keywords)
+        if count:
+            names = [t for t, _label in topics]
+            count_facets(db, facet_keys(row.status, row.designation, names), 1)
 
     @staticmethod
     def _insert_text(db: sqlite3.Connection, row: Row, keywords: str) -> None:
@@ -313,30 +373,42 @@ class ListingIndex:
 
     # Queries ----------------------------------------------------------------
 
+    @staticmethod
+    def _row(r: sqlite3.Row) -> Row:
+        return Row(
+            slug=r["slug"],
+            title=r["title"],
+            summary=r["summary"],
+            status=r["status"],
+            release_date=r["release_date"],
+            release_date_text=r["release_date_text"],
+            provisional_date=r["provisional_date"],
+            published_date=r["published_date"],
+            designation=r["designation"],
+            census=bool(r["census"]),
+            modified=r["modified"],
+            content_hash=r["version"],  # the column keeps its name
+        )
+
     def _rows(self, sql: str, params: Sequence[object]) -> list[Row]:
         with self._lock:
             found = self._db.execute(sql, params).fetchall()
-        return [
-            Row(
-                slug=r["slug"],
-                title=r["title"],
-                summary=r["summary"],
-                status=r["status"],
-                release_date=r["release_date"],
-                release_date_text=r["release_date_text"],
-                provisional_date=r["provisional_date"],
-                published_date=r["published_date"],
-                designation=r["designation"],
-                census=bool(r["census"]),
-                modified=r["modified"],
-                content_hash=r["version"],  # the column keeps its name
-            )
-            for r in found
-        ]
+        return [self._row(r) for r in found]
+
+    def _page(self, query: Query, limit: int, offset: int) -> list[Row]:
+        """A page of a list in its order, by key from a mark when deep."""
+        with self._lock:
+            found = page_sql(self._db, self._marks, query, limit, offset)
+        return [self._row(r) for r in found]
 
     def count(self) -> int:
+        """Every release (kept in facet_counts: no walk of the table)."""
         with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM releases").fetchone()[0])
+            (n,) = self._db.execute(
+                "SELECT COALESCE(SUM(releases), 0) FROM facet_counts "
+                "WHERE topic = '' AND designation = ''"
+            ).fetchone()
+        return int(n)
 
     def get(self, slug: str) -> Row | None:
         rows = self._rows("SELECT * FROM releases WHERE slug = ?", (slug,))
@@ -353,12 +425,14 @@ class ListingIndex:
         self, start: datetime, end: datetime, limit: int = 20, offset: int = 0
     ) -> list[Row]:
         """Upcoming releases with a date in [start, end), soonest first."""
-        return self._rows(
-            f"SELECT * FROM releases WHERE status IN {_UPCOMING_SQL} "  # noqa: S608
-            "AND release_date >= ? AND release_date < ? "
-            "ORDER BY release_date, slug LIMIT ? OFFSET ?",
-            (utc_text(start.isoformat()), utc_text(end.isoformat()), limit, offset),
+        order = VIEWS["upcoming"]
+        # the range on the view's own key: a seek in its index, then ``limit`` rows
+        query = view_query(
+            order,
+            [f"{order.key} >= ?", f"{order.key} < ?"],
+            [utc_text(start.isoformat()), utc_text(end.isoformat())],
         )
+        return self._page(query, limit, offset)
 
     def count_by_topic(self) -> list[tuple[str, str, int]]:
         with self._lock:
@@ -409,18 +483,48 @@ class ListingIndex:
                 ).fetchone()[0]
             )
 
-    _VIEWS: ClassVar[dict[str, tuple[str, str]]] = {
-        "upcoming": (
-            f"status IN {_UPCOMING_SQL}",
-            "COALESCE(release_date, '9999') ASC, slug",
-        ),
-        "published": (
-            "status = 'published'",
-            "COALESCE(published_date, release_date) DESC, slug",
-        ),
-        "cancelled": ("status = 'cancelled'", "release_date DESC, slug"),
-        "all": ("1 = 1", "release_date DESC, slug"),
-    }
+    def _filters(
+        self,
+        topic: str | None,
+        designation: str | None,
+        start: datetime | None,
+        end: datetime | None,
+        text: str | None,
+    ) -> tuple[list[str], list[object]]:
+        filters: list[str] = []
+        params: list[object] = []
+        if topic:
+            # a lookup per row walked in the view's order (a page reads a few
+            # hundred), not a set of every release of the topic built each time
+            filters.append(
+                "EXISTS (SELECT 1 FROM release_topics t "
+                "WHERE t.slug = releases.slug AND t.topic = ?)"
+            )
+            params.append(topic)
+        if designation:
+            filters.append("designation = ?")
+            params.append(designation)
+        # the dates as the "all" view's key (NULL as ''), as its indexes hold them
+        if start is not None:
+            filters.append("COALESCE(release_date, '') >= ?")
+            params.append(utc_text(start.isoformat()))
+        if end is not None:
+            filters.append(
+                "COALESCE(release_date, '') > '' AND COALESCE(release_date, '') < ?"
+            )
+            params.append(utc_text(end.isoformat()))
+        if text:
+            match = self._match(text)
+            if match is None:
+                filters.append("0 = 1")
+            else:
+                # the matches' rowids (FTS5 reads only its index), then their slugs
+                filters.append(
+                    "slug IN (SELECT slug FROM release_text_keys WHERE text_rowid IN "
+                    "(SELECT rowid FROM release_text WHERE release_text MATCH ?))"
+                )
+                params.append(match)
+        return filters, params
 
     def listing(
         self,
@@ -437,63 +541,40 @@ class ListingIndex:
     ) -> tuple[list[Row], int, dict[str, int]]:
         """The calendar: one view's page of rows, its total, and every view's count
         under the same filters."""
-        filters: list[str] = []
-        params: list[object] = []
-        if topic:
-            filters.append("slug IN (SELECT slug FROM release_topics WHERE topic = ?)")
-            params.append(topic)
-        if designation:
-            filters.append("designation = ?")
-            params.append(designation)
-        if start is not None:
-            filters.append("release_date >= ?")
-            params.append(utc_text(start.isoformat()))
-        if end is not None:
-            filters.append("release_date < ?")
-            params.append(utc_text(end.isoformat()))
-        if text:
-            match = self._match(text)
-            if match is None:
-                filters.append("0 = 1")
-            else:
-                filters.append(
-                    "slug IN (SELECT slug FROM release_text WHERE release_text MATCH ?)"
-                )
-                params.append(match)
-        where, order = self._VIEWS.get(view, self._VIEWS["upcoming"])
-        common = " AND ".join(filters) if filters else "1 = 1"
-        rows = self._rows(
-            f"SELECT * FROM releases WHERE {where} AND {common} "  # noqa: S608
-            f"ORDER BY {order} LIMIT ? OFFSET ?",
-            [*params, limit, offset],
-        )
-        counts = {}
+        filters, params = self._filters(topic, designation, start, end, text)
+        kept = start is None and end is None and not text
+        name = view if view in VIEWS else "upcoming"
+        order = VIEWS[name]
         with self._lock:
-            for name, (clause, _) in self._VIEWS.items():
-                counts[name] = int(
-                    self._db.execute(
-                        f"SELECT COUNT(*) FROM releases WHERE {clause} AND {common}",  # noqa: S608
-                        params,
-                    ).fetchone()[0]
-                )
-        return rows, counts.get(view, counts["upcoming"]), counts
+            counts = view_counts(
+                self._db, topic, designation, filters, params, kept=kept
+            )
+        if offset >= counts[name]:
+            return [], counts[name], counts  # past the end: nothing to walk
+        seek, more = date_seek(order, start, end)
+        query = view_query(order, [*filters, *seek], [*params, *more])
+        return self._page(query, limit, offset), counts[name], counts
 
     def recently_changed(self, limit: int = 50, topic: str | None = None) -> list[Row]:
         """Releases by last modification, newest first (for the Atom feed)."""
-        if topic:
-            return self._rows(
-                "SELECT * FROM releases WHERE slug IN (SELECT slug FROM release_topics "
-                "WHERE topic = ?) ORDER BY modified DESC, slug LIMIT ?",
-                (topic, limit),
-            )
-        return self._rows(
-            "SELECT * FROM releases ORDER BY modified DESC, slug LIMIT ?", (limit,)
-        )
+        filters, params = self._filters(topic, None, None, None, None)
+        return self._page(view_query(BY_CHANGE, filters, params), limit, 0)
 
     def page_by_slug(self, limit: int, offset: int) -> list[Row]:
-        return self._rows(
-            "SELECT * FROM releases ORDER BY slug LIMIT ? OFFSET ?", (limit, offset)
-        )
+        return self._page(view_query(BY_SLUG, [], []), limit, offset)
+
+    def slugs_modified(self, limit: int, offset: int) -> list[tuple[str, str | None]]:
+        """(slug, modified) of releases ``offset`` on by slug: a sitemap's part."""
+        with self._lock:
+            found = page_sql(
+                self._db,
+                self._marks,
+                view_query(BY_SLUG, [], []),
+                limit,
+                offset,
+                columns="slug, modified",
+            )
+        return [(r[0], r[1]) for r in found]
 
     def all_rows(self) -> list[Row]:
         return self._rows("SELECT * FROM releases ORDER BY slug", ())

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
@@ -11,12 +15,43 @@ from flask import Blueprint, Response, abort, request
 
 from publisher.errors import PublisherError
 from publisher.model import Status
+from publisher.site import SiteService
 from publisher.web.context import site
 from publisher.web.errors import page_failed
 from publisher.xmlchars import xml_safe
 
 bp = Blueprint("feeds", __name__)
 bp.register_error_handler(PublisherError, page_failed)
+
+
+#: feeds and sitemaps kept per site: key -> (data version, body), the last few
+_Made = OrderedDict[tuple[object, ...], tuple[str, bytes | None]]
+_MADE: weakref.WeakKeyDictionary[SiteService, _Made] = weakref.WeakKeyDictionary()
+_MADE_KEPT = 64
+_MADE_LOCK = threading.Lock()
+
+
+def _made_once(
+    key: tuple[object, ...], make: Callable[[], bytes | None]
+) -> bytes | None:
+    """``make()``'s body, made once per data version of the index: a feed or a
+    sitemap changes only when something is published (a sitemap part of 10,000
+    URLs takes tens of milliseconds to write; a lookup, microseconds)."""
+    the_site = site()
+    version = the_site.data_version()
+    with _MADE_LOCK:
+        kept = _MADE.setdefault(the_site, OrderedDict())
+        found = kept.get(key)
+    if version is not None and found is not None and found[0] == version:
+        return found[1]
+    body = make()
+    if version is not None:
+        with _MADE_LOCK:
+            kept[key] = (version, body)
+            kept.move_to_end(key)
+            while len(kept) > _MADE_KEPT:
+                kept.popitem(last=False)
+    return body
 
 
 def _rows(view: str, limit: int = 50) -> list:  # type: ignore[type-arg]
@@ -27,9 +62,15 @@ def _rows(view: str, limit: int = 50) -> list:  # type: ignore[type-arg]
 @bp.get("/feeds/releases.atom")
 def atom() -> Response:
     """Recently published and changed releases, newest change first."""
+    topic = request.args.get("topic") or None
+    body = _made_once(("atom", topic), lambda: _atom_body(topic))
+    return Response(body, mimetype="application/atom+xml")
+
+
+def _atom_body(topic: str | None) -> bytes:
     the_site = site()
     base = the_site.settings.base_url
-    rows = the_site.recently_changed(request.args.get("topic") or None)
+    rows = the_site.recently_changed(topic)
     updated = max((r.modified or "" for r in rows), default="")
     updated = updated or datetime.now(UTC).isoformat()
     latest: dict[str, tuple[str, str]] = {}  # slug -> (who, what) of its last change
@@ -72,7 +113,7 @@ def atom() -> Response:
         + "".join(entries)
         + "</feed>\n"
     )
-    return Response(xml_safe(body), mimetype="application/atom+xml")
+    return xml_safe(body).encode()
 
 
 def _what(kind: str, summary: str) -> str:
@@ -255,24 +296,30 @@ def ics() -> Response:
     return Response(body, mimetype="text/calendar")
 
 
-#: URLs per sitemap file (the sitemaps.org limit); past it, a sitemap index
-SITEMAP_MAX = 50_000
+#: URLs per sitemap file (sitemaps.org allows 50,000; smaller parts are each made
+#: quickly); past it, a sitemap index lists the parts
+SITEMAP_MAX = 10_000
 
 
-def _urlset(urls: list[str]) -> Response:
+def _urlset(urls: list[str]) -> bytes:
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
         + "".join(urls)
         + "</urlset>\n"
     )
-    return Response(xml_safe(body), mimetype="application/xml")
+    return xml_safe(body).encode()
+
+
+_UTC_SECOND = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
 def _to_the_second(value: str | None) -> str:
     """A sitemap lastmod: UTC, to the second (a later change the same day shows)."""
     if not value:
         return ""
+    if _UTC_SECOND.fullmatch(value):
+        return value  # already so: no parsing
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -280,28 +327,39 @@ def _to_the_second(value: str | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _release_urls() -> list[str]:
+def _part_urls(part: int) -> list[str] | None:
+    """The URLs of sitemap part ``part`` (from 1): the home page and the calendar,
+    then every release by slug, SITEMAP_MAX a part; None past the last part."""
     base = escape(site().settings.base_url)
-    urls = [f"<url><loc>{base}/</loc></url>", f"<url><loc>{base}/releases</loc></url>"]
-    for r in site().sitemap_rows():
-        lastmod = _to_the_second(r.modified)
+    pages = [f"<url><loc>{base}/</loc></url>", f"<url><loc>{base}/releases</loc></url>"]
+    if part < 1:
+        return None
+    first = (part - 1) * SITEMAP_MAX  # the position of its first URL
+    head = pages[first:]
+    entries, _total = site().sitemap_rows(
+        max(0, first - len(pages)), SITEMAP_MAX - len(head)
+    )
+    if not (head or entries):
+        return None
+    urls = list(head)
+    for slug, modified in entries:
+        lastmod = _to_the_second(modified)
         urls.append(
-            f"<url><loc>{base}/releases/{escape(r.slug)}</loc>"
+            f"<url><loc>{base}/releases/{escape(slug)}</loc>"
             + (f"<lastmod>{escape(lastmod)}</lastmod>" if lastmod else "")
             + "</url>"
         )
     return urls
 
 
-@bp.get("/sitemap.xml")
-def sitemap() -> Response:
-    """All pages with lastmod; a sitemap index once there are too many for one file."""
-    urls = _release_urls()
-    if len(urls) <= SITEMAP_MAX:
-        return _urlset(urls)
+def _sitemap_body() -> bytes:
+    _entries, total = site().sitemap_rows(0, 0)
+    urls = total + 2  # the home page and the calendar
+    if urls <= SITEMAP_MAX:
+        return _urlset(_part_urls(1) or [])
     base = escape(site().settings.base_url)
-    parts = -(-len(urls) // SITEMAP_MAX)
-    body = (
+    parts = -(-urls // SITEMAP_MAX)
+    return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
         + "".join(
@@ -309,14 +367,23 @@ def sitemap() -> Response:
             for n in range(1, parts + 1)
         )
         + "</sitemapindex>\n"
-    )
+    ).encode()
+
+
+@bp.get("/sitemap.xml")
+def sitemap() -> Response:
+    """All pages with lastmod; a sitemap index once there are too many for one file."""
+    body = _made_once(("sitemap", SITEMAP_MAX), _sitemap_body)
     return Response(body, mimetype="application/xml")
 
 
 @bp.get("/sitemaps/<int:part>.xml")
 def sitemap_part(part: int) -> Response:
-    urls = _release_urls()
-    chunk = urls[(part - 1) * SITEMAP_MAX : part * SITEMAP_MAX]
-    if part < 1 or not chunk:
+    def make() -> bytes | None:
+        urls = _part_urls(part)
+        return None if urls is None else _urlset(urls)
+
+    body = _made_once(("sitemap-part", part, SITEMAP_MAX), make)
+    if body is None:
         abort(404)
-    return _urlset(chunk)
+    return Response(body, mimetype="application/xml")
