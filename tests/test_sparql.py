@@ -163,7 +163,14 @@ def test_syntax_errors_are_400_with_the_clients_positions(client: FlaskClient) -
     assert reply.mimetype == "text/plain"
     message = reply.data.decode()
     assert message.startswith("SPARQL syntax error")
-    assert "line:1" in message  # the client's query, not ours with a BASE line
+    assert "line 1, column 25" in message  # the client's text, not ours with BASE
+    # a text that needs the full parse (it says "service") is placed the same way
+    reply = client.get(
+        "/sparql",
+        query_string={"query": 'SELECT * WHERE {\n ?s ?p "service" ?o }'},
+    )
+    assert reply.status_code == 400
+    assert "line:2" in reply.data.decode()
 
 
 def test_relative_iris_resolve_against_the_endpoint(client: FlaskClient) -> None:
