@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from publisher.config import Settings
-from publisher.errors import QuerySyntaxError
+from publisher.errors import PublisherError, QuerySyntaxError
 from publisher.namespaces import sparql_prefixes
 from publisher.queries import (
     QueryInfo,
@@ -58,9 +58,6 @@ class Rendering:
             self._gzip.append(gzip.compress(self.body, compresslevel=6, mtime=0))
         return self._gzip[0]
 
-    def size(self) -> int:
-        return len(self.body) + sum(len(z) for z in self._gzip)
-
 
 @dataclass(frozen=True)
 class Result:
@@ -84,7 +81,7 @@ class Result:
 
     def size(self) -> int:
         return len(self.answer.payload) + sum(
-            r.size() for r in list(self.renderings.values())
+            2 * len(r.body) for r in list(self.renderings.values())
         )
 
 
@@ -129,8 +126,10 @@ class SparqlService:
         # answers at one data version (_cache_version), least recently used first
         self._cache: OrderedDict[str, Result] = OrderedDict()
         self._cache_version = ""
+        self._sizes: dict[str, int] = {}  # bytes of each kept answer, and in all:
+        self._total = 0
         self._cache_lock = threading.Lock()
-        self._running: dict[tuple[str, str], threading.Event] = {}
+        self._running: dict[tuple[str, str], _Flight] = {}
 
     # Queries ------------------------------------------------------------------
 
@@ -174,7 +173,16 @@ class SparqlService:
                 Result.etag_for(result.data_version, result.key, fmt),
             )
             found = result.renderings.setdefault(fmt, made)
+            if found is made:
+                # counted twice: the body and, at most as big, its gzip copy
+                self._grew(result, 2 * len(made.body))
         return found
+
+    def _grew(self, result: Result, size: int) -> None:
+        with self._cache_lock:
+            if result.key in self._sizes and self._cache_version == result.data_version:
+                self._sizes[result.key] += size
+                self._total += size
 
     def query(
         self,
@@ -203,7 +211,7 @@ class SparqlService:
         with self._cache_lock:
             running = self._running.get((version, key))
             if running is None:
-                mine = self._running[(version, key)] = threading.Event()
+                mine = self._running[(version, key)] = _Flight()
         job = QueryJob(
             query=_with_base(text, self.endpoint),  # relative IRIs: the endpoint's
             default_graphs=default_graphs,
@@ -211,16 +219,21 @@ class SparqlService:
             has_dataset=info.has_dataset,
             max_rows=self.settings.query_max_rows,
         )
-        if running is not None:  # the same query, already running: its answer
-            running.wait(self.settings.query_timeout + 1)
+        if running is not None:  # the same query, running already: its outcome
+            running.done.wait(self.settings.query_timeout + 1)
+            if running.error is not None:
+                raise running.error
             hit = self.cached(version, key)
             return hit or self._run(job, text, key, version, info.form, client)
         try:
             return self._run(job, text, key, version, info.form, client)
+        except PublisherError as exc:
+            mine.error = exc
+            raise
         finally:
             with self._cache_lock:
                 del self._running[(version, key)]
-            mine.set()
+            mine.done.set()
 
     def _run(
         self, job: QueryJob, text: str, key: str, version: str, form: str, client: str
@@ -241,23 +254,28 @@ class SparqlService:
 
     def _remember(self, result: Result) -> None:
         limit = self.settings.query_cache
-        if not limit or result.size() > CACHE_BYTES // 4:
+        size = result.size()
+        if not limit or size > CACHE_BYTES // 4:
             return
         with self._cache_lock:
             if result.data_version != self._cache_version:
                 self._cache.clear()  # a write: every kept answer is out of date
+                self._sizes.clear()
+                self._total = 0
                 self._cache_version = result.data_version
+            self._forget(result.key)
             # kept as the hit it will be (its renderings shared with ``result``)
             self._cache[result.key] = replace(result, cached=True)
-            self._cache.move_to_end(result.key)
-            while len(self._cache) > limit:
-                self._cache.popitem(last=False)
-            if len(self._cache) > 1 and self._bytes() > CACHE_BYTES:
-                while len(self._cache) > 1 and self._bytes() > CACHE_BYTES:
-                    self._cache.popitem(last=False)
+            self._sizes[result.key] = size
+            self._total += size
+            while len(self._cache) > limit or (
+                len(self._cache) > 1 and self._total > CACHE_BYTES
+            ):
+                self._forget(next(iter(self._cache)))
 
-    def _bytes(self) -> int:
-        return sum(r.size() for r in self._cache.values())
+    def _forget(self, key: str) -> None:
+        if self._cache.pop(key, None) is not None:
+            self._total -= self._sizes.pop(key)
 
     def cached_entries(self) -> int:
         with self._cache_lock:
@@ -328,6 +346,15 @@ class SparqlService:
             shutil.rmtree(
                 self._folder / self._checkpoint_name(version), ignore_errors=True
             )
+
+
+class _Flight:
+    """A query running for every request that asks it at the same data version:
+    they wait for it, and get its answer or its error."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.error: PublisherError | None = None
 
 
 def _clean(text: str) -> str:

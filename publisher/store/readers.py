@@ -27,7 +27,6 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict
 from typing import IO, Any
 
 from publisher.errors import (
@@ -172,7 +171,17 @@ class _Reader:
     ) -> Answer:
         stdin = self.process.stdin
         assert stdin is not None  # noqa: S101
-        request = {"source": source, "job": asdict(job), "check": check}
+        request = {
+            "source": source,
+            "job": {
+                "query": job.query,
+                "default_graphs": job.default_graphs,
+                "named_graphs": job.named_graphs,
+                "has_dataset": job.has_dataset,
+                "max_rows": job.max_rows,
+            },
+            "check": check,
+        }
         line = json.dumps(request) + "\n"
         stdin.write(line.encode("utf-8"))
         stdin.flush()
@@ -476,11 +485,10 @@ def main() -> None:
     out = sys.stdout.buffer
     out.write(b"ready\n")
     out.flush()
-    opened: tuple[str, Store] | None = None
+    opened: tuple[dict[str, str], Store] | None = None
     for line in sys.stdin.buffer:
         request = json.loads(line)
         source, job = request["source"], request["job"]
-        key = json.dumps(source, sort_keys=True)
         has_dataset = bool(job["has_dataset"])
         if request.get("check"):
             try:
@@ -492,11 +500,11 @@ def main() -> None:
                 _answer(out, {"refused": "refused", "error": str(exc)}, b"")
                 continue
         try:
-            if opened is None or opened[0] != key:
+            if opened is None or opened[0] != source:
                 if opened is not None:
                     opened[1].close()
                     opened = None
-                opened = (key, _open(source))
+                opened = (source, _open(source))
             answer = opened[1].run_query(
                 QueryJob(
                     query=job["query"],
