@@ -145,6 +145,27 @@ def scan_query(text: str) -> QueryInfo:
     return QueryInfo(form.group(1).lower(), has_dataset)
 
 
+#: what a SERVICE or LOAD must be spelled with, however it is written (ASCII,
+#: any case), or a codepoint escape (SPARQL 1.1, 19.2) that could spell one
+_RISKY = ("service", "load", "\\u")
+
+
+def needs_parse(text: str) -> bool:
+    """Whether only a full parse (:func:`inspect_query`) can tell that ``text``
+    fetches nothing.
+
+    A SERVICE or LOAD is spelled with those letters, in any case, whatever
+    surrounds it; a store's parser reads keywords case-insensitively in ASCII
+    (Oxigraph even without a word boundary: ``SERVICE:x``, ``1SERVICE``), so a
+    text without them anywhere, not even in a string, an IRI or a name, and
+    without a ``\\u`` escape cannot hold either, by any grammar. Only texts that
+    do are parsed (rdflib's parser takes milliseconds, an Oxigraph query
+    microseconds); the scan (:func:`scan_query`) still refuses the plain cases.
+    """
+    lowered = text.lower()
+    return any(word in lowered for word in _RISKY)
+
+
 def check_query(text: str) -> str:
     """The query's form (select, ask, construct, describe), or an error."""
     return inspect_query(text).form

@@ -10,8 +10,10 @@ test_sparql_e2e.py.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
+import threading
 from collections.abc import Iterator
 
 import pyoxigraph as ox
@@ -163,7 +165,14 @@ def test_syntax_errors_are_400_with_the_clients_positions(client: FlaskClient) -
     assert reply.mimetype == "text/plain"
     message = reply.data.decode()
     assert message.startswith("SPARQL syntax error")
-    assert "line:1" in message  # the client's query, not ours with a BASE line
+    assert "line 1, column 25" in message  # the client's text, not ours with BASE
+    # a text that needs the full parse (it says "service") is placed the same way
+    reply = client.get(
+        "/sparql",
+        query_string={"query": 'SELECT * WHERE {\n ?s ?p "service" ?o }'},
+    )
+    assert reply.status_code == 400
+    assert "line:2" in reply.data.decode()
 
 
 def test_relative_iris_resolve_against_the_endpoint(client: FlaskClient) -> None:
@@ -247,6 +256,60 @@ def test_cache_is_bounded(make_app: AppFactory, sample_releases: list[Release]) 
     for n in range(5):
         service.query(f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {n + 1}")
     assert service.cached_entries() == 2
+
+
+def test_answers_are_gzipped_once_with_their_own_etag(client: FlaskClient) -> None:
+    query = {"query": SLUGS + " LIMIT 9", "format": "json"}
+    plain = client.get("/sparql", query_string=query)
+    zipped = client.get(
+        "/sparql", query_string=query, headers={"Accept-Encoding": "gzip, br"}
+    )
+    assert zipped.headers["X-Cache"] == "hit"
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped.headers["Vary"]
+    assert "Content-Encoding" not in plain.headers
+    assert gzip.decompress(zipped.data) == plain.data
+    assert zipped.headers["ETag"] != plain.headers["ETag"]
+    refused = client.get(
+        "/sparql", query_string=query, headers={"Accept-Encoding": "gzip;q=0"}
+    )
+    assert "Content-Encoding" not in refused.headers
+    again = client.get(
+        "/sparql",
+        query_string=query,
+        headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]},
+    )
+    assert again.status_code == 304
+    other = client.get(  # the identity tag does not validate the gzip copy
+        "/sparql",
+        query_string=query,
+        headers={"Accept-Encoding": "gzip", "If-None-Match": plain.headers["ETag"]},
+    )
+    assert other.status_code == 200
+
+
+def test_identical_queries_arriving_together_run_once(
+    make_app: AppFactory, sample_releases: list[Release]
+) -> None:
+    """One reader (query_concurrency 1, started by the first query): without
+    the wait for the running twin, three of the four would be refused with 503."""
+    app = make_app(sample_releases[:5], query_concurrency="1")
+    query = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f }"
+    start = threading.Barrier(4)
+    statuses: list[int] = []
+
+    def ask() -> None:
+        client = app.test_client()
+        start.wait()
+        reply = client.get("/sparql", query_string={"query": query, "format": "csv"})
+        statuses.append(reply.status_code)
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 4
 
 
 # Service description ---------------------------------------------------------

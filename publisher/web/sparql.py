@@ -20,9 +20,12 @@ publisher.formats'.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 from flask import Blueprint, Response, request
 from rdflib import Graph
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 from publisher.describe import service_description
 from publisher.errors import (
@@ -45,7 +48,6 @@ from publisher.formats import (
 from publisher.formats import FORMATS as ALL_FORMATS
 from publisher.sparql import Result, request_key
 from publisher.store import health
-from publisher.store.results import render
 from publisher.web.clients import client_address
 from publisher.web.context import site, sparql, tokens
 from publisher.web.errors import (
@@ -64,6 +66,7 @@ bp.register_error_handler(PublisherError, sparql_failed)
 
 #: the endpoint's formats: SELECT/ASK results and CONSTRUCT/DESCRIBE graphs
 FORMATS = tuple(f for f in ALL_FORMATS if f.kinds & {RESULTS, GRAPH})
+_MIMETYPES = [f.mimetype for f in FORMATS]
 QUERY_PARAMS = {"query", "default-graph-uri", "named-graph-uri", "format"}
 UPDATE_PARAMS = {"update", "using-graph-uri", "using-named-graph-uri"}
 
@@ -123,8 +126,10 @@ def _query(params: dict[str, list[str]]) -> Response:
             response.headers[name] = value
         return response
 
-    # a cached answer says its form: no parsing, which takes a lock (queries.py)
-    hit = the_service.lookup(text, *dataset)
+    # A kept answer is a lookup: no parsing, no store, then bytes written once.
+    version = the_service.data_version()
+    key = request_key(text, *dataset)
+    hit = the_service.cached(version, key)
     info = None
     if hit is None:
         try:
@@ -134,10 +139,10 @@ def _query(params: dict[str, list[str]]) -> Response:
     form = hit.form if hit is not None else info.form if info else ""
     kind = "results" if form in ("select", "ask") else "graph"
     fmt = None if wants_html else _negotiate(kind, params.get("format"))
-    key = request_key(text, *dataset)
-    version = the_service.data_version()
-    tag = Result.etag_for(version, key, fmt.name if fmt else "html")
-    if request.method in ("GET", "HEAD") and tag in request.if_none_match:
+    zipped = fmt is not None and _accepts_gzip()
+    conditional = request.method in ("GET", "HEAD")
+    tag = _tag(version, key, fmt, zipped)
+    if conditional and tag in request.if_none_match:
         response = Response(status=304)
         _cache_headers(response, tag)
         return response
@@ -147,6 +152,7 @@ def _query(params: dict[str, list[str]]) -> Response:
             *dataset,
             info=info,
             client=client_address(request, the_service.settings),
+            version=version,
         )
     except (QueryTimeoutError, QueryFailedError) as exc:
         # a hung store, or a reader that could not reach it: 503, not the query's
@@ -155,18 +161,33 @@ def _query(params: dict[str, list[str]]) -> Response:
         return failed(exc)
     except (QuerySyntaxError, QueryRefusedError, StoreError) as exc:
         return failed(exc)
-    tag = Result.etag_for(result.data_version, key, fmt.name if fmt else "html")
     if fmt is None:
         response = Response(_page(text, params, result))
     else:
-        response = Response(render(result.answer, fmt.name), mimetype=fmt.mimetype)
+        rendering = the_service.rendering(result, fmt.name)
+        body = rendering.gzipped() if zipped else rendering.body
+        response = Response(body, mimetype=fmt.mimetype)
+        if zipped:
+            response.headers["Content-Encoding"] = "gzip"
     if result.answer.truncated:
         response.headers["X-SPARQL-MaxRows"] = str(the_service.settings.query_max_rows)
     response.headers["X-Cache"] = "hit" if result.cached else "miss"
-    if request.method in ("GET", "HEAD"):
-        _cache_headers(response, tag)
-    response.vary.add("Accept")
+    if conditional:
+        _cache_headers(response, _tag(result.data_version, key, fmt, zipped))
+    response.headers["Vary"] = "Accept" if fmt is None else "Accept, Accept-Encoding"
     return response
+
+
+def _tag(version: str, key: str, fmt: Format | None, zipped: bool) -> str:
+    """The ETag of the answer in ``fmt`` (None: the page), gzip'd or not: one
+    per representation (RFC 9110, 8.8.3)."""
+    tag = Result.etag_for(version, key, fmt.name if fmt else "html")
+    return tag + "-gz" if zipped else tag
+
+
+def _accepts_gzip() -> bool:
+    given = request.headers.get("Accept-Encoding", "")
+    return "gzip" in given and request.accept_encodings["gzip"] > 0
 
 
 def _dataset(
@@ -183,18 +204,35 @@ def _wants_html(params: dict[str, list[str]]) -> bool:
     chosen = params.get("format")
     if chosen:
         return chosen[0] in ("html", HTML)
-    return _prefers_html([f.mimetype for f in FORMATS])
+    return _accept_prefers_html(request.headers.get("Accept", ""))
+
+
+@lru_cache(maxsize=512)
+def _accept_prefers_html(header: str) -> bool:
+    """:func:`_prefers_html` of an Accept header (clients repeat theirs: the
+    answer is worked out once per header)."""
+    return _html_first(parse_accept_header(header, MIMEAccept), _MIMETYPES)
 
 
 def _prefers_html(others: list[str]) -> bool:
     """Accept names text/html itself (not only */*) and ranks it first."""
-    accept = request.accept_mimetypes
+    return _html_first(request.accept_mimetypes, others)
+
+
+def _html_first(accept: MIMEAccept, others: list[str]) -> bool:
     named = any(value == HTML and quality > 0 for value, quality in accept)
     return named and accept.best_match([HTML, *others]) == HTML
 
 
 def _negotiate(kind: str, chosen: list[str] | None) -> Format:
-    """The format asked for by ``?format=`` or Accept; 406 when none fits.
+    """The format asked for by ``?format=`` or Accept; 406 when none fits."""
+    return _choose(kind, tuple(chosen or ()), request.headers.get("Accept", ""))
+
+
+@lru_cache(maxsize=512)
+def _choose(kind: str, chosen: tuple[str, ...], header: str) -> Format:
+    """The format asked for by ``?format=`` or the Accept ``header``; 406 when
+    none fits (worked out once per kind, parameter and header).
 
     ``format`` may be a name (``json``, ``turtle``), a media type, or a short
     name clients use for either kind (``xml`` and ``json`` are RDF/XML and JSON-LD
@@ -215,7 +253,7 @@ def _negotiate(kind: str, chosen: list[str] | None) -> Format:
             f"format {', '.join(chosen)} does not fit {_kind_text(kind)}; use one of "
             + ", ".join(f.name for f in suitable),
         )
-    accept = request.accept_mimetypes
+    accept = parse_accept_header(header or None, MIMEAccept)
     if not accept or (accept.best == "*/*" and len(list(accept.values())) == 1):
         return suitable[0]
     offered = [f.mimetype for f in suitable] + list(ALIASES[kind])
@@ -223,7 +261,7 @@ def _negotiate(kind: str, chosen: list[str] | None) -> Format:
     if best is None:
         raise ProtocolError(
             406,
-            f"cannot answer {_kind_text(kind)} as {request.headers.get('Accept')}; "
+            f"cannot answer {_kind_text(kind)} as {header or None}; "
             "acceptable: " + ", ".join(f.mimetype for f in suitable),
         )
     alias = ALIASES[kind].get(best)
