@@ -37,7 +37,7 @@ URLS = [
     "/sitemap.xml",
     "/sitemaps/1.xml",
     "/sitemaps/10.xml",
-    "/catalog?page=300",
+    "/catalog?page=90",
 ]
 
 
