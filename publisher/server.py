@@ -327,7 +327,7 @@ def _run_scheduler(
         scheduler.start()
         upcoming = publishing.next_publication()
         while not stop.wait(LEASE_SECONDS):
-            now = publishing.next_publication()
+            now = publishing.schedule.reread()  # others' entries too
             if now != upcoming:
                 upcoming = now
                 scheduler.wake()

@@ -118,6 +118,14 @@ class ScheduleStore:
         """The earliest publication time scheduled (held in memory, no query)."""
         return self._next
 
+    def reread(self) -> datetime | None:
+        """The earliest publication time, read again from the file (other
+        processes may have scheduled since: several workers over a remote
+        store share the schedule)."""
+        with self._lock:
+            self._next = self._query_next()
+            return self._next
+
     def _query_next(self) -> datetime | None:
         row = self._db.execute("SELECT MIN(publish_at) FROM scheduled").fetchone()
         return datetime.fromisoformat(row[0]) if row and row[0] else None
