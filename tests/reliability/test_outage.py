@@ -101,7 +101,7 @@ class Load:
             surface = path = paths[i % len(paths)]
             if path.endswith("query="):  # a new query each time: the readers run
                 path += urllib.parse.quote(
-                    f"SELECT ?s WHERE {{ ?s ?p ?o }} LIMIT {i % 7 + 1}"
+                    f"SELECT ?s WHERE {{ ?s ?p ?o }} LIMIT 2 OFFSET {i}"
                 )
             self._get(surface, path)
             i += 1
