@@ -115,7 +115,7 @@ class SparqlService:
             settings.query_concurrency,
             settings.query_timeout,
             settings.memory_limit_bytes,
-            run_dir=str(self._folder / "slots"),
+            run_dir=_run_dir(settings, self._folder, self._temporary),
         )
         _remove_leftovers(self._folder)  # a killed server's checkpoints
         self._source: tuple[str, dict[str, str]] | None = None
@@ -376,6 +376,15 @@ def _checkpoint_folder(settings: Settings, store: Store) -> tuple[str, bool]:
     if path:
         return str(path).rstrip("/") + ".readers", False
     return tempfile.mkdtemp(prefix="publisher-readers-"), True
+
+
+def _run_dir(settings: Settings, folder: Path, temporary: bool) -> str:
+    """Where the readers' cap is counted for every process of the server: beside
+    the embedded store, or beside the listing index for a remote one (a store in
+    memory has no other process: its temporary folder)."""
+    if temporary and settings.endpoint:
+        return settings.index_path + ".readers"
+    return str(folder / "slots")
 
 
 _OWNER = re.compile(r"p(\d+)-")

@@ -23,6 +23,7 @@ import os
 import queue
 import re
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -40,6 +41,9 @@ from publisher.errors import (
     StoreRefusedError,
 )
 from publisher.store import Answer, QueryJob, Store
+
+#: a reader's deaths that a query's text causes (not a kill: memory, timeout, OOM)
+_CRASHES = frozenset({signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT, signal.SIGILL})
 
 #: how long a new reader may take to import its modules and say it is ready
 START_SECONDS = 30.0
@@ -392,6 +396,15 @@ class ReaderPool:
                 ) from None
             except (EOFError, OSError, ValueError, KeyError) as exc:
                 reader.kill()
+                crash = -reader.process.returncode
+                if isinstance(exc, EOFError) and crash in _CRASHES:
+                    # Oxigraph's recursive parser and planner overflow the stack
+                    # on some hostile texts (10,000 triple patterns): the query's
+                    # fault, not the store's
+                    raise QueryFailedError(
+                        "the query could not be run: it crashed the query engine "
+                        f"({signal.Signals(crash).name}); simplify it"
+                    ) from None
                 raise StoreError(
                     f"the query's reader process failed: {exc!r}"
                 ) from None

@@ -61,7 +61,8 @@ def test_a_huge_query_holds_up_no_other_query(server: PublisherProcess) -> None:
         latencies.append(seconds)
     thread.join()
     status, body, seconds = outcome[0]
-    assert status in (200, 400, 504), body[:300]
+    # (Oxigraph parses it at once, then its 510,000 rows may pass the memory cap)
+    assert status in (200, 400, 504, 507), body[:300]
     assert seconds < TIMEOUT + 1
     assert latencies and max(latencies) < 1.0, latencies
 
