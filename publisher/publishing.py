@@ -115,7 +115,10 @@ class PublishingService:
         self.store = store
         self.schedule = schedule
         self._lock = write_lock
-        self._on_write = on_write
+        #: each hears of every write that moved the data version, in order
+        #: (the site's index first; the writer worker adds its checkpoints)
+        self.write_listeners: list[Callable[[str | None, str | None, list[str]], None]]
+        self.write_listeners = [on_write] if on_write is not None else []
         #: called whenever the schedule changes (publisher.scheduler sets it)
         self.on_schedule: Callable[[], None] | None = None
 
@@ -331,8 +334,8 @@ class PublishingService:
         result.data_version = imported.published.data_version
         result.created = [s for s in result.published if olds.get(s) is None]
         result.content_hashes = dict(imported.batch.hashes)
-        if result.published and self._on_write is not None:
-            self._on_write(before, result.data_version, [*result.published, *renames])
+        if result.published:
+            self._wrote(before, result.data_version, [*result.published, *renames])
         return imported.batch.report
 
     def delete(
@@ -361,8 +364,7 @@ class PublishingService:
                 self.store, [slug], reason, self.settings, agent=agent
             )
             self.schedule.remove(slug)
-            if self._on_write is not None:
-                self._on_write(before, result.data_version, [slug])
+            self._wrote(before, result.data_version, [slug])
         self.wake()
         return result.data_version
 
@@ -431,6 +433,12 @@ class PublishingService:
         """The schedule changed: whoever publishes it (``on_schedule``) is told."""
         if self.on_schedule is not None:
             self.on_schedule()
+
+    def _wrote(
+        self, previous: str | None, version: str | None, slugs: list[str]
+    ) -> None:
+        for listener in self.write_listeners:
+            listener(previous, version, slugs)
 
     def next_publication(self) -> datetime | None:
         """The next scheduled publication time (held in memory: every response

@@ -251,15 +251,9 @@ def _checkpoint_each_write(app: Any, checkpoints: CheckpointPublisher) -> None:
     answered, after the listing index has followed it: a client that reads after
     a write's answer waits only for the followers' next look. (Other writes, a
     SPARQL Update, are found by the writer's loop within FOLLOW_SECONDS.)"""
-    publishing = app.extensions["publisher.publishing"]
-    followed = publishing._on_write
-
-    def on_write(previous: str | None, version: str | None, slugs: list[str]) -> None:
-        if followed is not None:
-            followed(previous, version, slugs)
-        checkpoints.publish(version)
-
-    publishing._on_write = on_write
+    app.extensions["publisher.publishing"].write_listeners.append(
+        lambda _previous, version, _slugs: checkpoints.publish(version)
+    )
 
 
 def _follower(

@@ -419,14 +419,11 @@ def test_releases_due_together_are_published_in_one_write(
     assert publishing.next_publication() == at
 
     writes: list[tuple[str | None, str | None, list[str]]] = []
-    follow = publishing._on_write
-    assert follow is not None
 
     def heard(previous: str | None, version: str | None, changed: list[str]) -> None:
         writes.append((previous, version, changed))
-        follow(previous, version, changed)
 
-    publishing._on_write = heard
+    publishing.write_listeners.append(heard)
     version_before = app.extensions["publisher"].data_version()
     assert scheduler.publish_due(at - timedelta(seconds=1)) == []
     assert writes == []
