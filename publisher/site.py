@@ -14,6 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,7 +28,7 @@ from publisher.jsonld import graph_to_embed, graph_to_jsonld
 from publisher.model import SLUG_RE, Contact, Dataset, DateChange, Release
 from publisher.namespaces import Iris
 from publisher.rdf import human_size
-from publisher.readback import graph_to_release, ntriples_to_release, read_ntriples
+from publisher.readback import ntriples_to_release, read_ntriples
 from publisher.renderings import Renderings
 from publisher.store import Store, catalog, health
 from publisher.store.graphs import release_graphs_ntriples
@@ -70,7 +71,8 @@ class ReleasePage:
     """A release as its page shows it, with its graph for JSON-LD and negotiation."""
 
     slug: str
-    graph: Graph
+    #: the release's stored graph, as N-Triples (sorted lines)
+    ntriples: str
     content_hash: str
     modified: datetime
     title: str
@@ -97,6 +99,12 @@ class ReleasePage:
     #: the release read back from the graph (what the JSON-LD block is made of)
     release: Release | None = None
     settings: Settings | None = None
+
+    @cached_property
+    def graph(self) -> Graph:
+        """The stored graph through rdflib, parsed on first use: only the RDF
+        serialisations need it (the page itself is made from ``release``)."""
+        return read_ntriples(self.ntriples)
 
     def embed(self) -> dict[str, Any]:
         """The page's schema.org block, built directly from the release
@@ -283,9 +291,8 @@ class SiteService:
         text = catalog.release_graph_ntriples(self.store, self.settings, slug)
         if not text:
             return None
-        graph = read_ntriples(text)
-        release = graph_to_release(graph, slug, self.settings)
-        page = _page(release, graph, row, self.settings)
+        release = ntriples_to_release(text, slug, self.settings)
+        page = _page(release, text, row, self.settings)
         page.history = catalog.history(self.store, self.settings, slug=slug)
         with self._lock:
             self._models[slug] = page
@@ -408,12 +415,12 @@ def stored_release(
     return ntriples_to_release(text, slug, settings), state
 
 
-def _page(release: Release, graph: Graph, row: Row, settings: Settings) -> ReleasePage:
+def _page(release: Release, ntriples: str, row: Row, settings: Settings) -> ReleasePage:
     """The page model of a release read back from its stored graph."""
     publisher = release.publisher
     return ReleasePage(
         slug=release.slug,
-        graph=graph,
+        ntriples=ntriples,
         content_hash=row.content_hash,
         modified=parse_moment(row.modified) or datetime.now(UTC),
         title=release.title or release.slug,

@@ -156,8 +156,10 @@ class EmbeddedStore:
             raise StoreError(f"{self.location} could not write: {exc}") from None
 
     def graph_ntriples(self, graph: str) -> str:
-        quads = self.store.quads_for_pattern(None, None, None, ox.NamedNode(graph))
-        data = ox.serialize((q.triple for q in quads), format=ox.RdfFormat.N_TRIPLES)
+        # dumped natively: no Python object per quad
+        data = self.store.dump(
+            format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph)
+        )
         text = data.decode("utf-8") if isinstance(data, bytes) else ""
         return sorted_lines(text)
 

@@ -174,7 +174,7 @@ def _rdf_body(page: ReleasePage, suffix: str) -> tuple[str, str]:
     if fmt.suffix == "jsonld":
         body = json.dumps(page.jsonld(), indent=2, ensure_ascii=False)
     elif fmt.suffix == "nt":
-        body = sorted_lines(page.graph.serialize(format="nt"))
+        body = sorted_lines(page.ntriples)  # as stored, one line per triple
     else:
         body = page.graph.serialize(format=fmt.rdflib)
         if fmt.suffix == "rdf":  # well-formed whatever the store holds
