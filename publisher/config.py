@@ -369,9 +369,15 @@ class Settings:
         WHOLE,
         "128",
         "Megabytes of rendered pages, JSON-LD and RDF kept in memory (with their "
-        "gzip copies), least recently used dropped first. See "
-        "[serving.md](serving.md).",
+        "gzip copies), least recently used dropped first, for the whole server: "
+        "each of `workers` processes keeps its share. See [serving.md](serving.md).",
     )
+
+    def share(self, total: int) -> int:
+        """One worker process's part of ``total`` (a memory budget the whole
+        server shares): ``publisher serve`` sets ``workers`` to the processes it
+        runs; 0 (an app made some other way) counts as one."""
+        return max(1, total // max(1, self.workers))
 
     def __post_init__(self) -> None:
         for setting in SETTINGS:

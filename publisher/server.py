@@ -22,11 +22,12 @@ process, so a killed worker leaves no stale lock).
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -86,6 +87,8 @@ def serve(
 ) -> int:
     """Serve the site until interrupted; the exit code."""
     count = worker_count(settings, workers)
+    # memory budgets (renderings, SPARQL answers) are the whole server's
+    settings = replace(settings, workers=count)
     if count == 1:
         _serve_alone(settings, host, port, threads, announce)
         return 0
@@ -124,6 +127,7 @@ def _serve_alone(
     # two readers ready for the first SPARQL queries (a new one takes ~0.3 s)
     sparql = app.extensions["publisher.sparql"]
     sparql.readers.start(min(2, settings.query_concurrency))
+    gc.freeze()  # the app as built: out of the collector's full passes
     announce(
         f"Serving {settings.site_name} at {settings.base_url}/ (listening on "
         f"http://{host}:{port}, {threads} threads). Ctrl-C stops."
@@ -180,6 +184,9 @@ def _worker(
             app = _writer(settings, plan, stop, closing)
         else:
             app = _follower(settings, plan, stop, closing)
+        # the app as built lives as long as the worker: out of the collector's
+        # full passes, which would walk it again and again while requests wait
+        gc.freeze()
         ready()
         waitress_serve(app, sockets=[listener], threads=threads, **WAITRESS_OPTIONS)
     except PublisherError as exc:

@@ -36,8 +36,10 @@ from publisher.store.index import ListingIndex
 from publisher.store.index_fields import Row, parse_moment
 
 PAGE_SIZE = 20
-#: page models of this many releases are kept (the renderings are kept apart)
-MODELS_KEPT = 2000
+#: page models of this many releases are kept, for the other forms of a release
+#: just rendered (a crawler fetching the page, then its card); the renderings are
+#: kept apart. About 100 KB each in memory.
+MODELS_KEPT = 256
 
 _log = logging.getLogger("publisher.site")
 VIEWS = ("upcoming", "published", "cancelled", "all")
@@ -162,7 +164,7 @@ class SiteService:
         #: held by every write (SPARQL Update, the API), one at a time
         self.write_lock = threading.Lock()
         #: what pages, serialisations and cards look like now (web/pages.py)
-        self.renderings = Renderings(settings.render_cache_mb * 1024 * 1024)
+        self.renderings = Renderings(settings.share(settings.render_cache_mb << 20))
         self._models: OrderedDict[str, ReleasePage] = OrderedDict()
         self._version: str | None = None
         self._known = False

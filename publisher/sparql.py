@@ -40,7 +40,8 @@ from publisher.store.readers import ReaderPool
 from publisher.store.results import render
 
 #: the most bytes the answer cache keeps (answers, their renderings and gzip
-#: copies together); the least recently used go first
+#: copies together) in the whole server, each worker its share
+#: (``Settings.share``); the least recently used go first
 CACHE_BYTES = 64 << 20
 
 
@@ -108,6 +109,7 @@ class SparqlService:
         self.endpoint = settings.base_url + "/sparql"
         self._data_version = data_version
         self._write_lock = write_lock
+        self._cache_bytes = settings.share(CACHE_BYTES)
         folder, self._temporary = _checkpoint_folder(settings, store)
         self._folder = Path(folder)
         # one cap for every process serving these settings (store.readers)
@@ -256,7 +258,7 @@ class SparqlService:
     def _remember(self, result: Result) -> None:
         limit = self.settings.query_cache
         size = result.size()
-        if not limit or size > CACHE_BYTES // 4:
+        if not limit or size > self._cache_bytes // 4:
             return
         with self._cache_lock:
             if result.data_version != self._cache_version:
@@ -270,7 +272,7 @@ class SparqlService:
             self._sizes[result.key] = size
             self._total += size
             while len(self._cache) > limit or (
-                len(self._cache) > 1 and self._total > CACHE_BYTES
+                len(self._cache) > 1 and self._total > self._cache_bytes
             ):
                 self._forget(next(iter(self._cache)))
 

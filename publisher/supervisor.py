@@ -21,6 +21,7 @@ worker behind, and the locks they held end with them (``flock``).
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import select
 import signal
@@ -119,6 +120,9 @@ class Supervisor:
             raise RuntimeError("the supervisor forks only while it runs no thread")
         read_fd, write_fd = os.pipe()
         parent = os.getpid()
+        # what the supervisor imported stays shared with the workers: frozen out
+        # of the collector, whose bookkeeping would otherwise copy every page
+        gc.freeze()
         pid = os.fork()
         if pid == 0:  # the worker: never returns into the supervisor's code
             os.close(read_fd)
