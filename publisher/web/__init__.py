@@ -30,6 +30,7 @@ from publisher.web.context import publishing
 from publisher.web.errors import register_errors
 from publisher.web.filters import register_filters
 from publisher.web.kept import KeptRenderings
+from publisher.web.replay import ReplayedAnswers
 from publisher.web.responses import SECURITY_HEADERS, max_age
 
 
@@ -83,8 +84,13 @@ def create_app(
     app.after_request(_until_next_publication)
     app.jinja_env.globals["settings"] = settings
     # what was made once is answered before Flask (publisher.web.kept)
-    app.wsgi_app = KeptRenderings(  # type: ignore[method-assign]
-        app.wsgi_app, the_site, publishing.next_publication
+    kept = KeptRenderings(app.wsgi_app, the_site, publishing.next_publication)
+    # and a repeated SPARQL query, as the endpoint answered it (publisher.web.replay)
+    app.wsgi_app = ReplayedAnswers(  # type: ignore[method-assign]
+        kept,
+        the_site,
+        app.extensions["publisher.sparql"].data_version,
+        settings.query_max_bytes,
     )
     register_filters(app)
     return app
