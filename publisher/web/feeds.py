@@ -296,9 +296,9 @@ def ics() -> Response:
     return Response(body, mimetype="text/calendar")
 
 
-#: URLs per sitemap file (sitemaps.org allows 50,000; smaller parts are each made
-#: quickly); past it, a sitemap index lists the parts
-SITEMAP_MAX = 10_000
+#: URLs per sitemap file (sitemaps.org allows 50,000; a part of 2,000, about 300 KB,
+#: is made and sent in a few milliseconds); past it, a sitemap index lists the parts
+SITEMAP_MAX = 2_000
 
 
 def _urlset(urls: list[str]) -> bytes:
