@@ -35,6 +35,7 @@ from waitress import serve as waitress_serve
 from waitress.server import create_server
 
 from publisher import supervisor
+from publisher.changes import ChangeLog
 from publisher.config import Settings
 from publisher.errors import PublisherError, StoreError
 from publisher.scheduler import Scheduler
@@ -47,6 +48,7 @@ from publisher.store.checkpoints import (
 from publisher.store.handoff import Handoff
 from publisher.store.oxigraph import EmbeddedStore
 from publisher.web import create_app
+from publisher.web.warm import warm_changed_pages
 
 #: how often the writer looks for a new data version, and a follower for a new
 #: checkpoint (a file's status: microseconds)
@@ -127,6 +129,7 @@ def _serve_alone(
     # two readers ready for the first SPARQL queries (a new one takes ~0.3 s)
     sparql = app.extensions["publisher.sparql"]
     sparql.readers.start(min(2, settings.query_concurrency))
+    warm_changed_pages(app)
     gc.freeze()  # the app as built: out of the collector's full passes
     announce(
         f"Serving {settings.site_name} at {settings.base_url}/ (listening on "
@@ -202,11 +205,18 @@ def _worker(
     return 0
 
 
-def _app_closing(app: Any, closing: list[Callable[[], None]]) -> None:
+def _app_closing(
+    app: Any, settings: Settings, closing: list[Callable[[], None]]
+) -> None:
+    site = app.extensions["publisher"]
     sparql = app.extensions["publisher.sparql"]
-    closing.append(app.extensions["publisher"].store.close)
+    closing.append(site.store.close)
     closing.append(sparql.close)
     sparql.readers.start(1)  # one reader ready per worker (they are shared out)
+    # what each write changed, so that the other workers forget only that
+    site.changes = ChangeLog(f"{settings.index_path}.changes")
+    closing.append(site.changes.close)
+    warm_changed_pages(app)
 
 
 def _writer(
@@ -218,7 +228,7 @@ def _writer(
     assert plan.folder is not None  # noqa: S101 - an embedded store's plan
     app = create_app(settings)
     site = app.extensions["publisher"]
-    _app_closing(app, closing)
+    _app_closing(app, settings, closing)
     site.current()
     store = site.store
     if not isinstance(store, EmbeddedStore):
@@ -275,7 +285,7 @@ def _follower(
     index = FollowerIndex(settings.index_path, store)
     app = create_app(settings, store=store, index=index)
     site = app.extensions["publisher"]
-    _app_closing(app, closing)
+    _app_closing(app, settings, closing)
 
     def follow() -> None:
         while not stop.wait(FOLLOW_SECONDS):
@@ -297,7 +307,7 @@ def _alike(
     closing: list[Callable[[], None]],
 ) -> Any:
     app = create_app(settings)
-    _app_closing(app, closing)
+    _app_closing(app, settings, closing)
     app.extensions["publisher"].current()
     # the other workers' writes (and other nodes'), within version_watch
     app.extensions["publisher"].start_watcher()

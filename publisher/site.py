@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -20,6 +20,7 @@ from typing import Any
 
 from rdflib import Graph
 
+from publisher.changes import ChangeLog
 from publisher.config import Settings
 from publisher.embed import release_embed
 from publisher.errors import PublisherError
@@ -172,6 +173,12 @@ class SiteService:
         self._looking = threading.Lock()
         self._watcher: threading.Thread | None = None
         self._stop = threading.Event()
+        #: steps of the data version shared by a server's workers (publisher.changes);
+        #: None: a move made elsewhere forgets every rendering
+        self.changes: ChangeLog | None = None
+        #: told the releases whose renderings were just forgotten (web: renders
+        #: them again ahead of the readers)
+        self.on_changed: list[Callable[[list[str]], None]] = []
 
     def current(self) -> None:
         """The listing index and the data version in memory are the store's (as
@@ -210,7 +217,14 @@ class SiteService:
             self._version, self._known = self.index.data_version(), True
         moved = not first and self._version != previous
         if moved:
-            self._forget_all()
+            changed = (
+                self.changes.between(previous, self._version) if self.changes else None
+            )
+            if changed is None:
+                self._forget_all()
+            else:  # another worker's write, recorded: only what it changed
+                self._forget(sorted(changed))
+                self._changed(sorted(changed))
         return moved
 
     def follow(
@@ -225,6 +239,13 @@ class SiteService:
             self._version, self._known = self.index.data_version(), True
             self._looked = time.monotonic()
         self._forget(slugs)
+        if self.changes is not None:
+            self.changes.record(previous, self._version, slugs)
+        self._changed(slugs)
+
+    def _changed(self, slugs: list[str]) -> None:
+        for listener in self.on_changed:
+            listener(slugs)
 
     def data_version(self) -> str | None:
         self.current()

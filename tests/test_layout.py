@@ -16,6 +16,7 @@ LAYERS = {
     "publisher.__main__": 12,
     "publisher.errors": 0,
     "publisher.renderings": 0,
+    "publisher.changes": 0,
     "publisher.outputs": 1,
     "publisher.config": 1,
     "publisher.tokens": 2,

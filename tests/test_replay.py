@@ -75,7 +75,11 @@ def test_another_origin_format_or_a_conditional_request_goes_to_the_view(
     assert again.status_code == 304
 
 
-def test_a_write_forgets_what_was_replayed(client: FlaskClient, app: Flask) -> None:
+def test_a_write_forgets_what_was_replayed(
+    make_app: AppFactory, sample_releases: list[Release]
+) -> None:
+    app = make_app(sample_releases)
+    client = app.test_client()
     front = _replay(app)
     query = QUERY + " LIMIT 500"
     for _ in range(3):

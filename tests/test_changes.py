@@ -1,0 +1,115 @@
+"""What each write changed, shared by a server's workers (publisher.changes), and
+the pages made again ahead of readers (publisher.web.warm)."""
+
+from __future__ import annotations
+
+import gzip
+import time
+from pathlib import Path
+
+from flask import Flask
+
+from publisher.changes import KEPT, ChangeLog
+from publisher.site import SiteService
+from publisher.store.index import ListingIndex
+from publisher.web.warm import Warmer, warm_changed_pages
+
+from .apps import PUBLISH_TOKEN, AppFactory
+
+SLUG = "labour-market-overview-uk-september-2026"
+OTHER = "business-enterprise-rd-expenditure-provisional-uk-2025"
+
+
+def _site(app: Flask) -> SiteService:
+    site: SiteService = app.extensions["publisher"]
+    return site
+
+
+def test_steps_are_followed_from_one_version_to_another(tmp_path: Path) -> None:
+    log = ChangeLog(str(tmp_path / "changes"))
+    log.record("v1", "v2", ["a", "b"])
+    log.record("v2", "v3", ["c"])
+    log.record("v3", "v3", ["ignored"])  # not a move
+    assert log.between("v1", "v3") == {"a", "b", "c"}
+    assert log.between("v2", "v3") == {"c"}
+    assert log.between("v3", "v3") == set()
+    assert log.between("v0", "v3") is None  # a step not recorded: anything changed
+    assert log.between(None, "v3") is None
+    # another process sees the same steps
+    assert ChangeLog(str(tmp_path / "changes")).between("v1", "v2") == {"a", "b"}
+
+
+def test_only_the_last_steps_are_kept(tmp_path: Path) -> None:
+    log = ChangeLog(str(tmp_path / "changes"))
+    for n in range(KEPT + 10):
+        log.record(f"v{n}", f"v{n + 1}", [f"r{n}"])
+    assert log.between(f"v{KEPT + 9}", f"v{KEPT + 10}") == {f"r{KEPT + 9}"}
+    assert log.between("v0", "v1") is None
+
+
+def _put_summary(app: Flask, slug: str, words: str) -> None:
+    client = app.test_client()
+    record = client.get(f"/api/releases/{slug}").json
+    assert record is not None
+    record["summary"] += " " + words
+    reply = client.put(
+        f"/api/releases/{slug}",
+        json=record,
+        headers={"Authorization": f"Bearer {PUBLISH_TOKEN}"},
+    )
+    assert reply.status_code == 200, reply.json
+
+
+def test_another_workers_recorded_write_forgets_only_what_it_changed(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    reader = make_app()
+    writer = make_app(store=_site(reader).store, index=ListingIndex(":memory:"))
+    _site(reader).refresh()  # whatever the second app's import did
+    log = str(tmp_path / "changes")
+    _site(reader).changes = ChangeLog(log)
+    _site(writer).changes = ChangeLog(log)
+    client = reader.test_client()
+    kept_other = client.get(f"/releases/{OTHER}").get_data()
+    client.get(f"/releases/{SLUG}")
+    _put_summary(writer, SLUG, "Now with regional figures.")
+    assert _site(reader).refresh()  # the version moved, by a step it can read
+    misses = _site(reader).renderings.figures.misses
+    assert client.get(f"/releases/{OTHER}").get_data() == kept_other
+    assert _site(reader).renderings.figures.misses == misses  # still kept
+    assert "Now with regional figures" in client.get(f"/releases/{SLUG}").text
+
+
+def test_a_step_not_recorded_forgets_everything(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    reader = make_app()
+    writer = make_app(store=_site(reader).store, index=ListingIndex(":memory:"))
+    _site(reader).refresh()  # whatever the second app's import did
+    _site(reader).changes = ChangeLog(str(tmp_path / "changes"))  # the writer's: none
+    client = reader.test_client()
+    client.get(f"/releases/{OTHER}")
+    _put_summary(writer, SLUG, "Now with regional figures.")
+    assert _site(reader).refresh()
+    misses = _site(reader).renderings.figures.misses
+    client.get(f"/releases/{OTHER}")
+    assert _site(reader).renderings.figures.misses == misses + 1  # made again
+
+
+def test_a_changed_page_is_made_again_before_anyone_asks(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    warmer: Warmer = warm_changed_pages(app)
+    client = app.test_client()
+    client.get(f"/releases/{SLUG}")
+    _put_summary(app, SLUG, "Now with regional figures.")
+    deadline = time.monotonic() + 30
+    while warmer.made < 1:
+        assert time.monotonic() < deadline, "the changed page was never made"
+        time.sleep(0.02)
+    hits = _site(app).renderings.figures.hits
+    page = client.get(f"/releases/{SLUG}", headers={"Accept-Encoding": "gzip"})
+    assert _site(app).renderings.figures.hits == hits + 1  # kept ahead of the reader
+    assert page.headers["Content-Encoding"] == "gzip"
+    assert b"Now with regional figures" in gzip.decompress(page.data)
