@@ -302,3 +302,19 @@ def test_lists_expire_when_an_upcoming_release_time_passes(
     kept = site.renderings._entries[("list", "/releases", "")]
     assert kept.expires == moment
     assert site.renderings.get(("list", "/releases", ""), now=moment) is None
+
+
+def test_catalogue_pages_are_kept_by_accept_header(make_app: AppFactory) -> None:
+    app = make_app()
+    client = app.test_client()
+    turtle = client.get("/catalog", headers={"Accept": "text/turtle"})
+    misses = _site(app).renderings.figures.misses
+    again = client.get("/catalog", headers={"Accept": "text/turtle"})
+    jsonld = client.get("/catalog", headers={"Accept": "application/ld+json"})
+    assert (
+        _site(app).renderings.figures.misses == misses + 1
+    )  # JSON-LD made, Turtle kept
+    assert again.get_data() == turtle.get_data()
+    assert again.headers["Content-Type"].startswith("text/turtle")
+    assert jsonld.headers["Content-Type"].startswith("application/ld+json")
+    assert "Accept" in again.headers["Vary"]

@@ -7,10 +7,11 @@ its card, and the home page. The status and headers come from the same function
 the views use (publisher.web.responses.answer). Anything else, and anything not
 kept yet, goes on to the app, whose views make it and keep it.
 
-Lists (the calendar's views and filters, topic pages, feeds, sitemaps) are kept
-here too, by path and query: the first GET of one runs the view, and a 200 is
-kept, tagged ``listings`` (every write drops them), until the next moment a
-release's time passes (lists that show "upcoming" change then).
+Lists (the calendar's views and filters, topic pages, feeds, sitemaps, the DCAT
+catalogue's pages, these by ``Accept`` too) are kept here too, by path and
+query: the first GET of one runs the view, and a 200 is kept, tagged
+``listings`` (every write drops them), until the next moment a release's time
+passes (lists that show "upcoming" change then).
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ if TYPE_CHECKING:
 
 _STATUS = {code: f"{code} {HTTPStatus(code).phrase}" for code in (200, 304)}
 #: lists kept by path and query (GET only; their views answer everything else)
-_LISTS = ("/releases", "/topics/", "/feeds/", "/sitemap.xml", "/sitemaps/")
+_LISTS = ("/releases", "/topics/", "/feeds/", "/sitemap.xml", "/sitemaps/", "/catalog")
+#: lists whose form is negotiated: kept by Accept header too
+_NEGOTIATED = ("/catalog",)
 #: headers of a list's response that are not kept (written again when answered)
 _NOT_KEPT = {"content-type", "content-length", "etag", "cache-control", "vary"}
 _NOT_KEPT |= {name.lower() for name, _ in SECURITY_HEADERS}
@@ -132,10 +135,13 @@ class KeptRenderings:
         if not path.startswith(_LISTS) or path.startswith(_PREFIX):
             return self.app(environ, start_response)
         self.site.current()
-        key = ("list", path, environ.get("QUERY_STRING", ""))
+        negotiated = path in _NEGOTIATED
+        key: tuple[str, ...] = ("list", path, environ.get("QUERY_STRING", ""))
+        if negotiated:
+            key += (environ.get("HTTP_ACCEPT", ""),)
         made = self.site.renderings.get(key)
         if made is not None:
-            return self._answer(environ, start_response, made, False, [])
+            return self._answer(environ, start_response, made, negotiated, [])
         if method != "GET":
             return self.app(environ, start_response)
         ran: list[tuple[str, list[tuple[str, str]], bytes]] = []
@@ -157,7 +163,7 @@ class KeptRenderings:
 
         made = self.site.renderings.get_or_make(key, make)
         if made is not None:
-            return self._answer(environ, start_response, made, False, [])
+            return self._answer(environ, start_response, made, negotiated, [])
         if not ran:  # another request made it and it was not kept
             return self.app(environ, start_response)
         status, headers, body = ran[0]
