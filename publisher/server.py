@@ -39,6 +39,7 @@ from publisher.changes import ChangeLog
 from publisher.config import Settings
 from publisher.errors import PublisherError, StoreError
 from publisher.scheduler import Scheduler
+from publisher.shared_renderings import SharedRenderings
 from publisher.store.checkpoints import (
     CheckpointPublisher,
     CheckpointStore,
@@ -95,6 +96,8 @@ def serve(
         _serve_alone(settings, host, port, threads, announce)
         return 0
     plan = _Plan.for_settings(settings)
+    # what another run rendered (perhaps another version of this code): gone
+    SharedRenderings.remove(f"{settings.index_path}.renderings")
     listener = supervisor.listen(host, port)
     announce(
         f"Serving {settings.site_name} at {settings.base_url}/ (listening on "
@@ -216,6 +219,9 @@ def _app_closing(
     # what each write changed, so that the other workers forget only that
     site.changes = ChangeLog(f"{settings.index_path}.changes")
     closing.append(site.changes.close)
+    # and what each worker rendered, for the others
+    site.shared = SharedRenderings(f"{settings.index_path}.renderings")
+    closing.append(site.shared.close)
     warm_changed_pages(app)
 
 

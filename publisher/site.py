@@ -30,7 +30,8 @@ from publisher.model import SLUG_RE, Contact, Dataset, DateChange, Release
 from publisher.namespaces import Iris
 from publisher.rdf import human_size
 from publisher.readback import ntriples_to_release, read_ntriples
-from publisher.renderings import Renderings
+from publisher.renderings import Rendering, Renderings
+from publisher.shared_renderings import SharedRenderings
 from publisher.store import Store, catalog, health
 from publisher.store.graphs import release_graphs_ntriples
 from publisher.store.index import ListingIndex
@@ -176,6 +177,9 @@ class SiteService:
         #: steps of the data version shared by a server's workers (publisher.changes);
         #: None: a move made elsewhere forgets every rendering
         self.changes: ChangeLog | None = None
+        #: what the other workers of this server made, by data version
+        #: (publisher.shared_renderings); None: this process alone
+        self.shared: SharedRenderings | None = None
         #: told the releases whose renderings were just forgotten (web: renders
         #: them again ahead of the readers)
         self.on_changed: list[Callable[[list[str]], None]] = []
@@ -290,6 +294,29 @@ class SiteService:
             for slug, page in list(self._models.items()):
                 if slug in changed or page.next_release_slug in changed:
                     del self._models[slug]
+
+    def kept(
+        self, key: tuple[str, ...], make: Callable[[], Rendering | None]
+    ) -> Rendering | None:
+        """The rendering kept for ``key``, else the one another worker made at
+        this data version, else ``make``'s (then offered to the other workers)."""
+        shared = self.shared
+        if shared is None:
+            return self.renderings.get_or_make(key, make)
+
+        def shared_or_made() -> Rendering | None:
+            version = self._version
+            if version is not None:
+                found = shared.get(version, key, datetime.now(UTC))
+                if found is not None:
+                    return found
+            made = make()
+            # not offered if the version moved meanwhile (made from which state?)
+            if made is not None and version is not None and version == self._version:
+                shared.put(version, key, made)
+            return made
+
+        return self.renderings.get_or_make(key, shared_or_made)
 
     def _forget_all(self) -> None:
         self.renderings.clear()

@@ -17,6 +17,7 @@ LAYERS = {
     "publisher.errors": 0,
     "publisher.renderings": 0,
     "publisher.changes": 0,
+    "publisher.shared_renderings": 0,
     "publisher.outputs": 1,
     "publisher.config": 1,
     "publisher.tokens": 2,

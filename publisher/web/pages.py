@@ -245,7 +245,7 @@ def _made(slug: str, kind: str) -> Rendering:
             body, mimetype, kind=kind, last_modified=page.modified, tags=_tags(page)
         )
 
-    made = site().renderings.get_or_make(("release", slug, kind), make)
+    made = site().kept(("release", slug, kind), make)
     if made is None:
         _release_or_error(slug)  # aborts: moved, gone or never there
         abort(404)  # deleted as it was read
