@@ -258,10 +258,12 @@ def test_kill_import_at_random_moments_leaves_before_or_after(
     print("import kill trials:", outcomes)
 
 
-def _serve(store: Path, env: dict[str, str], folder: Path) -> PublisherProcess:
-    """``publisher serve`` over ``store`` on a free loopback port (not started:
-    ``with`` it, or ``start()`` it)."""
-    return PublisherProcess(env, store=store, folder=folder)
+def _serve(
+    store: Path, env: dict[str, str], folder: Path, workers: int = 1
+) -> PublisherProcess:
+    """``publisher serve --workers N`` over ``store`` on a free loopback port (not
+    started: ``with`` it, or ``start()`` it)."""
+    return PublisherProcess(env, store=store, folder=folder, workers=workers)
 
 
 def _ask(server: PublisherProcess) -> None:
@@ -280,9 +282,14 @@ def _post(server: PublisherProcess, path: str, body: bytes) -> tuple[int, bytes]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("workers", [1, 2], ids=["1-worker", "2-workers"])
 def test_kill_serve_during_a_batch_leaves_before_or_after(
-    tmp_path: Path, published: Published
+    tmp_path: Path, published: Published, workers: int
 ) -> None:
+    """kill -9 of ``publisher serve`` during ``POST /api/batches``: the store as
+    before the batch or after it. With ``--workers 2`` the supervisor is killed;
+    its workers (the writer, a follower that may have taken the batch and handed
+    it over) and their readers end with it (docs/serving.md)."""
     first, second = published.first, tmp_path / "second.jsonl"
     _generate(second, 120, 2)
     # new releases, and changes to some already published (the calendar's rules
@@ -298,7 +305,7 @@ def test_kill_serve_during_a_batch_leaves_before_or_after(
     env = {**_env(), "PUBLISHER_WRITE_TOKENS": ADMIN_TOKEN}
     base, before = published.store, published.releases
     done = _copy_store(base, tmp_path / "done")
-    with _serve(done, env, tmp_path / "serve-done") as server:
+    with _serve(done, env, tmp_path / "serve-done", workers) as server:
         _ask(server)  # as in the trials: the batch's time is then comparable
         started = time.monotonic()
         status, answer = _post(server, "/api/batches", batch)
@@ -312,14 +319,15 @@ def test_kill_serve_during_a_batch_leaves_before_or_after(
         store = _copy_store(base, tmp_path / f"trial{trial}")
         marker = uuid.uuid4().hex
         server = _serve(
-            store, {**env, "CRASH_TRIAL": marker}, tmp_path / f"serve-{trial}"
+            store, {**env, "CRASH_TRIAL": marker}, tmp_path / f"serve-{trial}", workers
         ).start()
         try:
             _ask(server)
             assert server.process is not None
             pid = server.process.pid
-            readers = [p for p in _marked(marker) if p != pid]
-            assert readers, "no reader process ran beside the server"
+            others = [p for p in _marked(marker) if p != pid]
+            # a reader (and, with workers, the workers and their readers)
+            assert len(others) >= 1 + 2 * (workers > 1), "no reader ran beside it"
             sender = threading.Thread(
                 target=lambda s=server: _ignore_errors(_post, s, "/api/batches", batch)
             )
@@ -332,7 +340,7 @@ def test_kill_serve_during_a_batch_leaves_before_or_after(
         assert releases in (before, after), f"trial {trial}: neither before nor after"
         outcomes.append("after" if releases == after else "before")
         _none_outlive(marker, f"trial {trial}: the server")
-    print(f"serve kill trials (batch took {took:.1f} s):", outcomes)
+    print(f"serve --workers {workers} kill trials (batch {took:.1f} s):", outcomes)
 
 
 def _ignore_errors(call: Callable[..., object], *args: object) -> None:

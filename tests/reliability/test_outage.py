@@ -157,10 +157,13 @@ def _wait_for_200(load: Load, since: float, limit: float) -> float:
     raise AssertionError("the site did not come back after the store did")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=[1, 2], ids=["1-worker", "2-workers"])
 def stack(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[tuple[OxigraphProcess, PublisherProcess]]:
+    """The store, and over it one process, then ``--workers 2`` (over a remote
+    store every worker is alike: each finds the outage and the recovery itself,
+    and keeps its own renderings; docs/serving.md)."""
     folder: Path = tmp_path_factory.mktemp("outage")
     store = OxigraphProcess(folder / "oxigraph")
     store.start()
@@ -175,7 +178,8 @@ def stack(
             "PUBLISHER_QUERY_TIMEOUT": "1",
             "PUBLISHER_STORE_TIMEOUT": "10",
             "PUBLISHER_STORE_RETRIES": "3",
-        }
+        },
+        workers=request.param,
     )
     try:
         site.start()
