@@ -118,6 +118,26 @@ class PublisherProcess(ServerProcess):
     def url(self, path: str) -> str:
         return self.base + path
 
+    def worker_pids(self) -> list[int]:
+        """The worker processes of ``--workers N`` (children of the supervisor,
+        from /proc), once all N run; ``[]`` for one process."""
+        if self.workers == 1 or self.process is None:
+            return []
+        deadline = time.monotonic() + 30
+        while True:
+            found = []
+            for entry in Path("/proc").iterdir():
+                try:
+                    stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
+                except OSError:
+                    continue
+                # pid (comm) state ppid ...: comm may hold spaces and parentheses
+                if stat and int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                    found.append(int(entry.name))
+            if len(found) == self.workers or time.monotonic() > deadline:
+                return sorted(found)
+            time.sleep(0.1)
+
     def request(
         self,
         method: str,

@@ -40,11 +40,12 @@ from publisher.store.oxigraph import EmbeddedStore
 
 POINTER = "current"
 _PREFIX = "v-"
+_WORKERS = ".workers"
 
 
 def workers_folder(store_path: str) -> Path:
     """Where the writer publishes checkpoints for the other workers."""
-    return Path(str(store_path).rstrip("/") + ".workers")
+    return Path(str(store_path).rstrip("/") + _WORKERS)
 
 
 def _name(version: str | None) -> str:
@@ -144,6 +145,11 @@ class CheckpointStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.location = f"checkpoint of the embedded store in {folder}"
+        #: the writer's folder for its SPARQL readers (``<store>.readers``): a
+        #: follower's readers are counted there too, so the concurrency cap and
+        #: each client's share are the whole server's, not this worker's
+        name = folder.name.removesuffix(_WORKERS) + ".readers"
+        self.readers_folder = str(folder.with_name(name))
         self._lock = threading.Lock()
         self._current: tuple[str, EmbeddedStore] | None = None
         self.version: str | None = None

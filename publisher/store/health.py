@@ -15,12 +15,22 @@
   Outside a deadline (the CLI, admin work) reads keep ``store_timeout`` and
   ``store_retries``.
 
+The processes serving one site over one remote store (``publisher serve
+--workers N``) share what a breaker finds: a store found down is marked in a file
+beside the listing index (:func:`shared_mark`), and every other worker's breaker
+takes that mark as its own on its next request (a file's status: microseconds),
+so one worker's discovery of an outage is the whole server's. Each then probes
+for itself; the first answered probe removes the mark.
+
 An embedded store has no breaker: it is in this process, and a failure of its
 files is a StoreError like any other.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +46,8 @@ PROBE_EVERY = 0.25
 PROBE_SECONDS = 1.0
 #: what a client is told to wait (Retry-After) while the store is down
 RETRY_AFTER = 5
+#: a shared mark not renewed for this long is a leftover (a killed process's)
+MARK_FRESH = 2.0
 
 _local = threading.local()
 
@@ -91,14 +103,22 @@ class Breaker:
     OSError) when it does not answer.
     """
 
-    def __init__(self, location: str, probe: Callable[[float], None]) -> None:
+    def __init__(
+        self,
+        location: str,
+        probe: Callable[[float], None],
+        shared: str | None = None,
+    ) -> None:
         self.location = location
         self._probe = probe
+        #: the mark that the other processes over this store see (shared_mark)
+        self.shared = shared
         self._lock = threading.Lock()
         self._down_since: datetime | None = None
         self._error = ""
         self._next_probe = 0.0
         self._probing = False
+        self._up_at = 0.0  # wall-clock time of the store's last answer here
 
     def state(self) -> State:
         with self._lock:
@@ -116,8 +136,10 @@ class Breaker:
         """Before a request to the store: at once a StoreUnavailableError while
         it is down, unless this request is the one that probes it (and it
         answers)."""
-        if self._down_since is None or not _serving():
+        if not _serving():
             return  # outside a web request (the CLI) every request is tried
+        if self._down_since is None and not self._marked_elsewhere():
+            return
         with self._lock:
             if self._down_since is None:
                 return
@@ -136,18 +158,23 @@ class Breaker:
                 self._probing = False
                 self._next_probe = time.monotonic() + PROBE_EVERY
                 self._error = self._error or str(exc)
+            self._mark()
             raise self.unavailable() from None
+        self._up_at = time.time()
         with self._lock:
             self._probing = False
             self._down_since = None
             self._error = ""
+        self._unmark()
 
     def answered(self) -> None:
         """The store answered a request: up (whoever sent it)."""
+        self._up_at = time.time()
         if self._down_since is not None:
             with self._lock:
                 self._down_since = None
                 self._error = ""
+            self._unmark()
 
     def failed(self, message: str) -> None:
         """The store did not answer: down until a probe is answered."""
@@ -156,6 +183,40 @@ class Breaker:
                 self._down_since = datetime.now(UTC).replace(microsecond=0)
             self._error = message
             self._next_probe = time.monotonic() + PROBE_EVERY
+        self._mark()
+
+    # The mark shared with the other processes over this store -----------------
+
+    def _marked_elsewhere(self) -> bool:
+        """Another process found the store down since it last answered here: if
+        so this breaker is down too (probing first after PROBE_EVERY)."""
+        if self.shared is None:
+            return False
+        try:
+            marked = os.stat(self.shared).st_mtime
+        except OSError:
+            return False
+        if marked <= self._up_at or time.time() - marked > MARK_FRESH:
+            return False
+        error = "another process serving this site could not reach it"
+        with contextlib.suppress(OSError), open(self.shared) as mark:
+            error = mark.read() or error
+        with self._lock:
+            if self._down_since is None:
+                self._down_since = datetime.now(UTC).replace(microsecond=0)
+                self._error = error
+                self._next_probe = time.monotonic() + PROBE_EVERY
+        return True
+
+    def _mark(self) -> None:
+        if self.shared is not None:
+            with contextlib.suppress(OSError), open(self.shared, "w") as mark:
+                mark.write(self._error)
+
+    def _unmark(self) -> None:
+        if self.shared is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.shared)
 
     def confirm(self) -> None:
         """Probe now: StoreUnavailableError if the store does not answer.
@@ -199,3 +260,13 @@ def state(store: object) -> State | None:
     """The breaker's state of ``store`` (None: it has none, being embedded)."""
     breaker = getattr(store, "health", None)
     return breaker.state() if isinstance(breaker, Breaker) else None
+
+
+def shared_mark(index_path: str, endpoint: str) -> str | None:
+    """The file that marks the store at ``endpoint`` down for every process
+    serving the site of the listing index ``index_path`` (None: an index in
+    memory, so no other process)."""
+    if not index_path or index_path == ":memory:":
+        return None
+    digest = hashlib.blake2b(endpoint.encode("utf-8"), digest_size=4).hexdigest()
+    return f"{index_path}.store-down-{digest}"

@@ -110,6 +110,7 @@ class RemoteStore(RemoteHttp):
         token: str = "",
         timeout: float = 30.0,
         retries: int = 3,
+        shared_health: str | None = None,
     ) -> None:
         for name, url in (
             ("endpoint", endpoint),
@@ -131,7 +132,7 @@ class RemoteStore(RemoteHttp):
         self._retries = retries
         self._server: str | None = None  # the Server header, once seen
         self._opener = urllib.request.build_opener(NoRedirectedWrites())
-        self.health = health.Breaker(self.location, self._ping)
+        self.health = health.Breaker(self.location, self._ping, shared_health)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RemoteStore:
@@ -144,6 +145,7 @@ class RemoteStore(RemoteHttp):
             token=settings.store_token,
             timeout=settings.store_timeout,
             retries=settings.store_retries,
+            shared_health=health.shared_mark(settings.index_path, settings.endpoint),
         )
 
     # Store protocol ---------------------------------------------------------

@@ -258,10 +258,12 @@ def test_kill_import_at_random_moments_leaves_before_or_after(
     print("import kill trials:", outcomes)
 
 
-def _serve(store: Path, env: dict[str, str], folder: Path) -> PublisherProcess:
-    """``publisher serve`` over ``store`` on a free loopback port (not started:
-    ``with`` it, or ``start()`` it)."""
-    return PublisherProcess(env, store=store, folder=folder)
+def _serve(
+    store: Path, env: dict[str, str], folder: Path, workers: int = 1
+) -> PublisherProcess:
+    """``publisher serve --workers N`` over ``store`` on a free loopback port (not
+    started: ``with`` it, or ``start()`` it)."""
+    return PublisherProcess(env, store=store, folder=folder, workers=workers)
 
 
 def _ask(server: PublisherProcess) -> None:
@@ -279,11 +281,22 @@ def _post(server: PublisherProcess, path: str, body: bytes) -> tuple[int, bytes]
     return status, answer
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_kill_serve_during_a_batch_leaves_before_or_after(
-    tmp_path: Path, published: Published
-) -> None:
-    first, second = published.first, tmp_path / "second.jsonl"
+@dataclass(frozen=True)
+class Batch:
+    """An API batch over the published store, and what it leaves once served."""
+
+    body: bytes
+    env: dict[str, str]
+    after: dict[str, str]
+    took: float  # seconds the server took to answer it
+
+
+@pytest.fixture(scope="module")
+def batch(published: Published, tmp_path_factory: pytest.TempPathFactory) -> Batch:
+    """Sent once to one server process, whose outcome every worker count's
+    trials must match exactly (or leave the store as before)."""
+    folder = tmp_path_factory.mktemp("batch")
+    first, second = published.first, folder / "second.jsonl"
     _generate(second, 120, 2)
     # new releases, and changes to some already published (the calendar's rules
     # refuse other changes to them, such as a moved confirmed date)
@@ -294,34 +307,50 @@ def test_kill_serve_during_a_batch_leaves_before_or_after(
         for r in map(json.loads, second.read_text().splitlines())
         if r["id"] not in slugs
     ]
-    batch = json.dumps({"releases": records}).encode()
+    body = json.dumps({"releases": records}).encode()
     env = {**_env(), "PUBLISHER_WRITE_TOKENS": ADMIN_TOKEN}
-    base, before = published.store, published.releases
-    done = _copy_store(base, tmp_path / "done")
-    with _serve(done, env, tmp_path / "serve-done") as server:
+    done = _copy_store(published.store, folder / "done")
+    with _serve(done, env, folder / "serve-done") as server:
         _ask(server)  # as in the trials: the batch's time is then comparable
         started = time.monotonic()
-        status, answer = _post(server, "/api/batches", batch)
+        status, answer = _post(server, "/api/batches", body)
         assert status == 200, answer[:500]
         took = time.monotonic() - started
     after = _state(done, env)
-    assert before != after
+    assert published.releases != after
+    return Batch(body, env, after, took)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("workers", [1, 2], ids=["1-worker", "2-workers"])
+def test_kill_serve_during_a_batch_leaves_before_or_after(
+    tmp_path: Path, published: Published, batch: Batch, workers: int
+) -> None:
+    """kill -9 of ``publisher serve`` during ``POST /api/batches``: the store as
+    before the batch or after it. With ``--workers 2`` the supervisor is killed;
+    its workers (the writer, a follower that may have taken the batch and handed
+    it over) and their readers end with it (docs/serving.md)."""
+    base, before, after = published.store, published.releases, batch.after
+    env, took = batch.env, batch.took
     rng = random.Random(54)  # noqa: S311 - seeded trials
     outcomes = []
     for trial in range(3):
         store = _copy_store(base, tmp_path / f"trial{trial}")
         marker = uuid.uuid4().hex
         server = _serve(
-            store, {**env, "CRASH_TRIAL": marker}, tmp_path / f"serve-{trial}"
+            store, {**env, "CRASH_TRIAL": marker}, tmp_path / f"serve-{trial}", workers
         ).start()
         try:
             _ask(server)
             assert server.process is not None
             pid = server.process.pid
-            readers = [p for p in _marked(marker) if p != pid]
-            assert readers, "no reader process ran beside the server"
+            others = [p for p in _marked(marker) if p != pid]
+            # a reader (and, with workers, the workers and their readers)
+            assert len(others) >= 1 + 2 * (workers > 1), "no reader ran beside it"
             sender = threading.Thread(
-                target=lambda s=server: _ignore_errors(_post, s, "/api/batches", batch)
+                target=lambda s=server: _ignore_errors(
+                    _post, s, "/api/batches", batch.body
+                )
             )
             sender.start()
             time.sleep(rng.uniform(0.05, took))
@@ -332,7 +361,7 @@ def test_kill_serve_during_a_batch_leaves_before_or_after(
         assert releases in (before, after), f"trial {trial}: neither before nor after"
         outcomes.append("after" if releases == after else "before")
         _none_outlive(marker, f"trial {trial}: the server")
-    print(f"serve kill trials (batch took {took:.1f} s):", outcomes)
+    print(f"serve --workers {workers} kill trials (batch {took:.1f} s):", outcomes)
 
 
 def _ignore_errors(call: Callable[..., object], *args: object) -> None:

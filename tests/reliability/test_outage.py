@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from publisher.errors import StoreUnavailableError
+from publisher.store import health
 from tests.oxigraph_server import OxigraphProcess
 from tests.publisher_server import PublisherProcess
 
@@ -157,10 +159,13 @@ def _wait_for_200(load: Load, since: float, limit: float) -> float:
     raise AssertionError("the site did not come back after the store did")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=[1, 2], ids=["1-worker", "2-workers"])
 def stack(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[tuple[OxigraphProcess, PublisherProcess]]:
+    """The store, and over it one process, then ``--workers 2`` (over a remote
+    store every worker is alike: each finds the outage and the recovery itself,
+    and keeps its own renderings; docs/serving.md)."""
     folder: Path = tmp_path_factory.mktemp("outage")
     store = OxigraphProcess(folder / "oxigraph")
     store.start()
@@ -175,7 +180,8 @@ def stack(
             "PUBLISHER_QUERY_TIMEOUT": "1",
             "PUBLISHER_STORE_TIMEOUT": "10",
             "PUBLISHER_STORE_RETRIES": "3",
-        }
+        },
+        workers=request.param,
     )
     try:
         site.start()
@@ -187,10 +193,28 @@ def stack(
         store.cleanup()
 
 
+def _kept_in_every_worker(site: PublisherProcess) -> None:
+    """Each worker renders the KEPT pages (the others stopped meanwhile): each
+    keeps its own renderings, and a page one worker never rendered needs the
+    store (docs/serving.md)."""
+    workers = site.worker_pids()
+    for pid in workers:
+        others = [other for other in workers if other != pid]
+        for other in others:
+            os.kill(other, signal.SIGSTOP)
+        try:
+            for path in KEPT:
+                assert site.request("GET", path)[0] == 200, path
+        finally:
+            for other in others:
+                os.kill(other, signal.SIGCONT)
+
+
 def test_a_killed_store_answers_503_fast_and_recovers(
     stack: tuple[OxigraphProcess, PublisherProcess],
 ) -> None:
     store, site = stack
+    _kept_in_every_worker(site)
     with Load(site.port) as load:
         time.sleep(1.0)
         warm = load.since(0)
@@ -251,3 +275,33 @@ def test_a_frozen_store_holds_no_request_past_page_timeout(
         f"{sum(s.status == 503 for s in during)} 503, slowest "
         f"{max(s.seconds for s in during):.2f} s, recovery {recovered:.2f} s"
     )
+
+
+def test_a_store_found_down_by_one_worker_is_down_for_all(tmp_path: Path) -> None:
+    """Two breakers of one site (two workers' stores): once one finds the store
+    down, the other fails at once too, then probes for itself; the first
+    answered probe removes the mark, and a stale mark is ignored."""
+    mark = health.shared_mark(str(tmp_path / "index.sqlite"), "http://127.0.0.1:1/q")
+    assert mark is not None
+    up = threading.Event()
+
+    def probe(timeout: float) -> None:
+        if not up.is_set():
+            raise OSError("connection refused")
+
+    first, second = (health.Breaker("store", probe, mark) for _ in range(2))
+    with health.serving(PAGE_TIMEOUT):
+        second.check()  # nothing known: tried
+        first.failed("connection refused")
+        with pytest.raises(StoreUnavailableError):
+            second.check()  # at once, without a probe of its own
+        assert second.state().up is False
+        up.set()
+        time.sleep(health.PROBE_EVERY)
+        second.check()  # its own probe, answered: up, and the mark is gone
+        assert not Path(mark).exists()
+        first.failed("connection refused")
+        os.utime(mark, (0, time.time() - health.MARK_FRESH - 1))
+        third = health.Breaker("store", probe, mark)
+        third.check()  # a leftover of a killed process: not news
+        assert third.state().up

@@ -1,10 +1,15 @@
 """The SPARQL endpoint under hostile queries (issue 10, defects 4, 5, 8, 9), over
-real HTTP against one server with a 2 s time limit and a 200 MB memory cap."""
+real HTTP against one server with a 2 s time limit, a 200 MB memory cap and four
+readers: one process, then ``publisher serve --workers 2``."""
 
 from __future__ import annotations
 
+import itertools
+import os
+import signal
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -14,10 +19,12 @@ from tests.publisher_server import PublisherProcess
 pytestmark = pytest.mark.reliability
 
 TIMEOUT = 2.0
+#: readers for the whole server; each client may hold SHARE of them
+CAP, SHARE = 4, 3
 ENV = {
     "PUBLISHER_QUERY_TIMEOUT": "2",
     "PUBLISHER_QUERY_MEMORY_MB": "200",
-    "PUBLISHER_QUERY_CONCURRENCY": "9",
+    "PUBLISHER_QUERY_CONCURRENCY": str(CAP),
     "PUBLISHER_QUERY_MAX_BYTES": str(4 << 20),
     "PUBLISHER_QUERY_CACHE": "0",
 }
@@ -30,18 +37,26 @@ BOMB = (
 )
 #: seconds of work (a cartesian product), long past the time limit
 HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+_heavy = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def server(make_module_server: ServerFactory) -> PublisherProcess:
-    return make_module_server(ENV)
+def heavy() -> str:
+    """HEAVY, a text never sent before (identical queries sent together share
+    one run: docs/sparql.md), so each holds a reader of its own."""
+    return f"{HEAVY} OFFSET {next(_heavy)}"
 
 
-@pytest.fixture(scope="module")
-def fair_server(make_module_server: ServerFactory) -> PublisherProcess:
-    """The default four readers: with one shared cap, eight heavy queries from one
-    client would hold all four and every other client's query would get 503."""
-    return make_module_server({**ENV, "PUBLISHER_QUERY_CONCURRENCY": "4"})
+@pytest.fixture(scope="module", params=[1, 2], ids=["1-worker", "2-workers"])
+def server(
+    make_module_server: ServerFactory, request: pytest.FixtureRequest
+) -> Iterator[PublisherProcess]:
+    """One process, then ``--workers 2``: the limits hold for the whole server,
+    whichever worker takes a query (docs/serving.md). The default four readers:
+    with one shared cap, eight heavy queries from one client would hold all four
+    and every other client's query would get 503."""
+    server = make_module_server(ENV, workers=request.param)
+    yield server
+    server.stop()  # before the next worker count's server starts
 
 
 def test_a_huge_query_holds_up_no_other_query(server: PublisherProcess) -> None:
@@ -97,24 +112,64 @@ def test_a_memory_bomb_is_stopped_at_the_cap(server: PublisherProcess) -> None:
 
 
 def test_one_clients_heavy_queries_leave_room_for_another(
-    fair_server: PublisherProcess,
+    server: PublisherProcess,
 ) -> None:
     """Defect 9: while 127.0.0.2 keeps eight heavy queries running, at least 95 %
     of 127.0.0.3's cheap queries answer 200 (they all answered 503)."""
     stop = time.monotonic() + 2 * TIMEOUT
 
-    def heavy() -> None:
+    def keep_busy() -> None:
         while time.monotonic() < stop:
-            fair_server.post_query(HEAVY, "127.0.0.2")
+            server.post_query(heavy(), "127.0.0.2")
 
-    threads = [threading.Thread(target=heavy) for _ in range(8)]
+    threads = [threading.Thread(target=keep_busy) for _ in range(8)]
     for thread in threads:
         thread.start()
     time.sleep(0.3)
     statuses = []
     while time.monotonic() < stop:
-        statuses.append(fair_server.post_query(ASK, "127.0.0.3")[0])
+        statuses.append(server.post_query(ASK, "127.0.0.3")[0])
     for thread in threads:
         thread.join()
     assert statuses
     assert statuses.count(200) >= 0.95 * len(statuses), statuses
+
+
+def test_the_cap_and_the_shares_are_the_whole_servers(
+    server: PublisherProcess,
+) -> None:
+    """Two rounds of heavy queries sent at once, four from 127.0.0.2 and two from
+    other clients, each round taken by one worker (the other stopped meanwhile):
+    at most CAP run in all (the others 503 at once), at most SHARE of them
+    127.0.0.2's. Counted per worker, two workers would run eight, six of them
+    127.0.0.2's. (With one process, both rounds go to it.)"""
+    workers = server.worker_pids()
+    rounds = [[w for w in workers if w != pid] for pid in workers] or [[], []]
+    statuses: list[tuple[str, int]] = []
+    threads: list[threading.Thread] = []
+
+    def send(text: str, source: str, start: threading.Barrier) -> None:
+        start.wait()
+        statuses.append((source, server.post_query(text, source)[0]))
+
+    for n, stopped in enumerate(rounds):
+        sources = ["127.0.0.2"] * 4 + [f"127.0.0.{4 + 2 * n}", f"127.0.0.{5 + 2 * n}"]
+        start = threading.Barrier(len(sources))
+        for pid in stopped:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            for source in sources:
+                threads.append(
+                    threading.Thread(target=send, args=(heavy(), source, start))
+                )
+                threads[-1].start()
+            time.sleep(0.5)  # taken: each that runs holds a reader for TIMEOUT
+        finally:
+            for pid in stopped:
+                os.kill(pid, signal.SIGCONT)
+    for thread in threads:
+        thread.join()
+    ran = [source for source, status in statuses if status != 503]
+    assert len(statuses) == 12
+    assert 1 <= len(ran) <= CAP, statuses
+    assert ran.count("127.0.0.2") <= SHARE, statuses
