@@ -215,7 +215,8 @@ def _app_closing(
     sparql = app.extensions["publisher.sparql"]
     closing.append(site.store.close)
     closing.append(sparql.close)
-    sparql.readers.start(1)  # one reader ready per worker (they are shared out)
+    # two readers ready per worker: a cheap query behind a heavy one finds one
+    sparql.readers.start(min(2, settings.query_concurrency))
     # what each write changed, so that the other workers forget only that
     site.changes = ChangeLog(f"{settings.index_path}.changes")
     closing.append(site.changes.close)

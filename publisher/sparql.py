@@ -377,6 +377,9 @@ def _checkpoint_folder(settings: Settings, store: Store) -> tuple[str, bool]:
     path = getattr(store, "path", None)
     if path:
         return str(path).rstrip("/") + ".readers", False
+    shared = getattr(store, "readers_folder", None)  # a follower: the writer's
+    if shared:
+        return str(shared), False
     return tempfile.mkdtemp(prefix="publisher-readers-"), True
 
 
