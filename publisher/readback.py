@@ -11,6 +11,7 @@ the release date as given.)
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 from rdflib import BNode, Graph, Literal, URIRef
@@ -259,6 +260,18 @@ class Lookup:
             else:
                 obj = _node(nodes, o_iri, o_blank)
             table.setdefault((subject, predicate), []).append(obj)
+        return lookup
+
+    @classmethod
+    def from_triples(cls, triples: Iterable[tuple[Node, Node, Node]]) -> Lookup:
+        """The triples of a graph being written (publisher.rdf's), read as the
+        same graph read back from the store would be."""
+        lookup = cls()
+        table = lookup._objects
+        for s, p, o in triples:
+            objects = table.setdefault((s, p), [])
+            if o not in objects:  # a graph is a set: a triple written twice is one
+                objects.append(o)
         return lookup
 
     def value(self, subject: Node, predicate: Node) -> Node | None:
