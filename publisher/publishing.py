@@ -42,7 +42,7 @@ from publisher.readback import Lookup, graph_to_release, ntriples_to_release
 from publisher.store import Store, catalog
 from publisher.store.catalog import ChangeNote, ReleaseState, content_hash
 from publisher.store.graphs import release_graphs_ntriples
-from publisher.store.record_cache import RecordCache
+from publisher.store.record_cache import Entry, RecordCache
 from publisher.store.schedule import Scheduled, ScheduleStore
 from publisher.validation import ValidationReport
 
@@ -144,16 +144,16 @@ class PublishingService:
         others from their stored graphs (publisher.readback), and kept.
         """
         states = catalog.release_states(self.store, self.settings, slugs)
-        kept = self.record_cache.get_many(
+        kept = self.record_cache.get_with_graphs(
             {s: st.content_hash for s, st in states.items()}
         )
         out: dict[str, Current] = {}
-        fresh: list[tuple[str, str, dict[str, Any]]] = []
+        fresh: list[Entry] = []
         for slug, state in states.items():
-            record = kept.get(slug)
-            if record is not None:
+            if slug in kept:
+                record, graph = kept[slug]
                 release = _from_record(record, self.settings)
-                out[slug] = _current(release, state)
+                out[slug] = _current(release, state, graph)
                 continue
             text = catalog.release_graph_ntriples(self.store, self.settings, slug)
             if not text:
@@ -165,7 +165,8 @@ class PublishingService:
             ours = graph_text(release, self.settings)
             if content_hash(ours) == state.content_hash:
                 out[slug] = _current(release, state, ours)
-                fresh.append((slug, state.content_hash, release_to_record(release)))
+                record = release_to_record(release)
+                fresh.append((slug, state.content_hash, record, ours))
             else:  # not the version recorded (another writer's graph)
                 out[slug] = _current(release, state)
         self.record_cache.put_many(fresh)
@@ -185,9 +186,9 @@ class PublishingService:
                 release = ntriples_to_release(text, slug, self.settings)
                 kept[slug] = release_to_record(release)
                 # kept only if it is the version the listing asked for
-                ours = content_hash(graph_text(release, self.settings))
-                if ours == wanted[slug]:
-                    fresh.append((slug, ours, kept[slug]))
+                ours = graph_text(release, self.settings)
+                if content_hash(ours) == wanted[slug]:
+                    fresh.append((slug, wanted[slug], kept[slug], ours))
             self.record_cache.put_many(fresh)
         return [kept[s] for s in wanted if s in kept]
 
@@ -400,7 +401,7 @@ class PublishingService:
         by_slug = {r.slug: r for r in releases}
         self.record_cache.forget(list(renames))
         self.record_cache.put_many(
-            (s, result.content_hashes[s], stored_record(by_slug[s], self.settings))
+            (s, result.content_hashes[s], *stored_entry(by_slug[s], self.settings))
             for s in result.published
         )
         if result.published:
@@ -586,9 +587,11 @@ def graph_text(release: Release, settings: Settings) -> str:
     return "".join(sorted({nt_line(t) for t in release_to_triples(release, settings)}))
 
 
-def stored_record(release: Release, settings: Settings) -> dict[str, Any]:
+def stored_entry(release: Release, settings: Settings) -> tuple[dict[str, Any], str]:
     """The API record of a release being published, as it reads back from its
-    stored graph (which may say some values in another form than sent)."""
+    stored graph (which may say some values in another form than sent), and
+    that graph's N-Triples (:func:`graph_text`)."""
     triples = release_to_triples(release, settings)
-    lookup = Lookup.from_triples(triples)
-    return release_to_record(graph_to_release(lookup, release.slug, settings))
+    back = graph_to_release(Lookup.from_triples(triples), release.slug, settings)
+    text = "".join(sorted({nt_line(t) for t in triples}))
+    return release_to_record(back), text
