@@ -152,7 +152,7 @@ class PublishingService:
         for slug, state in states.items():
             if slug in kept:
                 record, graph = kept[slug]
-                release = _from_record(record, self.settings)
+                release = release_from_kept(record, self.settings)
                 out[slug] = _current(release, state, graph)
                 continue
             text = catalog.release_graph_ntriples(self.store, self.settings, slug)
@@ -573,10 +573,10 @@ def _current(
     return Current(release, state.content_hash, state.issued, state.modified, graph)
 
 
-def _from_record(record: dict[str, Any], settings: Settings) -> Release:
+def release_from_kept(record: dict[str, Any], settings: Settings) -> Release:
     """A kept record (publisher.store.record_cache) as the Release it was made
     from: the native reader reads the native writer's record back to an equal
-    release (tests/test_publishing.py checks it against the stored graph's)."""
+    release (tests/test_record_cache.py checks it against the stored graph's)."""
     release = release_from_record(record, Where("record cache", 1), settings)
     return dataclasses.replace(release, source=None)
 

@@ -20,7 +20,12 @@ from publisher.errors import PublisherError
 from publisher.importers import read_file
 from publisher.importers.native import release_to_record
 from publisher.namespaces import Iris
-from publisher.publishing import PublishingService, graph_text, stored_entry
+from publisher.publishing import (
+    PublishingService,
+    graph_text,
+    release_from_kept,
+    stored_entry,
+)
 from publisher.readback import ntriples_to_release
 from publisher.resources import sample_calendar
 from publisher.store import catalog
@@ -71,6 +76,8 @@ def test_a_kept_record_is_what_the_stored_graph_reads_back_to(path: Path) -> Non
         record, ours = stored_entry(release, settings)
         assert record == release_to_record(back)
         assert ours == graph_text(back, settings)
+        # a write reads the kept record back to the release the store gives
+        assert release_from_kept(record, settings) == back
         # and the graph made again from it is the version the catalogue records
         ours = catalog.content_hash(graph_text(back, settings))
         assert ours == states[release.slug].content_hash
