@@ -220,7 +220,8 @@ def publish(
         _publish_staged(staged, batch, nquads_path)
     else:
         before = graphs_before if isinstance(store, EmbeddedStore) else None
-        _publish_in_one_request(store, batch, nquads_path, renames, before)
+        graphs = _publish_in_one_request(store, batch, nquads_path, renames, before)
+        return PublishResult(version, [r.slug for r in changed], unchanged, [], graphs)
     return PublishResult(version, [r.slug for r in changed], unchanged)
 
 
@@ -247,8 +248,9 @@ def _publish_in_one_request(
     nquads_path: str,
     renames: dict[str, str],
     before: Mapping[str, str] | None,
-) -> None:
-    """The batch, its renames' redirects and its history: one SPARQL Update."""
+) -> dict[str, str]:
+    """The batch, its renames' redirects and its history: one SPARQL Update.
+    Returns the graphs written (slug -> N-Triples)."""
     iris = batch.iris
     graphs = graphs_from_nquads(nquads_path, iris, {r.slug for r in batch.changed})
     update = build_publish_update(
@@ -270,6 +272,7 @@ def _publish_in_one_request(
     store.update(
         update + ops_text + " ;\n" + insert_data(iris, extra_lines, batch.history)
     )
+    return graphs
 
 
 def delete(
