@@ -37,11 +37,14 @@ from publisher.importers._common import Where, check_release_terms
 from publisher.importers.native import release_from_record, release_to_record
 from publisher.lifecycle import NO_CHANGE, Change, check_change, check_rename
 from publisher.model import Release, Status
-from publisher.rdf import nt_line, release_to_triples
-from publisher.readback import Lookup, graph_to_release, ntriples_to_release
+from publisher.readback import (
+    graph_text,
+    ntriples_to_release,
+    release_from_kept,
+    stored_entry,
+)
 from publisher.store import Store, catalog
 from publisher.store.catalog import ChangeNote, ReleaseState, content_hash
-from publisher.store.graphs import release_graphs_ntriples
 from publisher.store.record_cache import Entry, RecordCache
 from publisher.store.schedule import Scheduled, ScheduleStore
 from publisher.validation import ValidationReport
@@ -183,7 +186,16 @@ class PublishingService:
             # a version names its graph's content: a graph read between two
             # looks that both find the version asked is that version's
             first = catalog.release_states(self.store, self.settings, missing)
-            graphs = release_graphs_ntriples(self.store, self.settings, missing)
+            # one direct read a graph (a VALUES join over the graphs was slower)
+            graphs = {
+                slug: text
+                for slug in missing
+                if (
+                    text := catalog.release_graph_ntriples(
+                        self.store, self.settings, slug
+                    )
+                )
+            }
             then = catalog.release_states(self.store, self.settings, missing)
             fresh: list[Entry] = []
             for slug, text in graphs.items():
@@ -581,31 +593,3 @@ def _current(
     release: Release, state: ReleaseState, graph: str | None = None
 ) -> Current:
     return Current(release, state.content_hash, state.issued, state.modified, graph)
-
-
-def release_from_kept(record: dict[str, Any], settings: Settings) -> Release:
-    """A kept record (publisher.store.record_cache) as the Release it was made
-    from: the native reader reads the native writer's record back to an equal
-    release (tests/test_record_cache.py checks it against the stored graph's)."""
-    release = release_from_record(record, Where("record cache", 1), settings)
-    return dataclasses.replace(release, source=None)
-
-
-def graph_text(release: Release, settings: Settings) -> str:
-    """A release's graph as the store holds it: sorted N-Triples lines, each once
-    (as publisher.pipeline writes them)."""
-    return "".join(sorted({nt_line(t) for t in release_to_triples(release, settings)}))
-
-
-def stored_entry(
-    release: Release, settings: Settings, text: str | None = None
-) -> tuple[dict[str, Any], str]:
-    """The API record of a release being published, as it reads back from its
-    stored graph (which may say some values in another form than sent), and
-    that graph's N-Triples (:func:`graph_text`; ``text``, when the write has
-    them already)."""
-    triples = release_to_triples(release, settings)
-    back = graph_to_release(Lookup.from_triples(triples), release.slug, settings)
-    if text is None:
-        text = "".join(sorted({nt_line(t) for t in triples}))
-    return release_to_record(back), text

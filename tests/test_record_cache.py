@@ -20,13 +20,13 @@ from publisher.errors import PublisherError
 from publisher.importers import read_file
 from publisher.importers.native import release_to_record
 from publisher.namespaces import Iris
-from publisher.publishing import (
-    PublishingService,
+from publisher.publishing import PublishingService
+from publisher.readback import (
     graph_text,
+    ntriples_to_release,
     release_from_kept,
     stored_entry,
 )
-from publisher.readback import ntriples_to_release
 from publisher.resources import sample_calendar
 from publisher.store import catalog
 from publisher.store.oxigraph import EmbeddedStore
