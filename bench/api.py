@@ -11,11 +11,14 @@ reuses a store imported there before, by either script), with an admin token in
 ``PUBLISHER_WRITE_TOKENS``, and measures with urllib from this process:
 
 - ``GET /api/releases/{slug}``, random releases: p50/p99;
-- ``GET /api/releases?page=N``, random pages of the whole calendar: p50/p99;
+- ``GET /api/releases?page=N``, random pages of the whole calendar: p50/p99,
+  then the same pages again (their records kept by then);
 - ``PUT /api/releases/{slug}``: one release with a small change to its summary,
   with ``If-Match`` (the ETag of a GET just before, not timed): p50/p99;
 - ``POST /api/batches`` of 100 and of 1,000 releases (records of the generated
-  file, each with a changed summary): p50/p99 and releases/s; and the first
+  file, each with a changed summary): p50/p99 and releases/s (for 100, then
+  again with releases the first runs sent, whose records the server keeps:
+  publisher.store.record_cache); and the first
   ``GET /api/releases?page=1`` after each batch, which waits for the listing index
   to catch up with the batch (the index syncs on the first read after a write);
 - a scheduled publication: a new release sent as published with a publication
@@ -89,15 +92,18 @@ def bench_reads(
         one.append(ms)
     _, first = timed_request(server, "GET", "/api/releases?page=1")
     pages, per_page = int(first["pages"]), len(first["releases"])
-    listing = []
-    for _ in range(max(10, runs // 4)):
-        ms, _ = timed_request(
-            server, "GET", f"/api/releases?page={rng.randint(1, pages)}"
-        )
+    listing, again = [], []
+    chosen = [rng.randint(1, pages) for _ in range(max(10, runs // 4))]
+    for page in chosen:
+        ms, _ = timed_request(server, "GET", f"/api/releases?page={page}")
         listing.append(ms)
+    for page in chosen:  # the same pages again: their records are kept now
+        ms, _ = timed_request(server, "GET", f"/api/releases?page={page}")
+        again.append(ms)
     return {
         "one": percentiles(one),
         "page": percentiles(listing),
+        "page_again": percentiles(again),
         "pages": pages,
         "per_page": per_page,
     }
@@ -133,9 +139,11 @@ def bench_batch(
     rng: random.Random,
 ) -> dict[str, Any]:
     samples, catch_up = [], []
+    sent: list[dict[str, Any]] = []
     run_id = f"{time.time():.0f}"  # a kept store has seen earlier runs' summaries
     for i in range(runs):
         chosen = rng.sample(records, size)
+        sent += chosen
         batch = [
             {**r, "summary": f"{r.get('summary') or ''} (batch {run_id}/{size}/{i})"}
             for r in chosen
@@ -160,6 +168,7 @@ def bench_batch(
         "ms": (p50, p99),
         "per_s": size / (p50 / 1000),
         "catch_up": percentiles(catch_up),
+        "sent": list({r["id"]: r for r in sent}.values()),  # each release once
     }
 
 
@@ -228,7 +237,8 @@ def run_size(n: int, root: Path, args: argparse.Namespace) -> None:
         print(f"GET /api/releases/{{slug}}: {fmt_p(reads['one'])}", flush=True)
         print(
             f"GET /api/releases?page=N ({reads['per_page']} per page, "
-            f"{reads['pages']:,} pages): {fmt_p(reads['page'])}",
+            f"{reads['pages']:,} pages): {fmt_p(reads['page'])}; the same pages "
+            f"again {fmt_p(reads['page_again'])}",
             flush=True,
         )
         # a published record dated ahead would be scheduled (202), not replaced
@@ -245,13 +255,15 @@ def run_size(n: int, root: Path, args: argparse.Namespace) -> None:
         put = bench_put(server, replaceable, args.writes, rng)
         print(f"PUT /api/releases/{{slug}}: {fmt_p(put)}", flush=True)
         for size, runs in ((100, args.batch_runs[0]), (1000, args.batch_runs[1])):
+            if runs < 1:
+                continue
             batch = bench_batch(server, records, size, runs, rng)
-            print(
-                f"POST /api/batches of {size:,}: {fmt_p(batch['ms'])} "
-                f"({batch['per_s']:.0f} releases/s at p50, {runs} runs); first "
-                f"listing read after it (index catch-up) {fmt_p(batch['catch_up'])}",
-                flush=True,
-            )
+            _print_batch(f"POST /api/batches of {size:,}", batch, runs)
+            if size == 100:
+                # releases this server wrote (or read) before: their records kept
+                again = bench_batch(server, batch["sent"], size, runs, rng)
+                # (each run samples 100 of those releases anew)
+                _print_batch("  the same releases again", again, runs)
         for s in bench_schedule(server, records, args.schedules, 3.0):
             print(
                 f"scheduled publication ({s['ahead_s']:.1f} s ahead, POST "
@@ -260,6 +272,15 @@ def run_size(n: int, root: Path, args: argparse.Namespace) -> None:
                 f"{s['slowest_poll_ms']:.0f} ms)",
                 flush=True,
             )
+
+
+def _print_batch(label: str, batch: dict[str, Any], runs: int) -> None:
+    print(
+        f"{label}: {fmt_p(batch['ms'])} ({batch['per_s']:.0f} releases/s at p50, "
+        f"{runs} runs); first listing read after it (index catch-up) "
+        f"{fmt_p(batch['catch_up'])}",
+        flush=True,
+    )
 
 
 def main() -> None:

@@ -279,12 +279,13 @@ def import_batch(
     notes: dict[str, ChangeNote] | None = None,
     renames: dict[str, str] | None = None,
     exclusive: bool = False,
+    graphs_before: dict[str, str] | None = None,
 ) -> ImportOutcome:
     """Validate and publish a batch atomically: all of it, or (a violation) none.
 
     ``agent``, ``notes`` and ``renames`` go to the history and the catalogue;
-    ``exclusive``: nobody else reads the store meanwhile
-    (publisher.store.catalog.publish).
+    ``exclusive``: nobody else reads the store meanwhile; ``graphs_before``: the
+    stored graphs the batch replaces, where known (publisher.store.catalog.publish).
     """
     with tempfile.TemporaryDirectory(prefix="publisher-import-") as folder:
         path = os.path.join(folder, "batch.nq")
@@ -314,5 +315,6 @@ def import_batch(
                 notes=notes,
                 renames=renames,
                 exclusive=exclusive,
+                graphs_before=graphs_before,
             ),
         )

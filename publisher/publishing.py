@@ -37,9 +37,15 @@ from publisher.importers._common import Where, check_release_terms
 from publisher.importers.native import release_from_record, release_to_record
 from publisher.lifecycle import NO_CHANGE, Change, check_change, check_rename
 from publisher.model import Release, Status
-from publisher.site import stored_release
+from publisher.readback import (
+    graph_text,
+    ntriples_to_release,
+    release_from_kept,
+    stored_entry,
+)
 from publisher.store import Store, catalog
-from publisher.store.catalog import ChangeNote
+from publisher.store.catalog import ChangeNote, ReleaseState, content_hash
+from publisher.store.record_cache import Entry, RecordCache
 from publisher.store.schedule import Scheduled, ScheduleStore
 from publisher.validation import ValidationReport
 
@@ -52,6 +58,9 @@ class Current:
     content_hash: str
     issued: str | None
     modified: str
+    #: the graph's N-Triples as stored, when known (a write changes only the
+    #: triples that differ: publisher.store.catalog.publish)
+    graph: str | None = None
 
 
 @dataclasses.dataclass
@@ -107,13 +116,16 @@ class PublishingService:
         write_lock: threading.Lock,
         schedule: ScheduleStore,
         on_write: Callable[[str | None, str | None, list[str]], None] | None = None,
+        record_cache: RecordCache | None = None,
     ) -> None:
         """``on_write(previous, version, slugs)`` hears of every write that moved
         the data version, with the releases it changed (the listing index follows
-        them without a full sync)."""
+        them without a full sync). ``record_cache``: the records kept by version
+        (publisher.store.record_cache; default one in memory)."""
         self.settings = settings
         self.store = store
         self.schedule = schedule
+        self.record_cache = record_cache or RecordCache(":memory:")
         self._lock = write_lock
         #: each hears of every write that moved the data version, in order
         #: (the site's index first; the writer worker adds its checkpoints)
@@ -125,11 +137,77 @@ class PublishingService:
     # Reading -----------------------------------------------------------------
 
     def read(self, slug: str) -> Current | None:
-        found = stored_release(self.store, self.settings, slug)
-        if found is None:
-            return None
-        release, state = found
-        return Current(release, state.content_hash, state.issued, state.modified)
+        return self.read_many([slug]).get(slug)
+
+    def read_many(self, slugs: Sequence[str]) -> dict[str, Current]:
+        """The live releases among ``slugs`` as published now.
+
+        Their versions come from the catalogue (a lookup each); a release whose
+        record is kept at that version (``record_cache``) is read from it, the
+        others from their stored graphs (publisher.readback), and kept.
+        """
+        states = catalog.release_states(self.store, self.settings, slugs)
+        kept = self.record_cache.get_with_graphs(
+            {s: st.content_hash for s, st in states.items()}
+        )
+        out: dict[str, Current] = {}
+        fresh: list[Entry] = []
+        for slug, state in states.items():
+            if slug in kept:
+                record, graph = kept[slug]
+                release = release_from_kept(record, self.settings)
+                out[slug] = _current(release, state, graph)
+                continue
+            text = catalog.release_graph_ntriples(self.store, self.settings, slug)
+            if not text:
+                continue
+            release = ntriples_to_release(text, slug, self.settings)
+            # the store writes some literals in a form of its own (a UTC time
+            # with Z); the version is the hash of the graph as the mapping
+            # writes it, which the release read back gives again
+            ours = graph_text(release, self.settings)
+            if content_hash(ours) == state.content_hash:
+                out[slug] = _current(release, state, ours)
+                record = release_to_record(release)
+                fresh.append((slug, state.content_hash, record, ours))
+            else:  # not the version recorded (another writer's graph)
+                out[slug] = _current(release, state)
+        self.record_cache.put_many(fresh)
+        return out
+
+    def records(self, versions: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+        """The API records of ``(slug, version)`` pairs (a page of a listing, from
+        the listing index), in their order: kept ones from ``record_cache``, the
+        others read from the store at once (and kept by the version read)."""
+        wanted = dict(versions)
+        kept = self.record_cache.get_many(wanted)
+        missing = [s for s in wanted if s not in kept]
+        if missing:
+            # a version names its graph's content: a graph read between two
+            # looks that both find the version asked is that version's
+            first = catalog.release_states(self.store, self.settings, missing)
+            # one direct read a graph (a VALUES join over the graphs was slower)
+            graphs = {
+                slug: text
+                for slug in missing
+                if (
+                    text := catalog.release_graph_ntriples(
+                        self.store, self.settings, slug
+                    )
+                )
+            }
+            then = catalog.release_states(self.store, self.settings, missing)
+            fresh: list[Entry] = []
+            for slug, text in graphs.items():
+                release = ntriples_to_release(text, slug, self.settings)
+                kept[slug] = release_to_record(release)
+                looks = {wanted[slug]} | {
+                    st.content_hash for st in (first.get(slug), then.get(slug)) if st
+                }
+                if len(looks) == 1 and slug in first and slug in then:
+                    fresh.append((slug, wanted[slug], kept[slug], None))
+            self.record_cache.put_many(fresh)
+        return [kept[s] for s in wanted if s in kept]
 
     # Writing -----------------------------------------------------------------
 
@@ -241,9 +319,11 @@ class PublishingService:
         version, the id and a rename are as the request says (else an error)."""
         renames: dict[str, str] = {}
         olds: dict[str, Current | None] = {}
+        keys = [target if target is not None else r.slug for r in releases]
+        currents = self.read_many(keys)
         for i, release in enumerate(releases):
-            key = target if target is not None else release.slug
-            current = self.read(key)
+            key = keys[i]
+            current = currents.get(key)
             if (
                 target is not None
                 and if_match is not None
@@ -321,6 +401,7 @@ class PublishingService:
             agent=agent,
             notes=notes,
             renames=renames,
+            graphs_before=self._graphs_before(releases, olds, renames),
         )
         if imported.published is None:
             raise RejectedError(
@@ -334,9 +415,39 @@ class PublishingService:
         result.data_version = imported.published.data_version
         result.created = [s for s in result.published if olds.get(s) is None]
         result.content_hashes = dict(imported.batch.hashes)
+        by_slug = {r.slug: r for r in releases}
+        self.record_cache.forget(list(renames))
+        written = imported.published.graphs
+        self.record_cache.put_many(
+            (
+                s,
+                result.content_hashes[s],
+                *stored_entry(by_slug[s], self.settings, written.get(s)),
+            )
+            for s in result.published
+        )
         if result.published:
             self._wrote(before, result.data_version, [*result.published, *renames])
         return imported.batch.report
+
+    def _graphs_before(
+        self,
+        releases: list[Release],
+        olds: dict[str, Current | None],
+        renames: dict[str, str],
+    ) -> dict[str, str]:
+        """The stored graphs of the releases a write replaces, as N-Triples, each
+        checked against its version (so the store changes only what differs)."""
+        out: dict[str, str] = {}
+        renamed = set(renames.values())
+        for release in releases:
+            old = olds.get(release.slug)
+            if old is None or release.slug in renamed:
+                continue
+            text = old.graph or graph_text(old.release, self.settings)
+            if content_hash(text) == old.content_hash:
+                out[release.slug] = text
+        return out
 
     def delete(
         self, slug: str, reason: str, agent: str, if_match: str | None = None
@@ -364,6 +475,7 @@ class PublishingService:
                 self.store, [slug], reason, self.settings, agent=agent
             )
             self.schedule.remove(slug)
+            self.record_cache.forget([slug])
             self._wrote(before, result.data_version, [slug])
         self.wake()
         return result.data_version
@@ -475,3 +587,9 @@ def _renamed(current: Current | None, slug: str) -> Release | None:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _current(
+    release: Release, state: ReleaseState, graph: str | None = None
+) -> Current:
+    return Current(release, state.content_hash, state.issued, state.modified, graph)

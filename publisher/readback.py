@@ -10,13 +10,18 @@ the release date as given.)
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from typing import Any
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from publisher.config import Settings
+from publisher.importers._common import Where
+from publisher.importers.native import release_from_record, release_to_record
 from publisher.model import (
     Contact,
     Dataset,
@@ -30,7 +35,13 @@ from publisher.model import (
     Topic,
 )
 from publisher.namespaces import DCAT, PUB, RDF, SCHEMA, XSD, Iris
-from publisher.rdf import DESIGNATION_CONCEPTS, STATUS_CONCEPTS, bind_prefixes
+from publisher.rdf import (
+    DESIGNATION_CONCEPTS,
+    STATUS_CONCEPTS,
+    bind_prefixes,
+    nt_line,
+    release_to_triples,
+)
 
 _STATUSES = {str(iri): status for status, iri in STATUS_CONCEPTS.items()}
 _DESIGNATIONS = {str(iri): Designation(v) for v, iri in DESIGNATION_CONCEPTS.items()}
@@ -261,6 +272,18 @@ class Lookup:
             table.setdefault((subject, predicate), []).append(obj)
         return lookup
 
+    @classmethod
+    def from_triples(cls, triples: Iterable[tuple[Node, Node, Node]]) -> Lookup:
+        """The triples of a graph being written (publisher.rdf's), read as the
+        same graph read back from the store would be."""
+        lookup = cls()
+        table = lookup._objects
+        for s, p, o in triples:
+            objects = table.setdefault((s, p), [])
+            if o not in objects:  # a graph is a set: a triple written twice is one
+                objects.append(o)
+        return lookup
+
     def value(self, subject: Node, predicate: Node) -> Node | None:
         found = self._objects.get((subject, predicate))
         return found[0] if found else None
@@ -288,3 +311,31 @@ def stored_release(graph: Graph, slug: str, settings: Settings) -> Release | Non
     if (rel, RDF.type, PUB.Release) not in graph:
         return None
     return graph_to_release(graph, slug, settings)
+
+
+def release_from_kept(record: dict[str, Any], settings: Settings) -> Release:
+    """A kept record (publisher.store.record_cache) as the Release it was made
+    from: the native reader reads the native writer's record back to an equal
+    release (tests/test_record_cache.py checks it against the stored graph's)."""
+    release = release_from_record(record, Where("record cache", 1), settings)
+    return dataclasses.replace(release, source=None)
+
+
+def graph_text(release: Release, settings: Settings) -> str:
+    """A release's graph as the store holds it: sorted N-Triples lines, each once
+    (as publisher.pipeline writes them)."""
+    return "".join(sorted({nt_line(t) for t in release_to_triples(release, settings)}))
+
+
+def stored_entry(
+    release: Release, settings: Settings, text: str | None = None
+) -> tuple[dict[str, Any], str]:
+    """The API record of a release being published, as it reads back from its
+    stored graph (which may say some values in another form than sent), and
+    that graph's N-Triples (:func:`graph_text`; ``text``, when the write has
+    them already)."""
+    triples = release_to_triples(release, settings)
+    back = graph_to_release(Lookup.from_triples(triples), release.slug, settings)
+    if text is None:
+        text = "".join(sorted({nt_line(t) for t in triples}))
+    return release_to_record(back), text

@@ -23,6 +23,7 @@ from publisher.site import SiteService
 from publisher.sparql import SparqlService
 from publisher.store import Store, health, open_store
 from publisher.store.index import ListingIndex
+from publisher.store.record_cache import RecordCache
 from publisher.store.schedule import ScheduleStore
 from publisher.tokens import load_tokens
 from publisher.web import api, feeds, linked, ops, pages, sparql
@@ -65,6 +66,7 @@ def create_app(
         the_site.write_lock,
         schedule or ScheduleStore.for_settings(settings),
         on_write=the_site.follow,
+        record_cache=RecordCache.beside(index.path),
     )
     app.extensions["publisher.publishing"] = publishing
     app.extensions["publisher.scheduler"] = Scheduler(publishing)

@@ -167,7 +167,8 @@ def releases() -> Response:
         text=(request.args.get("q") or "").strip() or None,
         page=page,
     )
-    records = site().records([row.slug for row in listing.rows])
+    # the records kept at the rows' versions (publisher.store.record_cache)
+    records = publishing().records([(r.slug, r.content_hash) for r in listing.rows])
     following = None
     if page < listing.pages:
         args = {**request.args.to_dict(), "page": str(page + 1)}

@@ -3,7 +3,7 @@ and the one INSERT DATA of what the mapping (publisher.records) built."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from publisher import records
@@ -26,16 +26,29 @@ def clear_header(iris: Iris) -> list[str]:
     ]
 
 
-def publish_deletes(iris: Iris, releases: Sequence[ReleaseEntry]) -> list[str]:
+def publish_deletes(
+    iris: Iris,
+    releases: Sequence[ReleaseEntry],
+    removed: Mapping[str, str] | None = None,
+) -> list[str]:
     """The operations that clear what a publish of ``releases`` rewrites: the
-    catalogue's header, each release's graph and record, and their topics."""
+    catalogue's header, each release's graph and record, and their topics.
+
+    ``removed``: for the releases whose stored graph is known, the N-Triples
+    lines that the new graph no longer has; only those are deleted (dropping a
+    graph and writing it whole cost milliseconds a release on disk, issue 12).
+    """
     cat = f"<{iris.catalog_graph}>"
     graphs, subjects = rewritten(iris, releases)
-    return (
-        clear_header(iris)
-        + [f"DROP SILENT GRAPH <{g}>" for g in graphs]
-        + [f"DELETE WHERE {{ GRAPH {cat} {{ <{s}> ?p ?o }} }}" for s in subjects]
-    )
+    known = removed or {}
+    ops = clear_header(iris)
+    for release, graph in zip(releases, graphs, strict=True):
+        lines = known.get(release.slug)
+        if lines is None:
+            ops.append(f"DROP SILENT GRAPH <{graph}>")
+        elif lines:
+            ops.append(f"DELETE DATA {{ GRAPH <{graph}> {{\n{lines}}} }}")
+    return ops + [f"DELETE WHERE {{ GRAPH {cat} {{ <{s}> ?p ?o }} }}" for s in subjects]
 
 
 def rewritten(

@@ -46,6 +46,9 @@ class PublishResult:
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    #: slug -> the N-Triples written, for the changed releases whose graphs a
+    #: publish in one request read from its batch file (the others: absent)
+    graphs: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ast
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from publisher import records
@@ -44,6 +44,7 @@ from publisher.store.catalog.values import (
     ReleaseState,
     content_hash,
 )
+from publisher.store.oxigraph import EmbeddedStore
 
 #: an embedded store on disk takes a batch with at least this many changed
 #: releases through pyoxigraph's bulk loader, staged and swapped in whole: into an
@@ -84,21 +85,47 @@ def build_publish_update(
     *,
     version: str,
     moment: datetime,
+    before: Mapping[str, str] | None = None,
 ) -> str:
     """The one SPARQL Update that publishes ``releases`` (all changed).
 
-    ``graphs`` maps each slug to its graph's N-Triples.
+    ``graphs`` maps each slug to its graph's N-Triples; ``before``, to the
+    N-Triples the store holds now, where known for certain: those graphs get
+    only the lines that differ deleted and inserted, the others are replaced.
     """
     iris = Iris(settings.base_url)
     cat = f"<{iris.catalog_graph}>"
-    ops = publish_deletes(iris, releases)
+    removed, added = _differences(graphs, before or {})
+    ops = publish_deletes(iris, releases, removed)
+    inserted = {r.slug: added.get(r.slug, graphs[r.slug]) for r in releases}
     parts = [
-        f"GRAPH <{iris.release_graph(r.slug)}> {{\n{graphs[r.slug]}}}" for r in releases
+        f"GRAPH <{iris.release_graph(slug)}> {{\n{text}}}"
+        for slug, text in inserted.items()
+        if text
     ]
     lines = catalog_lines(settings, iris, version, moment, releases, previous)
     parts.append(f"GRAPH {cat} {{\n" + "".join(lines) + "}")
     ops.append("INSERT DATA {\n" + "\n".join(parts) + "\n}")
     return PREFIXES + " ;\n".join(ops)
+
+
+def _differences(
+    graphs: Mapping[str, str], before: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """For each graph whose stored text is known: the lines to delete and the
+    lines to insert (a graph with a blank node is replaced whole: DELETE DATA
+    cannot name one)."""
+    removed: dict[str, str] = {}
+    added: dict[str, str] = {}
+    for slug, old_text in before.items():
+        new_text = graphs.get(slug)
+        if new_text is None or "_:" in old_text or "_:" in new_text:
+            continue
+        old_lines, new_lines = split_lines(old_text), split_lines(new_text)
+        old_set, new_set = set(old_lines), set(new_lines)
+        removed[slug] = "".join(f"{x}\n" for x in old_lines if x not in new_set)
+        added[slug] = "".join(f"{x}\n" for x in new_lines if x not in old_set)
+    return removed, added
 
 
 class _Batch:
@@ -137,6 +164,7 @@ def publish(
     notes: dict[str, ChangeNote] | None = None,
     renames: dict[str, str] | None = None,
     exclusive: bool = False,
+    graphs_before: Mapping[str, str] | None = None,
 ) -> PublishResult:
     """Publish a batch atomically; unchanged releases are left alone.
 
@@ -147,7 +175,12 @@ def publish(
     slugs of this batch: the old ones become redirects, in the same request.
     ``exclusive``: nobody else reads the store meanwhile (``publisher import``),
     so a big batch into an embedded store on disk may be staged in a copy and
-    swapped in whole instead of written in one transaction.
+    swapped in whole instead of written in one transaction. ``graphs_before``:
+    slug -> the N-Triples its graph holds now, where the caller knows them for
+    certain (read under the write lock, checked against the version); in an
+    embedded store, which only this process writes, those graphs change by
+    their differing lines only. (A remote store may have other writers between
+    the read and the write, so its graphs are always replaced whole.)
     """
     check_base_url(store, settings)
     renames = renames or {}
@@ -186,7 +219,9 @@ def publish(
     elif staged is not None and big and getattr(store, "path", None) and exclusive:
         _publish_staged(staged, batch, nquads_path)
     else:
-        _publish_in_one_request(store, batch, nquads_path, renames)
+        before = graphs_before if isinstance(store, EmbeddedStore) else None
+        graphs = _publish_in_one_request(store, batch, nquads_path, renames, before)
+        return PublishResult(version, [r.slug for r in changed], unchanged, [], graphs)
     return PublishResult(version, [r.slug for r in changed], unchanged)
 
 
@@ -208,9 +243,14 @@ def _publish_staged(
 
 
 def _publish_in_one_request(
-    store: Store, batch: _Batch, nquads_path: str, renames: dict[str, str]
-) -> None:
-    """The batch, its renames' redirects and its history: one SPARQL Update."""
+    store: Store,
+    batch: _Batch,
+    nquads_path: str,
+    renames: dict[str, str],
+    before: Mapping[str, str] | None,
+) -> dict[str, str]:
+    """The batch, its renames' redirects and its history: one SPARQL Update.
+    Returns the graphs written (slug -> N-Triples)."""
     iris = batch.iris
     graphs = graphs_from_nquads(nquads_path, iris, {r.slug for r in batch.changed})
     update = build_publish_update(
@@ -220,6 +260,7 @@ def _publish_in_one_request(
         batch.settings,
         version=batch.version,
         moment=batch.moment,
+        before={s: t for s, t in (before or {}).items() if s not in renames.values()},
     )
     extra_ops: list[str] = []
     extra_lines: list[str] = []
@@ -231,6 +272,7 @@ def _publish_in_one_request(
     store.update(
         update + ops_text + " ;\n" + insert_data(iris, extra_lines, batch.history)
     )
+    return graphs
 
 
 def delete(
