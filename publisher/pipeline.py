@@ -303,17 +303,14 @@ def import_batch(
     head = list(islice(it, catalog.writes.BULK_MIN))
     releases = chain(head, it)
     start = getattr(store, "streamed_load", None)
-    if (
-        start is not None
-        and exclusive
-        and not renames
-        and len(head) >= catalog.writes.BULK_MIN
-        and catalog.is_empty(store)
-    ):
+    big = len(head) >= catalog.writes.BULK_MIN and not renames
+    on_disk = getattr(store, "path", None) is not None
+    load = start() if start and big and exclusive and on_disk else None
+    if load is not None:
         return _import_streamed(
             releases,
             settings,
-            start(),
+            load,
             jobs=jobs,
             progress=progress,
             agent=agent,

@@ -121,9 +121,10 @@ def _streamed_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
     original = EmbeddedStore.streamed_load
 
-    def counted(self: EmbeddedStore) -> StreamedLoad:
-        calls.append(1)
-        return original(self)
+    def counted(self: EmbeddedStore) -> StreamedLoad | None:
+        load = original(self)
+        calls.append(0 if load is None else 1)
+        return load
 
     monkeypatch.setattr(EmbeddedStore, "streamed_load", counted)
     return calls
@@ -187,6 +188,7 @@ def test_a_violation_late_in_a_streamed_import_publishes_nothing(
 def test_a_failed_streamed_load_leaves_the_store_empty(tmp_path: Path) -> None:
     with EmbeddedStore.open(tmp_path / "store") as store:
         load = store.streamed_load()
+        assert load is not None
         load.write("<http://example.org/a> <http://example.org/b> .\n")
         with pytest.raises(StoreError, match="bulk load"):
             load.commit()
@@ -194,9 +196,11 @@ def test_a_failed_streamed_load_leaves_the_store_empty(tmp_path: Path) -> None:
         load.abandon()  # twice: nothing more to do
         assert not (tmp_path / "store.staging").exists()
         other = store.streamed_load()  # and the store still takes a load
+        assert other is not None
         other.write(
             "<http://example.org/a> <http://example.org/b> <http://example.org/c> "
             "<http://example.org/g> .\n"
         )
         other.commit()
         assert store.count_quads() == 1
+        assert store.streamed_load() is None, "only an empty store is loaded so"

@@ -256,12 +256,15 @@ class EmbeddedStore:
             raise StoreError(f"bulk load into {self.location} failed: {exc}") from None
         self._swap_in(target, staging)
 
-    def streamed_load(self) -> StreamedLoad:
-        """A bulk load into an empty store on disk that starts now and is fed as
-        its quads are made (:class:`StreamedLoad`): nothing is visible until it
-        is committed, and an abandoned one leaves the store as it was."""
+    def streamed_load(self) -> StreamedLoad | None:
+        """A bulk load into this store, empty and on disk, that starts now and is
+        fed as its quads are made (:class:`StreamedLoad`): nothing is visible
+        until it is committed, and an abandoned one leaves the store as it was.
+        None when the store holds anything (a look at one quad, not a count)."""
         if self.path is None:
             raise StoreError(f"the {self.location} has no folder to stage in")
+        if next(iter(self.store.quads_for_pattern(None, None, None)), None):
+            return None
         target = Path(self.path)
         staging = target.with_name(target.name + ".staging")
         for leftover in (staging, target.with_name(target.name + ".old")):
