@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -33,6 +33,7 @@ from publisher.model import Release
 from publisher.queries import check_query
 from publisher.store import Store, catalog, open_store, upkeep
 from publisher.store.client import PublisherServer
+from publisher.store.index_fields import Known
 from publisher.validation import ValidationReport, validate_releases
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -288,9 +289,11 @@ def _open(settings: Settings) -> Iterator[Store]:
         store.close()
 
 
-def _refresh_index(store: Store, settings: Settings) -> None:
+def _refresh_index(
+    store: Store, settings: Settings, known: Mapping[str, Known] | None = None
+) -> None:
     """Bring the listing index up to date; a failure is reported, not fatal."""
-    warning = upkeep.refresh_index(store, settings)
+    warning = upkeep.refresh_index(store, settings, known)
     if warning:
         click.echo(warning, err=True)
 
@@ -339,7 +342,7 @@ def import_(
             click.echo(f"Nothing published: {store.location} is unchanged.", err=True)
             ctx.exit(EXIT_INVALID)
         result = outcome.published
-        _refresh_index(store, settings)
+        _refresh_index(store, settings, outcome.batch.known)  # rows as written
         _say_published(result, store)
     ctx.exit(EXIT_OK)
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from itertools import chain, islice
-from typing import IO, Any
+from typing import Any, Protocol
 
 from rdflib import Graph
 
@@ -39,6 +39,7 @@ from publisher.store.catalog import (
     ReleaseEntry,
     content_hash,
 )
+from publisher.store.index_fields import Known, known_of_release
 from publisher.validation import (
     Result,
     ValidationReport,
@@ -53,6 +54,12 @@ OUTPUT_FORMATS = ("turtle", "ntriples", "nquads", "rdfxml", "jsonld", "jsonld-em
 #: formats written release by release (streamed); the others need one whole graph
 LINE_FORMATS = ("ntriples", "nquads", "jsonld-embed")
 CHUNK = 500
+
+
+class TextSink(Protocol):
+    """Where run_batch writes: a text file, or a bulk load fed as it goes."""
+
+    def write(self, text: str, /) -> int: ...
 
 
 @dataclass
@@ -74,6 +81,7 @@ class BatchOutcome:
     text: str | None = None  # the output, for run_batch_text
     hashes: dict[str, str] = field(default_factory=dict)  # nquads: slug -> version
     meta: dict[str, tuple[str, tuple[Topic, ...]]] = field(default_factory=dict)
+    known: dict[str, Known] = field(default_factory=dict)  # nquads: index rows
 
 
 def load(paths: Sequence[str], settings: Settings, fmt: str = "auto") -> list[Release]:
@@ -183,7 +191,7 @@ def run_batch(
     releases: Iterable[Release],
     settings: Settings,
     fmt: str,
-    out: IO[str],
+    out: TextSink,
     *,
     skip_invalid: bool = False,
     jobs: int | None = None,
@@ -212,8 +220,9 @@ def run_batch(
     hashes: dict[str, str] = {}
     shared: set[str] = set()
     whole = io.StringIO()  # N-Triples for the formats that need one graph
-    sink = out if streamed else whole
+    sink: TextSink = out if streamed else whole
     meta: dict[str, tuple[str, tuple[Topic, ...]]] = {}
+    known: dict[str, Known] = {}
     for chunk, outcome in _outcomes(chain(head, chunks), settings, line_fmt, jobs):
         report.checked += len(chunk)
         report.results.extend(outcome.results)
@@ -227,6 +236,7 @@ def run_batch(
             if outcome.hashes:
                 hashes[release.slug] = outcome.hashes[n]
                 meta[release.slug] = (release.title or release.slug, release.topics)
+                known[release.slug] = known_of_release(release, outcome.hashes[n])
             if skip_invalid or not skipped:
                 sink.write(text)
         shared.update(outcome.shared)
@@ -238,7 +248,9 @@ def run_batch(
         sink.write("".join(sorted(shared)))
     if not streamed:
         out.write(_serialize_whole(fmt, whole.getvalue()))
-    return BatchOutcome(report, kept, skipped, written=True, hashes=hashes, meta=meta)
+    return BatchOutcome(
+        report, kept, skipped, written=True, hashes=hashes, meta=meta, known=known
+    )
 
 
 def run_batch_text(
@@ -286,7 +298,26 @@ def import_batch(
     ``agent``, ``notes`` and ``renames`` go to the history and the catalogue;
     ``exclusive``: nobody else reads the store meanwhile; ``graphs_before``: the
     stored graphs the batch replaces, where known (publisher.store.catalog.publish).
+    A big first batch into an empty store on disk is loaded while it is
+    converted and validated (_import_streamed).
     """
+    it = iter(releases)
+    head = list(islice(it, catalog.writes.BULK_MIN))
+    releases = chain(head, it)
+    start = getattr(store, "streamed_load", None)
+    big = len(head) >= catalog.writes.BULK_MIN and not renames
+    on_disk = getattr(store, "path", None) is not None
+    load = start() if start and big and exclusive and on_disk else None
+    if load is not None:
+        return _import_streamed(
+            releases,
+            settings,
+            load,
+            jobs=jobs,
+            progress=progress,
+            agent=agent,
+            notes=notes,
+        )
     with tempfile.TemporaryDirectory(prefix="publisher-import-") as folder:
         path = os.path.join(folder, "batch.nq")
         with open(path, "w", encoding="utf-8") as fh:
@@ -295,20 +326,11 @@ def import_batch(
             )
         if not outcome.written:
             return ImportOutcome(outcome, None)
-        entries = [
-            ReleaseEntry(
-                slug=slug,
-                title=outcome.meta[slug][0],
-                content_hash=outcome.hashes[slug],
-                topics=outcome.meta[slug][1],
-            )
-            for slug in outcome.kept
-        ]
         return ImportOutcome(
             outcome,
             catalog.publish(
                 store,
-                entries,
+                _entries(outcome),
                 path,
                 settings,
                 agent=agent,
@@ -318,3 +340,54 @@ def import_batch(
                 graphs_before=graphs_before,
             ),
         )
+
+
+class _Load(Protocol):
+    """A bulk load fed as it goes (publisher.store.oxigraph.StreamedLoad)."""
+
+    def write(self, text: str, /) -> int: ...
+    def commit(self) -> None: ...
+    def abandon(self) -> None: ...
+
+
+def _import_streamed(
+    releases: Iterable[Release],
+    settings: Settings,
+    load: _Load,
+    *,
+    jobs: int | None,
+    progress: Callable[[int], None] | None,
+    agent: str,
+    notes: dict[str, ChangeNote] | None,
+) -> ImportOutcome:
+    """A first batch, its quads handed to the store's bulk loader chunk by chunk
+    as the workers validate them, so that loading overlaps converting. The load
+    fills a staging store that is swapped in only when every record passed; a
+    violation (or any failure) abandons it, and the store stays empty."""
+    try:
+        outcome = run_batch(
+            releases, settings, "nquads", load, jobs=jobs, progress=progress
+        )
+        if not outcome.written:
+            load.abandon()
+            return ImportOutcome(outcome, None)
+        published = catalog.publish_streamed(
+            _entries(outcome), settings, load.write, agent=agent, notes=notes
+        )
+        load.commit()
+    except BaseException:
+        load.abandon()
+        raise
+    return ImportOutcome(outcome, published)
+
+
+def _entries(outcome: BatchOutcome) -> list[ReleaseEntry]:
+    return [
+        ReleaseEntry(
+            slug=slug,
+            title=outcome.meta[slug][0],
+            content_hash=outcome.hashes[slug],
+            topics=outcome.meta[slug][1],
+        )
+        for slug in outcome.kept
+    ]

@@ -240,12 +240,15 @@ def validation_graph(triples: Iterable[tuple[Node, Node, Node]]) -> Graph:
     """
     keep = shape_predicates()
     classes = shape_classes()
-    graph = Graph(bind_namespaces="none")
-    graph.addN(
-        (s, p, o, graph)
+    # each triple once (the site's and topics' nodes repeat in every release):
+    # a dict is cheaper than rdflib's store turning the repeats away
+    wanted = dict.fromkeys(
+        (s, p, o)
         for s, p, o in triples
         if p in keep and (p != RDF.type or o in classes)
     )
+    graph = Graph(bind_namespaces="none")
+    graph.addN((s, p, o, graph) for s, p, o in wanted)
     return graph
 
 

@@ -15,7 +15,8 @@ from publisher.config import Settings
 from publisher.errors import StoreError
 from publisher.model import Release
 from publisher.store import catalog
-from publisher.store.oxigraph import EmbeddedStore
+from publisher.store.index import ListingIndex
+from publisher.store.oxigraph import EmbeddedStore, StreamedLoad
 
 
 def _dump(store: EmbeddedStore) -> list[str]:
@@ -114,3 +115,92 @@ def test_a_crash_between_the_swaps_renames_leaves_the_old_store(
         assert _dump(store) == before
     assert not (tmp_path / "store.old").exists()
     assert not (tmp_path / "store.staging").exists()
+
+
+def _streamed_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    original = EmbeddedStore.streamed_load
+
+    def counted(self: EmbeddedStore) -> StreamedLoad | None:
+        load = original(self)
+        calls.append(0 if load is None else 1)
+        return load
+
+    monkeypatch.setattr(EmbeddedStore, "streamed_load", counted)
+    return calls
+
+
+def test_a_big_first_import_loads_while_it_validates_and_writes_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample_releases: list[Release]
+) -> None:
+    """Streamed into the bulk loader chunk by chunk (issue 12): the same store as
+    publish's bulk load of the whole file, and index rows taken from the releases
+    as written that are those a rebuild reads back from the store."""
+    monkeypatch.setattr(catalog.writes, "BULK_MIN", 2)
+    monkeypatch.setattr(pipeline, "CHUNK", 2)  # several chunks, fed as they come
+    monkeypatch.setattr(StreamedLoad, "BLOCK", 100)  # many hand-overs
+    calls = _streamed_calls(monkeypatch)
+    dumps, known = [], {}
+    settings = Settings()
+    for name, exclusive in (("streamed", True), ("whole", False)):
+        _fixed_clock(monkeypatch, [0])
+        with EmbeddedStore.open(tmp_path / name) as store:
+            outcome = pipeline.import_batch(
+                sample_releases, settings, store, jobs=1, exclusive=exclusive
+            )
+            assert outcome.published is not None, outcome.batch.report.to_text()
+            assert outcome.published.changed == [r.slug for r in sample_releases]
+            dumps.append(_dump(store))
+            if exclusive:
+                known = outcome.batch.known
+                given, rebuilt = ListingIndex(":memory:"), ListingIndex(":memory:")
+                given.sync_known(store, settings, known)
+                rebuilt.rebuild(store, settings)
+                assert given.all_rows() == rebuilt.all_rows()
+                assert given.count_by_topic() == rebuilt.count_by_topic()
+                for word in ("statistics", "labour", "census"):
+                    assert given.search(word) == rebuilt.search(word)
+    assert calls == [1], "only the exclusive import into an empty store streams"
+    assert len(known) == len(sample_releases)
+    assert dumps[0] == dumps[1]
+    assert not list(tmp_path.glob("*.staging")) and not list(tmp_path.glob("*.old"))
+
+
+def test_a_violation_late_in_a_streamed_import_publishes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample_releases: list[Release]
+) -> None:
+    monkeypatch.setattr(catalog.writes, "BULK_MIN", 2)
+    monkeypatch.setattr(pipeline, "CHUNK", 2)
+    calls = _streamed_calls(monkeypatch)
+    broken = [*sample_releases[:-1], replace(sample_releases[-1], title=None)]
+    with EmbeddedStore.open(tmp_path / "store") as store:
+        outcome = pipeline.import_batch(broken, Settings(), store, exclusive=True)
+        assert outcome.published is None
+        assert not outcome.batch.written
+        assert [r.record_id for r in outcome.batch.report.violations] == [
+            broken[-1].source.record_id if broken[-1].source else broken[-1].slug
+        ]
+        assert store.count_quads() == 0, "the loaded chunks are not visible"
+    assert calls == [1]
+    assert not (tmp_path / "store.staging").exists()
+
+
+def test_a_failed_streamed_load_leaves_the_store_empty(tmp_path: Path) -> None:
+    with EmbeddedStore.open(tmp_path / "store") as store:
+        load = store.streamed_load()
+        assert load is not None
+        load.write("<http://example.org/a> <http://example.org/b> .\n")
+        with pytest.raises(StoreError, match="bulk load"):
+            load.commit()
+        assert store.count_quads() == 0
+        load.abandon()  # twice: nothing more to do
+        assert not (tmp_path / "store.staging").exists()
+        other = store.streamed_load()  # and the store still takes a load
+        assert other is not None
+        other.write(
+            "<http://example.org/a> <http://example.org/b> <http://example.org/c> "
+            "<http://example.org/g> .\n"
+        )
+        other.commit()
+        assert store.count_quads() == 1
+        assert store.streamed_load() is None, "only an empty store is loaded so"

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from publisher.config import Settings
-from publisher.model import Release
+from publisher.model import Release, Status
 from publisher.namespaces import Iris
 from publisher.rdf import DESIGNATION_CONCEPTS, STATUS_CONCEPTS
 from publisher.store import Store, catalog
@@ -92,6 +92,15 @@ class Field:
 
 _START = "schema:publication/schema:startDate"
 
+
+def _published(release: Release) -> datetime | date | None:
+    """When a release was published, as its graph says (publisher.rdf: a
+    published release without a date published has its release date)."""
+    if release.status is not Status.PUBLISHED:
+        return None
+    return release.published_date or release.release_date
+
+
 FIELDS = (
     Field("title", "title", "schema:name", _text, lambda r: r.title),
     Field("summary", "summary", "schema:description", _text, lambda r: r.summary),
@@ -128,7 +137,7 @@ FIELDS = (
         "published",
         "schema:datePublished",
         utc_text,
-        lambda r: utc_text(_iso(r.published_date)),
+        lambda r: utc_text(_iso(_published(r))),
     ),
     Field(
         "designation",
@@ -151,12 +160,52 @@ def _row(slug: str, values: dict[str, Any], state: tuple[str, str]) -> Row:
     return Row(slug=slug, **values, modified=state[1], content_hash=state[0])
 
 
+@dataclass(frozen=True)
+class Known:
+    """A release's fields as the Release it was written from gives them, with the
+    content hash of what was written: a sync that finds that version in the
+    store takes them instead of reading the graph back (a first import)."""
+
+    content_hash: str
+    values: dict[str, Any]
+    topics: list[tuple[str, str]]
+    keywords: str
+
+
+def known_of_release(release: Release, content_hash: str) -> Known:
+    values = {f.name: f.from_release(release) for f in FIELDS}
+    topics = sorted({t.slug: t.label for t in release.topics}.items())
+    keywords = " ".join(sorted(set(release.keywords)))
+    return Known(content_hash, values, topics, keywords)
+
+
+def known_row(slug: str, known: Known, state: tuple[str, str]) -> Fetched:
+    """The row of ``known`` with its catalogue record's (version, modified)."""
+    return _row(slug, known.values, state), known.topics, known.keywords
+
+
+def known_rows(
+    stale: Sequence[str],
+    known: Mapping[str, Known],
+    states: Mapping[str, tuple[str, str]],
+) -> tuple[list[Fetched], list[str]]:
+    """The rows of the ``stale`` releases whose version in the store (``states``)
+    is the one ``known`` has, and the slugs of the rest (to be read back)."""
+    rows: list[Fetched] = []
+    unknown: list[str] = []
+    for slug in stale:
+        given = known.get(slug)
+        if given is not None and given.content_hash == states[slug][0]:
+            rows.append(known_row(slug, given, states[slug]))
+        else:
+            unknown.append(slug)
+    return rows, unknown
+
+
 def row_of_release(release: Release, state: tuple[str, str]) -> Fetched:
     """The row of a release read back from its graph (a test checks it is the
     query's); ``state``: its catalogue record's (version, modified)."""
-    values = {f.name: f.from_release(release) for f in FIELDS}
-    topics = sorted({t.slug: t.label for t in release.topics}.items())
-    return _row(release.slug, values, state), topics, " ".join(sorted(release.keywords))
+    return known_row(release.slug, known_of_release(release, state[0]), state)
 
 
 def _scope(iris: Iris, slugs: Sequence[str] | None) -> tuple[str, str]:

@@ -8,11 +8,15 @@ temporarily unavailable", and the store is never opened twice.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import io
 import json
 import os
+import queue
 import shutil
 import sys
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -254,6 +258,25 @@ class EmbeddedStore:
             raise StoreError(f"bulk load into {self.location} failed: {exc}") from None
         self._swap_in(target, staging)
 
+    def streamed_load(self) -> StreamedLoad | None:
+        """A bulk load into this store, empty and on disk, that starts now and is
+        fed as its quads are made (:class:`StreamedLoad`): nothing is visible
+        until it is committed, and an abandoned one leaves the store as it was.
+        None when the store holds anything (a look at one quad, not a count)."""
+        if self.path is None:
+            raise StoreError(f"the {self.location} has no folder to stage in")
+        if next(iter(self.store.quads_for_pattern(None, None, None)), None):
+            return None
+        target = Path(self.path)
+        staging = target.with_name(target.name + ".staging")
+        for leftover in (staging, target.with_name(target.name + ".old")):
+            shutil.rmtree(leftover, ignore_errors=True)
+        try:
+            fresh = ox.Store(str(staging))
+        except OSError as exc:
+            raise StoreError(f"cannot stage a load of {self.location}: {exc}") from None
+        return StreamedLoad(self, fresh, target, staging)
+
     def bulk_replace_staged(
         self,
         deletes: list[str],
@@ -339,6 +362,133 @@ class EmbeddedStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Pipe(io.RawIOBase):
+    """Bytes handed from one thread to another through a short queue: the writer
+    waits while the reader is behind (memory stays flat), and stops waiting
+    once the reader has failed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self._buffer = b""
+        self._ended = False
+        self.failed: BaseException | None = None
+        self.stopped = False  # the reader is to see the end at once
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.stopped:
+            return 0
+        while not self._buffer and not self._ended:
+            item = self._queue.get()
+            if item is None:
+                self._ended = True
+            else:
+                self._buffer = item
+        n = min(len(buffer), len(self._buffer))
+        buffer[:n] = self._buffer[:n]
+        self._buffer = self._buffer[n:]
+        return n
+
+    def stop(self) -> None:
+        """End the reader's input now (a reader waiting on the queue wakes)."""
+        self.stopped = True
+        # (a full queue: the reader is not waiting, and sees ``stopped`` next read)
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(None)
+
+    def put(self, item: bytes | None) -> None:
+        while self.failed is None:
+            try:
+                self._queue.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+
+class StreamedLoad:
+    """pyoxigraph's bulk loader on a thread, filling a staging store from N-Quads
+    text given to :meth:`write` while the caller makes more (the loader runs in
+    Rust, mostly without the GIL). :meth:`commit` waits for it and swaps the
+    staging store in (as ``bulk_replace_empty`` does); :meth:`abandon` throws it
+    away. A crash in between leaves only a staging folder, removed on the next
+    open."""
+
+    #: text gathered before it goes to the loader (fewer, larger hand-overs)
+    BLOCK = 4 << 20
+
+    def __init__(
+        self, owner: EmbeddedStore, fresh: ox.Store, target: Path, staging: Path
+    ) -> None:
+        self._owner = owner
+        self._fresh: ox.Store | None = fresh
+        self._target = target
+        self._staging = staging
+        self._pipe = _Pipe()
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._thread = threading.Thread(
+            target=self._load, name="bulk-load", daemon=True
+        )
+        self._thread.start()
+
+    def _load(self) -> None:
+        try:
+            assert self._fresh is not None  # noqa: S101 - set until the end
+            reader = io.BufferedReader(self._pipe, self.BLOCK)
+            self._fresh.bulk_load(input=reader, format=ox.RdfFormat.N_QUADS)
+            self._fresh.flush()
+        except BaseException as exc:
+            self._pipe.failed = exc
+
+    def _check(self) -> None:
+        exc = self._pipe.failed
+        if exc is not None:
+            self.abandon()
+            raise StoreError(
+                f"bulk load into {self._owner.location} failed: {exc}"
+            ) from None
+
+    def write(self, text: str) -> int:
+        data = text.encode("utf-8")
+        self._parts.append(data)
+        self._size += len(data)
+        if self._size >= self.BLOCK:
+            self._hand_over()
+        return len(text)
+
+    def _hand_over(self) -> None:
+        self._check()
+        self._pipe.put(b"".join(self._parts))
+        self._parts, self._size = [], 0
+
+    def _finish(self) -> None:
+        if self._parts:
+            self._pipe.put(b"".join(self._parts))
+            self._parts, self._size = [], 0
+        self._pipe.put(None)
+        self._thread.join()
+
+    def commit(self) -> None:
+        """Wait for the loader and put the loaded store in place of the empty one."""
+        self._finish()
+        self._check()
+        self._fresh = None  # RocksDB closes when its last reference goes
+        self._owner._swap_in(self._target, self._staging)
+
+    def abandon(self) -> None:
+        """Stop the loader and remove what it loaded; the store stays as it was."""
+        if self._fresh is None:
+            return
+        if self._thread.is_alive():
+            self._pipe.stop()
+            self._thread.join()
+        self._fresh = None
+        shutil.rmtree(self._staging, ignore_errors=True)
 
 
 def _finish_swap(target: Path) -> None:

@@ -8,21 +8,29 @@ scratch. A restore loads a whole-store dump into an empty store.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import replace
 
 from publisher.config import Settings
 from publisher.errors import PublisherError
 from publisher.store import Store, catalog
 from publisher.store.index import ListingIndex, SyncResult
+from publisher.store.index_fields import Known
 
 
-def refresh_index(store: Store, settings: Settings) -> str | None:
-    """Bring the listing index up to date. A failure is not fatal (the store
-    changed all the same): it comes back as the warning to show, else None."""
+def refresh_index(
+    store: Store, settings: Settings, known: Mapping[str, Known] | None = None
+) -> str | None:
+    """Bring the listing index up to date (``known``: rows an import already
+    has). A failure is not fatal (the store changed all the same): it comes
+    back as the warning to show, else None."""
     try:
         index = ListingIndex.for_settings(settings)
         try:
-            index.ensure_current(store, settings)
+            if known:
+                index.sync_known(store, settings, known)
+            else:
+                index.ensure_current(store, settings)
         finally:
             index.close()
     except (PublisherError, OSError, sqlite3.Error) as exc:

@@ -55,6 +55,7 @@ from publisher.store.catalog.writes import (
     new_data_version,
     now,
     publish,
+    publish_streamed,
 )
 
 __all__ = [
@@ -82,6 +83,7 @@ __all__ = [
     "new_data_version",
     "now",
     "publish",
+    "publish_streamed",
     "recorded_base_url",
     "redirect_for",
     "release_graph_ntriples",

@@ -5,16 +5,22 @@ from __future__ import annotations
 from publisher.namespaces import Iris
 
 
+def catalog_quads(iris: Iris, catalog_lines: list[str], history: list[str]) -> str:
+    """The catalogue's and the history's new lines (N-Triples) as N-Quads, each
+    in its graph."""
+    suffix = f" <{iris.catalog_graph}> .\n"
+    history_suffix = f" <{iris.history_graph}> .\n"
+    return "".join(line[:-3] + suffix for line in catalog_lines) + "".join(
+        line[:-3] + history_suffix for line in history
+    )
+
+
 def append_catalog(
     path: str, iris: Iris, catalog_lines: list[str], history: list[str]
 ) -> None:
-    """Add the catalogue's and the history's new lines (N-Triples) to an N-Quads
-    file, each in its graph."""
-    suffix = f" <{iris.catalog_graph}> .\n"
-    history_suffix = f" <{iris.history_graph}> .\n"
+    """Add the catalogue's and the history's new lines to an N-Quads file."""
     with open(path, "a", encoding="utf-8") as fh:
-        fh.writelines(line[:-3] + suffix for line in catalog_lines)
-        fh.writelines(line[:-3] + history_suffix for line in history)
+        fh.write(catalog_quads(iris, catalog_lines, history))
 
 
 def changed_nquads(path: str, out: str, iris: Iris, slugs: set[str]) -> None:

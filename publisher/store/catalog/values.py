@@ -47,8 +47,9 @@ class PublishResult:
     unchanged: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     #: slug -> the N-Triples written, for the changed releases whose graphs a
-    #: publish in one request read from its batch file (the others: absent)
-    graphs: dict[str, str] = field(default_factory=dict)
+    #: publish in one request read from its batch file (the others: absent; a
+    #: help for the record cache, not part of what was published, so not compared)
+    graphs: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from publisher.store import Store
 from publisher.store.catalog.history import release_history
 from publisher.store.catalog.nquads import (
     append_catalog,
+    catalog_quads,
     changed_nquads,
     graphs_from_nquads,
 )
@@ -223,6 +224,34 @@ def publish(
         graphs = _publish_in_one_request(store, batch, nquads_path, renames, before)
         return PublishResult(version, [r.slug for r in changed], unchanged, [], graphs)
     return PublishResult(version, [r.slug for r in changed], unchanged)
+
+
+def publish_streamed(
+    releases: Sequence[ReleaseEntry],
+    settings: Settings,
+    write: Callable[[str], object],
+    *,
+    agent: str = "cli",
+    notes: dict[str, ChangeNote] | None = None,
+) -> PublishResult:
+    """The end of a first publish into an empty store whose release graphs went
+    to a bulk load as they were made (EmbeddedStore.streamed_load): the
+    catalogue's and the history's quads, given to ``write``; the caller then
+    commits the load. Every release is new, as ``publish`` finds them in an
+    empty store."""
+    version, moment = new_data_version(), now()
+    given = notes or {}
+    iris = Iris(settings.base_url)
+    history = release_history(
+        iris,
+        agent,
+        moment,
+        version,
+        {r.slug: given.get(r.slug) or ChangeNote("created") for r in releases},
+    )
+    batch = _Batch(settings, list(releases), {}, history, version, moment)
+    write(catalog_quads(iris, batch.catalog_lines({}), history))
+    return PublishResult(version, [r.slug for r in releases], [])
 
 
 def _publish_staged(
