@@ -396,6 +396,7 @@ class Bench:
         self.ours = self.ox = ""
         self.ours_proc: Any = None
         self.peak_kb = 0
+        self.section_peak_kb = 0  # since the section began
         self.sampling = threading.Event()
         self.rng = random.Random(SEED)
         self.records: list[dict[str, Any]] = []
@@ -439,6 +440,7 @@ class Bench:
         while not self.sampling.is_set() and self.ours_proc.poll() is None:
             total = sum(pss_kb(pid) for pid in tree_pids(self.ours_proc.pid))
             self.peak_kb = max(self.peak_kb, total)
+            self.section_peak_kb = max(self.section_peak_kb, total)
             self.sampling.wait(0.5)
 
     def profile_start(self, name: str) -> Any:
@@ -924,10 +926,17 @@ def run_sections(bench: Bench, only: list[str]) -> None:
     for name in only:
         print(f"\n-- {name} --", flush=True)
         spy = bench.profile_start(name)
+        before = bench.peak_kb
+        bench.section_peak_kb = 0
         try:
             steps[name]()
         finally:
             bench.profile_stop(name, spy)
+        print(
+            f"  memory during {name}: peak PSS {bench.section_peak_kb / 1024:,.0f} MB"
+            f" (the run's peak so far {max(before, bench.peak_kb) / 1024:,.0f} MB)",
+            flush=True,
+        )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -135,6 +135,11 @@ class Renderings:
         with self._lock:
             return self._fresh(key, now or datetime.now(UTC))
 
+    def holds(self, key: Hashable) -> bool:
+        """Whether something is kept for ``key`` (fresh or not)."""
+        with self._lock:
+            return key in self._entries
+
     def get_or_make(
         self, key: Hashable, make: Callable[[], Rendering | None]
     ) -> Rendering | None:

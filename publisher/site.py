@@ -180,7 +180,7 @@ class SiteService:
         #: what the other workers of this server made, by data version
         #: (publisher.shared_renderings); None: this process alone
         self.shared: SharedRenderings | None = None
-        #: told the releases whose renderings were just forgotten (web: renders
+        #: told the releases whose kept pages were just forgotten (web: renders
         #: them again ahead of the readers)
         self.on_changed: list[Callable[[list[str]], None]] = []
 
@@ -227,8 +227,7 @@ class SiteService:
             if changed is None:
                 self._forget_all()
             else:  # another worker's write, recorded: only what it changed
-                self._forget(sorted(changed))
-                self._changed(sorted(changed))
+                self._changed(self._forget(sorted(changed)))
         return moved
 
     def follow(
@@ -242,10 +241,10 @@ class SiteService:
             )
             self._version, self._known = self.index.data_version(), True
             self._looked = time.monotonic()
-        self._forget(slugs)
+        read = self._forget(slugs)
         if self.changes is not None:
             self.changes.record(previous, self._version, slugs)
-        self._changed(slugs)
+        self._changed(read)
 
     def _changed(self, slugs: list[str]) -> None:
         for listener in self.on_changed:
@@ -287,13 +286,17 @@ class SiteService:
             except PublisherError as exc:  # the store is down: look again later
                 _log.warning("data version not read: %s", exc)
 
-    def _forget(self, slugs: Sequence[str]) -> None:
+    def _forget(self, slugs: Sequence[str]) -> list[str]:
+        """Drop what shows ``slugs``; the ones whose page was kept (someone
+        reads them: worth making again ahead of the next reader)."""
+        read = [s for s in slugs if self.renderings.holds(("release", s, "html"))]
         self.renderings.drop(["listings", *(f"release:{s}" for s in slugs)])
         changed = set(slugs)
         with self._lock:
             for slug, page in list(self._models.items()):
                 if slug in changed or page.next_release_slug in changed:
                     del self._models[slug]
+        return read
 
     def kept(
         self, key: tuple[str, ...], make: Callable[[], Rendering | None]

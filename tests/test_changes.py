@@ -113,3 +113,11 @@ def test_a_changed_page_is_made_again_before_anyone_asks(
     assert _site(app).renderings.figures.hits == hits + 1  # kept ahead of the reader
     assert page.headers["Content-Encoding"] == "gzip"
     assert b"Now with regional figures" in gzip.decompress(page.data)
+
+
+def test_a_page_nobody_read_is_not_made_ahead(make_app: AppFactory) -> None:
+    app = make_app()
+    warmer: Warmer = warm_changed_pages(app)
+    _put_summary(app, OTHER, "Not read by anyone yet.")
+    assert warmer.made == 0
+    assert warmer._thread is None  # nothing was ever handed to it

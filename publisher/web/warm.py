@@ -4,7 +4,8 @@ When a write changes releases (this worker's own, or another worker's that it
 follows), their kept renderings are dropped (publisher.site); the first reader of
 each would then wait for the page to be made. On release day those are exactly
 the pages everyone opens at the minute. A background thread of each worker makes
-each changed release's HTML page again, through the app itself (an in-process
+again the HTML page of each changed release whose page it kept (one someone
+read: a batch of new releases costs nothing here), through the app itself (an in-process
 WSGI call, never a network request), so the rendering is kept exactly as a
 reader's request would have kept it, plain and gzip'd.
 """
