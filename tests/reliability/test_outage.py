@@ -53,9 +53,10 @@ SURFACES = {
     "/healthz": "application/json",
 }
 #: answered without the store: pages rendered before it went down, as they were,
-#: and lists, from the listing index (nothing can change either while it is down:
-#: docs/serving.md); the others answer 503
-KEPT = {"/", f"/releases/{SLUG}", "/releases?view=published"}
+#: and lists, from the listing index, the API's calendar page with the records
+#: kept beside it (nothing can change either while it is down: docs/serving.md);
+#: the others answer 503
+KEPT = {"/", f"/releases/{SLUG}", "/releases?view=published", "/api/releases"}
 
 
 @dataclass(frozen=True)
