@@ -140,3 +140,27 @@ class ServerFactory:
         started, self._started = self._started, []
         for server in started:
             server.cleanup()
+
+
+def put_summary(app: Flask, slug: str, words: str) -> None:
+    """A release's summary with ``words`` added, written through the API."""
+    client = app.test_client()
+    record = client.get(f"/api/releases/{slug}").json
+    assert record is not None
+    record["summary"] += " " + words
+    reply = client.put(
+        f"/api/releases/{slug}",
+        json=record,
+        headers={"Authorization": f"Bearer {PUBLISH_TOKEN}"},
+    )
+    assert reply.status_code == 200, reply.json
+
+
+def second_app(make_app: AppFactory, first: Flask) -> Flask:
+    """Another app over ``first``'s store (as another worker of one server),
+    with ``first`` brought up to what the second one's start wrote."""
+    second = make_app(
+        store=first.extensions["publisher"].store, index=ListingIndex(":memory:")
+    )
+    first.extensions["publisher"].refresh()
+    return second

@@ -11,10 +11,9 @@ from flask import Flask
 
 from publisher.changes import KEPT, ChangeLog
 from publisher.site import SiteService
-from publisher.store.index import ListingIndex
 from publisher.web.warm import Warmer, warm_changed_pages
 
-from .apps import PUBLISH_TOKEN, AppFactory
+from .apps import AppFactory, put_summary, second_app
 
 SLUG = "labour-market-overview-uk-september-2026"
 OTHER = "business-enterprise-rd-expenditure-provisional-uk-2025"
@@ -47,32 +46,18 @@ def test_only_the_last_steps_are_kept(tmp_path: Path) -> None:
     assert log.between("v0", "v1") is None
 
 
-def _put_summary(app: Flask, slug: str, words: str) -> None:
-    client = app.test_client()
-    record = client.get(f"/api/releases/{slug}").json
-    assert record is not None
-    record["summary"] += " " + words
-    reply = client.put(
-        f"/api/releases/{slug}",
-        json=record,
-        headers={"Authorization": f"Bearer {PUBLISH_TOKEN}"},
-    )
-    assert reply.status_code == 200, reply.json
-
-
 def test_another_workers_recorded_write_forgets_only_what_it_changed(
     make_app: AppFactory, tmp_path: Path
 ) -> None:
     reader = make_app()
-    writer = make_app(store=_site(reader).store, index=ListingIndex(":memory:"))
-    _site(reader).refresh()  # whatever the second app's import did
+    writer = second_app(make_app, reader)
     log = str(tmp_path / "changes")
     _site(reader).changes = ChangeLog(log)
     _site(writer).changes = ChangeLog(log)
     client = reader.test_client()
     kept_other = client.get(f"/releases/{OTHER}").get_data()
     client.get(f"/releases/{SLUG}")
-    _put_summary(writer, SLUG, "Now with regional figures.")
+    put_summary(writer, SLUG, "Now with regional figures.")
     assert _site(reader).refresh()  # the version moved, by a step it can read
     misses = _site(reader).renderings.figures.misses
     assert client.get(f"/releases/{OTHER}").get_data() == kept_other
@@ -84,12 +69,11 @@ def test_a_step_not_recorded_forgets_everything(
     make_app: AppFactory, tmp_path: Path
 ) -> None:
     reader = make_app()
-    writer = make_app(store=_site(reader).store, index=ListingIndex(":memory:"))
-    _site(reader).refresh()  # whatever the second app's import did
+    writer = second_app(make_app, reader)
     _site(reader).changes = ChangeLog(str(tmp_path / "changes"))  # the writer's: none
     client = reader.test_client()
     client.get(f"/releases/{OTHER}")
-    _put_summary(writer, SLUG, "Now with regional figures.")
+    put_summary(writer, SLUG, "Now with regional figures.")
     assert _site(reader).refresh()
     misses = _site(reader).renderings.figures.misses
     client.get(f"/releases/{OTHER}")
@@ -103,7 +87,7 @@ def test_a_changed_page_is_made_again_before_anyone_asks(
     warmer: Warmer = warm_changed_pages(app)
     client = app.test_client()
     client.get(f"/releases/{SLUG}")
-    _put_summary(app, SLUG, "Now with regional figures.")
+    put_summary(app, SLUG, "Now with regional figures.")
     deadline = time.monotonic() + 30
     while warmer.made < 1:
         assert time.monotonic() < deadline, "the changed page was never made"
@@ -118,6 +102,6 @@ def test_a_changed_page_is_made_again_before_anyone_asks(
 def test_a_page_nobody_read_is_not_made_ahead(make_app: AppFactory) -> None:
     app = make_app()
     warmer: Warmer = warm_changed_pages(app)
-    _put_summary(app, OTHER, "Not read by anyone yet.")
+    put_summary(app, OTHER, "Not read by anyone yet.")
     assert warmer.made == 0
     assert warmer._thread is None  # nothing was ever handed to it

@@ -11,9 +11,8 @@ from flask import Flask
 from publisher.renderings import rendering
 from publisher.shared_renderings import ENTRIES, SharedRenderings
 from publisher.site import SiteService
-from publisher.store.index import ListingIndex
 
-from .apps import PUBLISH_TOKEN, AppFactory
+from .apps import AppFactory, put_summary, second_app
 
 SLUG = "labour-market-overview-uk-september-2026"
 NOW = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
@@ -56,8 +55,7 @@ def test_a_page_one_worker_made_is_taken_by_another(
     make_app: AppFactory, tmp_path: Path
 ) -> None:
     first = make_app()
-    second = make_app(store=_site(first).store, index=ListingIndex(":memory:"))
-    _site(first).refresh()  # whatever the second app's import did
+    second = second_app(make_app, first)
     path = str(tmp_path / "renderings")
     _site(first).shared = SharedRenderings(path)
     _site(second).shared = SharedRenderings(path)
@@ -67,16 +65,7 @@ def test_a_page_one_worker_made_is_taken_by_another(
     assert taken.get_data() == made.get_data()
     assert taken.headers["ETag"] == made.headers["ETag"]
     # a write moves the version: the other worker's page is not taken again
-    client = second.test_client()
-    record = client.get(f"/api/releases/{SLUG}").json
-    assert record is not None
-    record["summary"] += " Now with regional figures."
-    reply = client.put(
-        f"/api/releases/{SLUG}",
-        json=record,
-        headers={"Authorization": f"Bearer {PUBLISH_TOKEN}"},
-    )
-    assert reply.status_code == 200, reply.json
+    put_summary(second, SLUG, "Now with regional figures.")
     _site(first).refresh()
     again = first.test_client().get(f"/releases/{SLUG}")
     assert "Now with regional figures" in again.text

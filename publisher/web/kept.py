@@ -147,7 +147,7 @@ class KeptRenderings:
         ran: list[tuple[str, list[tuple[str, str]], bytes]] = []
 
         def make() -> Rendering | None:
-            status, headers, body = _run(self.app, environ)
+            status, headers, body = run_app(self.app, environ)
             ran.append((status, headers, body))
             if not status.startswith("200 "):
                 return None
@@ -171,7 +171,7 @@ class KeptRenderings:
         return [body]
 
 
-def _run(
+def run_app(
     app: WSGIApplication, environ: WSGIEnvironment
 ) -> tuple[str, list[tuple[str, str]], bytes]:
     """Status, headers and body of ``app``'s answer to ``environ``."""

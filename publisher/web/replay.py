@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from publisher.site import SiteService
+from publisher.web.kept import run_app
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -98,30 +99,15 @@ class ReplayedAnswers:
         version: str,
     ) -> Iterable[bytes]:
         """The view's answer, kept when it was a kept answer of the cache."""
-        answered: list[tuple[str, list[tuple[str, str]]]] = []
-
-        def start(
-            status: str, headers: list[tuple[str, str]], exc_info: object = None
-        ) -> Callable[[bytes], object]:
-            answered[:] = [(status, list(headers))]
-            return start_response(status, headers, exc_info)  # type: ignore[arg-type]
-
-        chunks = self.app(environ, start)
-        try:
-            payload = b"".join(chunks)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
-        if answered:
-            status, headers = answered[0]
-            hit = any(k.lower() == "x-cache" and v == "hit" for k, v in headers)
-            if status.startswith("200 ") and hit and len(payload) <= LARGEST:
-                with self._lock:
-                    if self._at == version:
-                        self._kept[key] = (status, headers, payload)
-                        while len(self._kept) > ENTRIES:
-                            self._kept.popitem(last=False)
+        status, headers, payload = run_app(self.app, environ)
+        start_response(status, headers)
+        hit = any(k.lower() == "x-cache" and v == "hit" for k, v in headers)
+        if status.startswith("200 ") and hit and len(payload) <= LARGEST:
+            with self._lock:
+                if self._at == version:
+                    self._kept[key] = (status, headers, payload)
+                    while len(self._kept) > ENTRIES:
+                        self._kept.popitem(last=False)
         return [payload]
 
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
 from werkzeug.test import EnvironBuilder
 
 from publisher.site import SiteService
+from publisher.web.kept import run_app
 
 _log = logging.getLogger("publisher.web.warm")
 #: the most releases one write has rendered again (a larger batch: the rest on
@@ -67,21 +67,8 @@ class Warmer:
             headers=[("Accept", "text/html"), ("Accept-Encoding", "gzip")],
             environ_base={"REMOTE_ADDR": "127.0.0.1"},
         ).get_environ()
-        chunks = self.app.wsgi_app(environ, _discard)
-        try:
-            for _ in chunks:
-                pass
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
+        run_app(self.app.wsgi_app, environ)  # made and kept on the way
         self.made += 1
-
-
-def _discard(
-    status: str, headers: list[tuple[str, str]], exc_info: object = None
-) -> Callable[[bytes], object]:
-    return lambda _data: None
 
 
 def warm_changed_pages(app: Flask) -> Warmer:
