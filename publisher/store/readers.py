@@ -216,12 +216,10 @@ class _SharedCap:
     (``fcntl.lockf``) on one file of the pool's run directory. Byte ``i`` is slot
     ``i``; a client's share is ``share`` bytes at an offset from a hash of its
     address. The kernel drops a process's locks when it ends, so a killed worker
-    holds nothing.
-
-    POSIX locks belong to a process, not a thread, and closing any descriptor of
-    the file drops them all: so there is one per file and process (``_SHARED``),
-    never closed, with the counts of this process's threads beside it; a forked
-    child (which inherits no locks) makes its own.
+    holds nothing. POSIX locks belong to a process, not a thread, and closing any
+    descriptor of the file drops them all: one per file and process (``_SHARED``),
+    never closed, this process's threads counted beside it; a forked child (which
+    inherits no locks) makes its own.
     """
 
     def __init__(self, path: str | None) -> None:
@@ -273,10 +271,13 @@ class _SharedCap:
             del self.shares[client]
         return None
 
-    def release(self, slot: int, client: str, place: int | None, size: int) -> None:
-        """Give back a slot and (if held) the client's place (under ``lock``)."""
-        self._give(slot)
-        self.slots.discard(slot)
+    def release(
+        self, slot: int | None, client: str, place: int | None, size: int
+    ) -> None:
+        """Give back the slot and the client's place, those held (under ``lock``)."""
+        if slot is not None:
+            self._give(slot)
+            self.slots.discard(slot)
         if place is not None:
             self._give(_share_offset(client, place, size))
             held = self.shares.get(client, set())
@@ -352,18 +353,19 @@ class ReaderPool:
     def _acquire(self, client: str) -> tuple[_SharedCap, int, int | None]:
         cap = self._cap()
         with cap.lock:
-            slot = cap.acquire_slot(self.size)
-            if slot is None:
-                raise ReadersBusyError(
-                    f"{self.size} queries are running already; try again in a moment"
-                )
+            # the place first: over its share, a client never holds a slot at all
             place = cap.acquire_share(client, self.share, self.size)
             if place is None and self.size > 1:
-                cap.release(slot, client, None, self.size)
                 raise ReadersBusyError(
                     f"{self.share} of your queries are running already (each "
                     f"client may run {self.share} of the {self.size} at once); "
                     "try again in a moment"
+                )
+            slot = cap.acquire_slot(self.size)
+            if slot is None:
+                cap.release(None, client, place, self.size)
+                raise ReadersBusyError(
+                    f"{self.size} queries are running already; try again in a moment"
                 )
             return cap, slot, place
 
