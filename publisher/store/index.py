@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,14 +35,13 @@ from publisher.store.index_pages import (
     VIEWS,
     Marks,
     Query,
-    count_facets,
     date_seek,
-    facet_keys,
     page_sql,
     recount_facets,
     view_counts,
     view_query,
 )
+from publisher.store.index_rows import forget_release, insert_release
 
 SCHEMA_SQL = """
 PRAGMA journal_mode = WAL;
@@ -265,9 +263,9 @@ class ListingIndex:
             self._marks.clear()
             touched: set[str] = set()  # topics whose counts change
             for slug in gone + stale:
-                touched.update(self._forget(db, slug, count=not recount))
+                touched.update(forget_release(db, slug, count=not recount))
             for row, topics, keywords in rows:
-                self._insert_row(db, row, topics, keywords, count=not recount)
+                insert_release(db, row, topics, keywords, count=not recount)
                 touched.update(t for t, _label in topics)
             if recount:
                 recount_facets(db)
@@ -296,92 +294,6 @@ class ListingIndex:
                 (settings.base_url,),
             )
         return SyncResult(data_version, len(stale), len(gone))
-
-    @staticmethod
-    def _forget(db: sqlite3.Connection, slug: str, *, count: bool) -> list[str]:
-        """Delete a release's rows (and, with ``count``, its facet counts); its
-        topics."""
-        topics = [
-            t
-            for (t,) in db.execute(
-                "SELECT topic FROM release_topics WHERE slug = ?", (slug,)
-            )
-        ]
-        old = db.execute(
-            "SELECT status, designation FROM releases WHERE slug = ?", (slug,)
-        ).fetchone()
-        if old is not None and count:
-            count_facets(db, facet_keys(old[0], old[1], topics), -1)
-        db.execute("DELETE FROM releases WHERE slug = ?", (slug,))
-        db.execute("DELETE FROM release_topics WHERE slug = ?", (slug,))
-        db.execute(
-            "DELETE FROM release_text WHERE rowid IN (SELECT text_rowid FROM "
-            "release_text_keys WHERE slug = ?)",
-            (slug,),
-        )
-        db.execute("DELETE FROM release_text_keys WHERE slug = ?", (slug,))
-        return topics
-
-    @classmethod
-    def _insert_row(
-        cls,
-        db: sqlite3.Connection,
-        row: Row,
-        topics: list[tuple[str, str]],
-        keywords: str,
-        *,
-        count: bool,
-    ) -> None:
-        db.execute(
-            "INSERT INTO releases VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                row.slug,
-                row.content_hash,
-                row.modified,
-                row.title,
-                row.summary,
-                row.status,
-                row.release_date,
-                row.release_date_text,
-                row.provisional_date,
-                row.published_date,
-                row.designation,
-                int(row.census),
-                keywords,
-            ),
-        )
-        db.executemany(
-            "INSERT OR REPLACE INTO release_topics VALUES (?,?,?)",
-            [(row.slug, t, label) for t, label in topics],
-        )
-        cls._insert_text(db, row, keywords)
-        if count:
-            names = [t for t, _label in topics]
-            count_facets(db, facet_keys(row.status, row.designation, names), 1)
-
-    @staticmethod
-    def _insert_text(db: sqlite3.Connection, row: Row, keywords: str) -> None:
-        when = row.release_date or row.published_date
-        seconds = 0
-        if when:
-            seconds = max(
-                0, int(datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp())
-            )
-        key = seconds * 1_000_000 + zlib.crc32(row.slug.encode()) % 1_000_000
-        while True:
-            try:
-                db.execute(
-                    "INSERT INTO release_text(rowid, slug, title, summary, keywords) "
-                    "VALUES (?,?,?,?,?)",
-                    (key, row.slug, row.title or "", row.summary or "", keywords),
-                )
-                db.execute(
-                    "INSERT OR REPLACE INTO release_text_keys VALUES (?, ?)",
-                    (row.slug, key),
-                )
-                return
-            except sqlite3.IntegrityError:
-                key += 1  # another release at the same second with the same tie-break
 
     # Queries ----------------------------------------------------------------
 
