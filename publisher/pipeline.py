@@ -318,28 +318,109 @@ def import_batch(
             agent=agent,
             notes=notes,
         )
-    with tempfile.TemporaryDirectory(prefix="publisher-import-") as folder:
-        path = os.path.join(folder, "batch.nq")
-        with open(path, "w", encoding="utf-8") as fh:
-            outcome = run_batch(
-                releases, settings, "nquads", fh, jobs=jobs, progress=progress
-            )
-        if not outcome.written:
-            return ImportOutcome(outcome, None)
-        return ImportOutcome(
-            outcome,
-            catalog.publish(
-                store,
-                _entries(outcome),
-                path,
-                settings,
-                agent=agent,
-                notes=notes,
-                renames=renames,
-                exclusive=exclusive,
-                graphs_before=graphs_before,
-            ),
+    with prepare_batch(releases, settings, jobs=jobs, progress=progress) as prepared:
+        return publish_prepared(
+            prepared,
+            store,
+            settings,
+            agent=agent,
+            notes=notes,
+            renames=renames,
+            exclusive=exclusive,
+            graphs_before=graphs_before,
         )
+
+
+@dataclass
+class PreparedBatch:
+    """A batch converted and validated, its N-Quads in a file of its own, ready
+    for its write (:func:`publish_prepared`): made ahead for a scheduled minute's
+    releases (publisher.scheduler), so that only the store's transaction is left
+    for the minute. It holds embargoed data: kept in the process that made it and
+    a private temporary folder, never in the store before the write."""
+
+    releases: list[Release]
+    outcome: BatchOutcome
+    folder: tempfile.TemporaryDirectory[str]
+
+    @property
+    def path(self) -> str:
+        return os.path.join(self.folder.name, "batch.nq")
+
+    def close(self) -> None:
+        self.folder.cleanup()
+
+    def __enter__(self) -> PreparedBatch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def prepare_batch(
+    releases: Iterable[Release],
+    settings: Settings,
+    *,
+    jobs: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> PreparedBatch:
+    """Convert and validate a batch into N-Quads, for a write now or later."""
+    kept: list[Release] = []
+    folder = tempfile.TemporaryDirectory(prefix="publisher-import-")
+    try:
+        prepared = PreparedBatch(
+            kept, BatchOutcome(ValidationReport(checked=0), [], [], False), folder
+        )
+        with open(prepared.path, "w", encoding="utf-8") as fh:
+            prepared.outcome = run_batch(
+                _kept(releases, kept),
+                settings,
+                "nquads",
+                fh,
+                jobs=jobs,
+                progress=progress,
+            )
+    except BaseException:
+        folder.cleanup()
+        raise
+    return prepared
+
+
+def _kept(releases: Iterable[Release], into: list[Release]) -> Iterator[Release]:
+    for release in releases:
+        into.append(release)
+        yield release
+
+
+def publish_prepared(
+    prepared: PreparedBatch,
+    store: Store,
+    settings: Settings,
+    *,
+    agent: str = "cli",
+    notes: dict[str, ChangeNote] | None = None,
+    renames: dict[str, str] | None = None,
+    exclusive: bool = False,
+    graphs_before: dict[str, str] | None = None,
+) -> ImportOutcome:
+    """Write a prepared batch in one transaction (nothing, if it may not be)."""
+    outcome = prepared.outcome
+    if not outcome.written:
+        return ImportOutcome(outcome, None)
+    return ImportOutcome(
+        outcome,
+        catalog.publish(
+            store,
+            _entries(outcome),
+            prepared.path,
+            settings,
+            agent=agent,
+            notes=notes,
+            renames=renames,
+            exclusive=exclusive,
+            graphs_before=graphs_before,
+        ),
+    )
 
 
 class _Load(Protocol):

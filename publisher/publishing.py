@@ -30,13 +30,12 @@ from publisher.errors import (
     LifecycleError,
     NotFoundError,
     PreconditionFailedError,
-    PublisherError,
     RejectedError,
 )
 from publisher.importers._common import Where, check_release_terms
 from publisher.importers.native import release_from_record, release_to_record
 from publisher.lifecycle import NO_CHANGE, Change, check_change, check_rename
-from publisher.model import Release, Status
+from publisher.model import Release
 from publisher.readback import (
     graph_text,
     ntriples_to_release,
@@ -46,64 +45,16 @@ from publisher.readback import (
 from publisher.store import Store, catalog
 from publisher.store.catalog import ChangeNote, ReleaseState, content_hash
 from publisher.store.record_cache import Entry, RecordCache
-from publisher.store.schedule import Scheduled, ScheduleStore
+from publisher.store.schedule import ScheduleStore
 from publisher.validation import ValidationReport
-
-
-@dataclasses.dataclass(frozen=True)
-class Current:
-    """A release as published now, with its version (its ETag)."""
-
-    release: Release
-    content_hash: str
-    issued: str | None
-    modified: str
-    #: the graph's N-Triples as stored, when known (a write changes only the
-    #: triples that differ: publisher.store.catalog.publish)
-    graph: str | None = None
-
-
-@dataclasses.dataclass
-class WriteResult:
-    published: list[str] = dataclasses.field(default_factory=list)
-    unchanged: list[str] = dataclasses.field(default_factory=list)
-    scheduled: dict[str, datetime] = dataclasses.field(default_factory=dict)
-    created: list[str] = dataclasses.field(default_factory=list)
-    content_hashes: dict[str, str] = dataclasses.field(default_factory=dict)
-    data_version: str | None = None
-    report: dict[str, Any] | None = None  # warnings, in the 422 body's schema
-
-
-def publication_time(release: Release) -> datetime | None:
-    """When a published version goes public: its published date, else its date."""
-    if release.status is not Status.PUBLISHED:
-        return None
-    return release.published_date or release.release_date
-
-
-def input_report(exc: InputError, checked: int) -> dict[str, Any]:
-    """An unreadable record as a validation report (the 422 body's schema)."""
-    return {
-        "conforms": False,
-        "checked": checked,
-        "violations": 1,
-        "warnings": 0,
-        "skipped": [],
-        "records": [
-            {
-                "file": exc.file,
-                "record": exc.record,
-                "id": exc.record_id,
-                "results": [
-                    {
-                        "field": exc.field or "",
-                        "severity": "Violation",
-                        "message": exc.message,
-                    }
-                ],
-            }
-        ],
-    }
+from publisher.write_values import (
+    Ahead,
+    Current,
+    WriteResult,
+    Wrote,
+    input_report,
+    publication_time,
+)
 
 
 class PublishingService:
@@ -113,23 +64,25 @@ class PublishingService:
         self,
         settings: Settings,
         store: Store,
-        write_lock: threading.Lock,
+        write_lock: threading.RLock,
         schedule: ScheduleStore,
-        on_write: Callable[[str | None, str | None, list[str]], None] | None = None,
+        on_write: Callable[[Wrote], None] | None = None,
         record_cache: RecordCache | None = None,
     ) -> None:
-        """``on_write(previous, version, slugs)`` hears of every write that moved
-        the data version, with the releases it changed (the listing index follows
-        them without a full sync). ``record_cache``: the records kept by version
+        """``on_write(wrote)`` hears of every write that moved the data version,
+        with the releases it changed (the listing index follows them without a
+        full sync). ``record_cache``: the records kept by version
         (publisher.store.record_cache; default one in memory)."""
         self.settings = settings
         self.store = store
         self.schedule = schedule
         self.record_cache = record_cache or RecordCache(":memory:")
-        self._lock = write_lock
+        #: held by every write, one at a time (the scheduler holds it from
+        #: taking a minute's entries to their write)
+        self.lock = write_lock
         #: each hears of every write that moved the data version, in order
         #: (the site's index first; the writer worker adds its checkpoints)
-        self.write_listeners: list[Callable[[str | None, str | None, list[str]], None]]
+        self.write_listeners: list[Callable[[Wrote], None]]
         self.write_listeners = [on_write] if on_write is not None else []
         #: called whenever the schedule changes (publisher.scheduler sets it)
         self.on_schedule: Callable[[], None] | None = None
@@ -256,10 +209,35 @@ class PublishingService:
         no longer current); ``create_only``: a POST (409 if the id is taken).
         """
         releases = self.parse(records, source)
-        with self._lock:
+        with self.lock:
             return self._write(
                 releases, agent, target, if_match, create_only, moment or _now()
             )
+
+    def write_releases(
+        self,
+        releases: list[Release],
+        agents: dict[str, str],
+        moment: datetime,
+        ahead: Ahead | None = None,
+    ) -> WriteResult:
+        """Publish releases that were scheduled, each as who sent it, in one
+        write (the caller holds :attr:`lock`: publisher.scheduler)."""
+        first = agents[releases[0].slug]
+        return self._write(releases, first, None, None, False, moment, agents, ahead)
+
+    def make_ahead(self, releases: list[Release], moment: datetime) -> Ahead:
+        """Convert and validate releases due at ``moment``, as the calendar's
+        rules will make them then from what is published now, and make their API
+        records, so that their write has only the store's transaction left."""
+        currents = self.read_many([r.slug for r in releases])
+        changes = _changes(
+            releases, {r.slug: currents.get(r.slug) for r in releases}, {}, moment
+        )
+        ready = [changes[r.slug].release for r in releases]
+        batch = pipeline.prepare_batch(ready, self.settings, jobs=1)
+        records = {r.slug: stored_entry(r, self.settings) for r in ready}
+        return Ahead(batch, records)
 
     def _write(
         self,
@@ -270,9 +248,11 @@ class PublishingService:
         create_only: bool,
         moment: datetime,
         agents: dict[str, str] | None = None,
+        ahead: Ahead | None = None,
     ) -> WriteResult:
         """The write under the lock; ``agents``: who sent each release, when not
-        ``agent`` (a scheduled minute's releases)."""
+        ``agent`` (a scheduled minute's releases); ``ahead``: those releases
+        made ready before (taken if they are exactly what is published now)."""
         olds, renames = self._check_targets(releases, target, if_match, create_only)
         changes = _changes(releases, olds, renames, moment)
         ready = [c.release for c in changes.values()]
@@ -288,7 +268,13 @@ class PublishingService:
         warnings: ValidationReport | None = None
         if publish_now:
             warnings = self._publish(
-                publish_now, changes, renames, olds, (agent, agents or {}), result
+                publish_now,
+                changes,
+                renames,
+                olds,
+                (agent, agents or {}),
+                result,
+                ahead,
             )
         # any write withdraws what was scheduled for the release before it
         self.schedule.remove_many([*(r.slug for r in ready), *renames])
@@ -380,11 +366,14 @@ class PublishingService:
         olds: dict[str, Current | None],
         agents: tuple[str, dict[str, str]],
         result: WriteResult,
+        ahead: Ahead | None = None,
     ) -> ValidationReport:
         """Publish ``releases`` now, into ``result``; the report's warnings.
 
         ``agents``: the write's agent, and who sent each release if another.
         """
+        if ahead is not None and ahead.batch.releases != releases:
+            ahead = None  # not what was made ready: made again now
         agent, senders = agents
         before = catalog.data_version(self.store, self.settings)
         notes = {
@@ -393,16 +382,20 @@ class PublishingService:
             )
             for r in releases
         }
-        imported = pipeline.import_batch(
-            releases,
-            self.settings,
-            self.store,
-            jobs=1,
-            agent=agent,
-            notes=notes,
-            renames=renames,
-            graphs_before=self._graphs_before(releases, olds, renames),
-        )
+        options: dict[str, Any] = {
+            "agent": agent,
+            "notes": notes,
+            "renames": renames,
+            "graphs_before": self._graphs_before(releases, olds, renames),
+        }
+        if ahead is not None:  # converted and validated already
+            imported = pipeline.publish_prepared(
+                ahead.batch, self.store, self.settings, **options
+            )
+        else:
+            imported = pipeline.import_batch(
+                releases, self.settings, self.store, jobs=1, **options
+            )
         if imported.published is None:
             raise RejectedError(
                 "the release violates the shapes"
@@ -418,16 +411,28 @@ class PublishingService:
         by_slug = {r.slug: r for r in releases}
         self.record_cache.forget(list(renames))
         written = imported.published.graphs
+        made = ahead.records if ahead is not None else {}
         self.record_cache.put_many(
             (
                 s,
                 result.content_hashes[s],
-                *stored_entry(by_slug[s], self.settings, written.get(s)),
+                *(
+                    made.get(s)
+                    or stored_entry(by_slug[s], self.settings, written.get(s))
+                ),
             )
             for s in result.published
         )
         if result.published:
-            self._wrote(before, result.data_version, [*result.published, *renames])
+            known = imported.batch.known
+            self._wrote(
+                Wrote(
+                    before,
+                    result.data_version,
+                    [*result.published, *renames],
+                    {s: known[s] for s in result.published if s in known},
+                )
+            )
         return imported.batch.report
 
     def _graphs_before(
@@ -459,7 +464,7 @@ class PublishingService:
                 "deleting a release needs a reason, shown to people who follow an "
                 'old link: send ?reason=... (or a JSON body {"reason": "..."})',
             )
-        with self._lock:
+        with self.lock:
             current = catalog.release_states(self.store, self.settings, [slug]).get(
                 slug
             )
@@ -476,81 +481,25 @@ class PublishingService:
             )
             self.schedule.remove(slug)
             self.record_cache.forget([slug])
-            self._wrote(before, result.data_version, [slug])
+            self._wrote(Wrote(before, result.data_version, [slug]))
         self.wake()
         return result.data_version
 
     def withdraw(self, slug: str) -> bool:
         """Cancel a scheduled publication (the release as published stays)."""
-        with self._lock:
+        with self.lock:
             done = self.schedule.remove(slug)
         self.wake()
         return done
-
-    # Scheduled publication (publisher.scheduler) -------------------------------
-
-    def publish_due(self, moment: datetime) -> tuple[list[Scheduled], dict[str, str]]:
-        """Publish every scheduled release due at ``moment``, all in one write.
-
-        One transaction, one data version, one change in the history with an
-        entry per release (each by the token that scheduled it), one call of
-        ``on_write`` with every slug (issue 12: a minute's releases in one write).
-        If that write is refused, each release is tried alone, so one broken
-        entry does not hold back the others. Returns the entries published and
-        why the others could not be (they are dropped, so they do not repeat).
-        """
-        with self._lock:
-            entries = self.schedule.due(moment)
-            failed: dict[str, str] = {}
-            due: list[tuple[Scheduled, Release]] = []
-            for entry in entries:
-                try:
-                    parsed = self.parse([entry.record], f"schedule ({entry.slug})")
-                except PublisherError as exc:
-                    failed[entry.slug] = str(exc)
-                else:
-                    due.append((entry, parsed[0]))
-            done = due
-            try:
-                if due:
-                    self._write_due(due)
-            except PublisherError:
-                done = []
-                for one in due:
-                    try:
-                        self._write_due([one])
-                    except PublisherError as exc:
-                        failed[one[0].slug] = str(exc)
-                    else:
-                        done.append(one)
-            self.schedule.remove_many(failed)
-        if entries:
-            self.wake()
-        return [entry for entry, _ in done], failed
-
-    def _write_due(self, due: list[tuple[Scheduled, Release]]) -> None:
-        """Scheduled releases published in one write, each as its sender."""
-        latest = max(entry.publish_at for entry, _ in due)
-        self._write(
-            [release for _, release in due],
-            due[0][0].agent,
-            None,
-            None,
-            False,
-            max(_now(), latest),
-            agents={release.slug: entry.agent for entry, release in due},
-        )
 
     def wake(self) -> None:
         """The schedule changed: whoever publishes it (``on_schedule``) is told."""
         if self.on_schedule is not None:
             self.on_schedule()
 
-    def _wrote(
-        self, previous: str | None, version: str | None, slugs: list[str]
-    ) -> None:
+    def _wrote(self, wrote: Wrote) -> None:
         for listener in self.write_listeners:
-            listener(previous, version, slugs)
+            listener(wrote)
 
     def next_publication(self) -> datetime | None:
         """The next scheduled publication time (held in memory: every response

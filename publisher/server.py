@@ -276,7 +276,7 @@ def _checkpoint_each_write(app: Any, checkpoints: CheckpointPublisher) -> None:
     a write's answer waits only for the followers' next look. (Other writes, a
     SPARQL Update, are found by the writer's loop within FOLLOW_SECONDS.)"""
     app.extensions["publisher.publishing"].write_listeners.append(
-        lambda _previous, version, _slugs: checkpoints.publish(version)
+        lambda wrote: checkpoints.publish(wrote.version)
     )
 
 

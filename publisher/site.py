@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -35,7 +35,7 @@ from publisher.shared_renderings import SharedRenderings
 from publisher.store import Store, catalog, health
 from publisher.store.graphs import release_graphs_ntriples
 from publisher.store.index import ListingIndex
-from publisher.store.index_fields import Row, parse_moment
+from publisher.store.index_fields import Known, Row, parse_moment
 
 PAGE_SIZE = 20
 #: page models of this many releases are kept, for the other forms of a release
@@ -163,8 +163,10 @@ class SiteService:
         self.index = index
         self.iris = Iris(settings.base_url)
         self._lock = threading.Lock()
-        #: held by every write (SPARQL Update, the API), one at a time
-        self.write_lock = threading.Lock()
+        #: held by every write (SPARQL Update, the API), one at a time, and by a
+        #: look at the store (:meth:`refresh`); reentrant, for a look made by the
+        #: writing thread itself (after its follow: nothing then to sync)
+        self.write_lock = threading.RLock()
         #: what pages, serialisations and cards look like now (web/pages.py)
         self.renderings = Renderings(settings.share(settings.render_cache_mb << 20))
         self._models: OrderedDict[str, ReleasePage] = OrderedDict()
@@ -197,19 +199,32 @@ class SiteService:
             self.refresh()
         elif self._looking.acquire(blocking=False):
             try:
-                self.refresh()
+                self.refresh(wait=False)
             finally:
                 self._looking.release()
 
-    def refresh(self) -> bool:
+    def refresh(self, wait: bool = True) -> bool:
         """Look at the store's data version; if a writer other than this
         process moved it (or, in a follower worker, a new checkpoint is open),
         bring the index up to it and forget every rendering. True when it moved.
 
-        The version check (one tiny query) takes no lock; a sync it calls for
-        has no deadline (after another writer's large change it may take longer
-        than page_timeout, and cut short it would never end).
+        It holds the write lock, so it never looks in the middle of this
+        process's own write: that write's new version is the write's to follow
+        (:meth:`follow`, the releases it changed), and a look between its
+        commit and its follow would sync the index in full. With ``wait``
+        False (a reader's due look, the watcher) a write under way means no
+        look now. A sync it calls for has no deadline (after another writer's
+        large change it may take longer than page_timeout, and cut short it
+        would never end).
         """
+        if not self.write_lock.acquire(blocking=wait):
+            return False
+        try:
+            return self._refresh()
+        finally:
+            self.write_lock.release()
+
+    def _refresh(self) -> bool:
         version = catalog.data_version(self.store, self.settings)
         self._looked = time.monotonic()
         if self._known and version == self._version:
@@ -231,13 +246,18 @@ class SiteService:
         return moved
 
     def follow(
-        self, previous: str | None, version: str | None, slugs: list[str]
+        self,
+        previous: str | None,
+        version: str | None,
+        slugs: list[str],
+        known: Mapping[str, Known] | None = None,
     ) -> None:
         """A write in this process changed ``slugs``: the index re-reads just
-        those, and what shows them is rendered again."""
+        those (taking the rows ``known`` has, by version, as written), and what
+        shows them is rendered again."""
         with self._lock:
             self.index.sync_releases(
-                self.store, self.settings, previous, version, slugs
+                self.store, self.settings, previous, version, slugs, known or {}
             )
             self._version, self._known = self.index.data_version(), True
             self._looked = time.monotonic()
@@ -282,7 +302,7 @@ class SiteService:
     def _watch(self) -> None:
         while not self._stop.wait(self.settings.version_watch):
             try:
-                self.refresh()
+                self.refresh(wait=False)
             except PublisherError as exc:  # the store is down: look again later
                 _log.warning("data version not read: %s", exc)
 

@@ -102,7 +102,7 @@ class SparqlService:
         settings: Settings,
         store: Store,
         data_version: Callable[[], str | None],
-        write_lock: threading.Lock,
+        write_lock: threading.RLock,
     ) -> None:
         self.settings = settings
         self.store = store

@@ -16,6 +16,7 @@ from publisher.model import Release
 from publisher.namespaces import Iris
 from publisher.publishing import PublishingService
 from publisher.scheduler import Scheduler
+from publisher.write_values import Wrote
 
 from .apps import PUBLISH_TOKEN, AppFactory
 from .publisher_server import ADMIN_TOKEN
@@ -420,8 +421,8 @@ def test_releases_due_together_are_published_in_one_write(
 
     writes: list[tuple[str | None, str | None, list[str]]] = []
 
-    def heard(previous: str | None, version: str | None, changed: list[str]) -> None:
-        writes.append((previous, version, changed))
+    def heard(wrote: Wrote) -> None:
+        writes.append((wrote.previous, wrote.version, wrote.slugs))
 
     publishing.write_listeners.append(heard)
     version_before = app.extensions["publisher"].data_version()

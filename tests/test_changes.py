@@ -4,6 +4,7 @@ the pages made again ahead of readers (publisher.web.warm)."""
 from __future__ import annotations
 
 import gzip
+import threading
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from flask import Flask
 from publisher.changes import KEPT, ChangeLog
 from publisher.site import SiteService
 from publisher.web.warm import Warmer, warm_changed_pages
+from publisher.write_values import Wrote
 
 from .apps import AppFactory, put_summary, second_app
 
@@ -105,3 +107,36 @@ def test_a_page_nobody_read_is_not_made_ahead(make_app: AppFactory) -> None:
     put_summary(app, OTHER, "Not read by anyone yet.")
     assert warmer.made == 0
     assert warmer._thread is None  # nothing was ever handed to it
+
+
+def test_a_look_in_the_middle_of_a_write_leaves_the_write_to_follow_it(
+    make_app: AppFactory,
+) -> None:
+    """Between a write's commit and its follow, a reader's due look (or the
+    watcher) finds the store's version moved. It must not sync the index then: a
+    sync in full at 100,000 releases held the minute's releases back by seconds,
+    and the write's follow, finding the index no longer at the version it started
+    from, synced in full again."""
+    app = make_app()
+    site = _site(app)
+    publishing = app.extensions["publisher.publishing"]
+    before = site.data_version()
+    seen: list[tuple[bool, str | None]] = []
+
+    def look_now(wrote: Wrote) -> None:
+        assert wrote.previous == before and wrote.version != before
+
+        def reader() -> None:  # a reader's due look, from another thread
+            seen.append((site.refresh(wait=False), site.index.data_version()))
+
+        thread = threading.Thread(target=reader)
+        thread.start()
+        thread.join()
+
+    publishing.write_listeners.insert(0, look_now)
+    put_summary(app, SLUG, "Now with regional figures.")
+    assert seen == [(False, before)]  # no look, the index untouched, mid-write
+    after = site.data_version()
+    assert after != before and site.index.data_version() == after
+    page = app.test_client().get(f"/releases/{SLUG}").text
+    assert "Now with regional figures" in page

@@ -42,6 +42,7 @@ LAYERS = {
     "publisher.sparql": 7,
     "publisher.reports": 7,
     "publisher.publishing": 8,
+    "publisher.write_values": 8,
     "publisher.demo": 8,
     "publisher.scheduler": 8,
     "publisher.server": 10,

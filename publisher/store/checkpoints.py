@@ -257,6 +257,7 @@ class FollowerIndex(ListingIndex):
         previous: str | None,
         data_version: str | None,
         slugs: object,
+        known: object = None,
     ) -> SyncResult:
         return SyncResult(self.data_version(), 0, 0)
 

@@ -232,16 +232,22 @@ class ListingIndex:
         previous: str | None,
         data_version: str | None,
         slugs: Sequence[str],
+        known: Mapping[str, index_fields.Known] | None = None,
     ) -> SyncResult:
         """Follow a write this process made, which changed only ``slugs`` and moved
-        the data version from ``previous`` to ``data_version``: those rows are re-read
-        (the bulk queries asked of their graphs only), nothing else. If
-        the index was not at ``previous``, it syncs in full instead."""
-        if self.data_version() != previous:
+        the data version from ``previous`` to ``data_version``: those rows are
+        taken from ``known`` where it has their version (the releases as the write
+        wrote them) or re-read (the bulk queries asked of their graphs only),
+        nothing else. If the index was not at ``previous``, it syncs in full."""
+        at = self.data_version()
+        if at is not None and at == data_version:  # already followed
+            return SyncResult(data_version, 0, 0)
+        if at != previous:
             return self.sync(store, settings, data_version)
         states = catalog.release_states(store, settings, slugs)
         hashes = {s: (st.content_hash, st.modified) for s, st in states.items()}
-        rows = fetch_some(store, settings, hashes)
+        rows, unknown = index_fields.known_rows(sorted(hashes), known or {}, hashes)
+        rows += fetch_some(store, settings, {s: hashes[s] for s in unknown})
         gone = sorted(set(slugs) - set(hashes))
         return self._write_rows(
             store, settings, data_version, sorted(hashes), gone, rows

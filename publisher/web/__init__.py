@@ -65,7 +65,7 @@ def create_app(
         store,
         the_site.write_lock,
         schedule or ScheduleStore.for_settings(settings),
-        on_write=the_site.follow,
+        on_write=lambda w: the_site.follow(w.previous, w.version, w.slugs, w.known),
         record_cache=RecordCache.beside(index.path),
     )
     app.extensions["publisher.publishing"] = publishing

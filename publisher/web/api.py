@@ -22,13 +22,13 @@ from flask import Blueprint, Response, render_template, request, url_for
 from publisher import nesting
 from publisher.errors import PublisherError, StoreError
 from publisher.model import SLUG_RE
-from publisher.publishing import WriteResult
 from publisher.site import VIEWS, parse_day
 from publisher.tokens import Token
 from publisher.web.context import publishing, site, tokens
 from publisher.web.errors import ApiError, api_failed, json_answer, problem
 from publisher.web.meta import meta_for
 from publisher.web.openapi import MAX_PAGE, openapi
+from publisher.write_values import WriteResult
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 bp.register_error_handler(PublisherError, api_failed)

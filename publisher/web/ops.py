@@ -15,10 +15,11 @@ bp = Blueprint("ops", __name__)
 def healthz() -> Response:
     """200 with the data version while the store answers; 503 with Retry-After
     (and since when, and why) while it does not. It asks the store (the pages
-    use the data version held in memory)."""
+    use the data version held in memory); while a write of this process is
+    under way it answers with the version held, without waiting for it."""
     the_site = site()
     try:
-        the_site.refresh()
+        the_site.refresh(wait=False)
         version = the_site.data_version()
         releases = the_site.index.count()
     except PublisherError as exc:
