@@ -30,7 +30,11 @@ class CachedNamespace(Namespace):
     def __getattr__(self, name: str) -> URIRef:
         if name.startswith("__"):  # copy, pickle and friends
             raise AttributeError(name)
-        return self.term(name)
+        found = self.term(name)
+        # kept on the instance: the next ``SCHEMA.name`` is a plain attribute
+        # read (only names that are not str's reach __getattr__)
+        self.__dict__[name] = found
+        return found
 
     def __getitem__(self, key: str) -> URIRef:  # type: ignore[override]
         return self.term(key)
