@@ -189,7 +189,7 @@ def _worker(
         elif number == 0:
             app = _writer(settings, plan, stop, closing)
         else:
-            app = _follower(settings, plan, stop, closing)
+            app = _follower(settings, plan, number, stop, closing)
         # the app as built lives as long as the worker: out of the collector's
         # full passes, which would walk it again and again while requests wait
         gc.freeze()
@@ -209,7 +209,7 @@ def _worker(
 
 
 def _app_closing(
-    app: Any, settings: Settings, closing: list[Callable[[], None]]
+    app: Any, settings: Settings, closing: list[Callable[[], None]], number: int = 0
 ) -> None:
     site = app.extensions["publisher"]
     sparql = app.extensions["publisher.sparql"]
@@ -223,7 +223,7 @@ def _app_closing(
     # and what each worker rendered, for the others
     site.shared = SharedRenderings(f"{settings.index_path}.renderings")
     closing.append(site.shared.close)
-    warm_changed_pages(app)
+    warm_changed_pages(app, (number, settings.workers))
 
 
 def _writer(
@@ -283,6 +283,7 @@ def _checkpoint_each_write(app: Any, checkpoints: CheckpointPublisher) -> None:
 def _follower(
     settings: Settings,
     plan: _Plan,
+    number: int,
     stop: threading.Event,
     closing: list[Callable[[], None]],
 ) -> Any:
@@ -292,7 +293,7 @@ def _follower(
     index = FollowerIndex(settings.index_path, store)
     app = create_app(settings, store=store, index=index)
     site = app.extensions["publisher"]
-    _app_closing(app, settings, closing)
+    _app_closing(app, settings, closing, number)
 
     def follow() -> None:
         while not stop.wait(FOLLOW_SECONDS):
@@ -314,7 +315,7 @@ def _alike(
     closing: list[Callable[[], None]],
 ) -> Any:
     app = create_app(settings)
-    _app_closing(app, settings, closing)
+    _app_closing(app, settings, closing, number)
     app.extensions["publisher"].current()
     # the other workers' writes (and other nodes'), within version_watch
     app.extensions["publisher"].start_watcher()

@@ -12,7 +12,7 @@ from flask import Flask
 
 from publisher.changes import KEPT, ChangeLog
 from publisher.site import SiteService
-from publisher.web.warm import Warmer, warm_changed_pages
+from publisher.web.warm import Warmer, in_turn, warm_changed_pages
 from publisher.write_values import Wrote
 
 from .apps import AppFactory, put_summary, second_app
@@ -140,3 +140,12 @@ def test_a_look_in_the_middle_of_a_write_leaves_the_write_to_follow_it(
     assert after != before and site.index.data_version() == after
     page = app.test_client().get(f"/releases/{SLUG}").text
     assert "Now with regional figures" in page
+
+
+def test_each_worker_starts_making_pages_at_its_own_share() -> None:
+    slugs = [f"r{n}" for n in range(6)]
+    assert in_turn(slugs, (0, 1)) == slugs
+    assert in_turn(slugs, (0, 2)) == slugs
+    assert in_turn(slugs, (1, 2)) == ["r3", "r4", "r5", "r0", "r1", "r2"]
+    assert in_turn(slugs, (2, 3)) == ["r4", "r5", "r0", "r1", "r2", "r3"]
+    assert in_turn([], (1, 2)) == []

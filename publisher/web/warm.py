@@ -33,8 +33,13 @@ class Warmer:
     """Renders changed releases' pages from one daemon thread, started on the
     first change (never before a worker is forked)."""
 
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: Flask, turn: tuple[int, int] = (0, 1)) -> None:
+        """``turn``: this worker's number and the number of workers. Each starts
+        its list at its own share of it, so that two workers do not make the
+        same pages at the same moment: what one made, the other takes from the
+        renderings shared by the server's workers."""
         self.app = app
+        self.turn = turn
         self._queue: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
@@ -43,7 +48,7 @@ class Warmer:
     def changed(self, slugs: list[str]) -> None:
         if not slugs:
             return
-        self._queue.put(list(slugs[:WARM_MAX]))
+        self._queue.put(in_turn(slugs[:WARM_MAX], self.turn))
         with self._start:
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -71,10 +76,18 @@ class Warmer:
         self.made += 1
 
 
-def warm_changed_pages(app: Flask) -> Warmer:
-    """From now on, ``app``'s changed release pages are made again at once."""
+def in_turn(slugs: list[str], turn: tuple[int, int]) -> list[str]:
+    """``slugs`` from worker ``turn[0]``'s share of them on, of ``turn[1]``."""
+    number, count = turn
+    start = len(slugs) * number // max(count, 1)
+    return slugs[start:] + slugs[:start]
+
+
+def warm_changed_pages(app: Flask, turn: tuple[int, int] = (0, 1)) -> Warmer:
+    """From now on, ``app``'s changed release pages are made again at once
+    (``turn``: see :class:`Warmer`)."""
     site: SiteService = app.extensions["publisher"]
-    warmer = Warmer(app)
+    warmer = Warmer(app, turn)
     site.on_changed.append(warmer.changed)
     app.extensions["publisher.warmer"] = warmer
     return warmer
