@@ -14,7 +14,7 @@ import pytest
 
 from publisher.resources import sample_calendar
 from publisher.store import catalog
-from publisher.store.index import ListingIndex
+from publisher.store.index import TOPIC_RECOUNT, ListingIndex
 from publisher.store.sparql import RemoteStore
 
 from .conftest import FIXTURES
@@ -176,3 +176,15 @@ def test_the_bulk_query_and_one_release_read_back_give_the_same_rows(
     fields = {name: {getattr(r[0], name) for r in bulk} for name in ("designation",)}
     assert len(fields["designation"]) > 1  # the fields are filled, not all None
     assert any(r[0].census for r in bulk) and any(r[1] for r in bulk)
+
+
+def test_a_topics_count_is_made_again_from_an_index_alone() -> None:
+    """After each write, the count of every topic its releases are in is made
+    again: from the index's entries, never a read of each of the topic's rows
+    (seconds a batch at 100,000 releases)."""
+    index = ListingIndex(":memory:")
+    plan = index._db.execute(
+        "EXPLAIN QUERY PLAN " + TOPIC_RECOUNT, ("a-topic",)
+    ).fetchall()
+    details = " ".join(str(row["detail"]) for row in plan)
+    assert "COVERING INDEX release_topics_labels" in details, details
