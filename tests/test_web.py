@@ -388,6 +388,31 @@ def test_icalendar_carries_its_time_zone(client: FlaskClient) -> None:
     assert all(line[-6:] in ("070000", "093000") for line in icalendar_lines)
 
 
+def test_icalendar_stamps_each_event_with_its_release_s_last_change(
+    client: FlaskClient,
+) -> None:
+    """DTSTAMP is the release's last change (RFC 5545 3.8.7.2: without METHOD, it
+    is LAST-MODIFIED), so the feed is the same text until something changes."""
+    from publisher.web.feeds import _fold
+
+    ics = client.get("/feeds/upcoming.ics").get_data(as_text=True)
+    events = ics.replace("\r\n ", "").split("BEGIN:VEVENT")[1:]
+    assert events
+    index = client.application.extensions["publisher"].index
+    for event in events:
+        slug = event.split("\r\nUID:", 1)[1].split("@", 1)[0]
+        row = index.get(slug)
+        assert row is not None and row.modified, slug
+        stamp = row.modified.replace("-", "").replace(":", "")[:15] + "Z"
+        assert f"\r\nDTSTAMP:{stamp}\r\n" in event, (slug, row.modified)
+    # lines folded the same whether written fast (ASCII) or a character at a time
+    for line in ["x" * 74, "x" * 75, "x" * 76, "y" * 300, "é" * 40 + "x" * 80]:
+        folded = _fold(line)
+        assert folded.replace("\r\n ", "") == line
+        assert all(len(part.encode()) <= 75 for part in folded.split("\r\n"))
+        assert _fold(line + "é")[: len(folded) - 1] == folded[:-1]
+
+
 def test_atom_lists_changes_too(client: FlaskClient) -> None:
     feed = client.get("/feeds/releases.atom").get_data(as_text=True)
     assert "<title>Date changed: " in feed or "<title>Cancelled: " in feed

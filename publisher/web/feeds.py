@@ -8,6 +8,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from flask import Blueprint, Response, abort, request
 from publisher.errors import PublisherError
 from publisher.model import Status
 from publisher.site import SiteService
+from publisher.store.index_fields import Row
 from publisher.web.context import site
 from publisher.web.errors import page_failed
 from publisher.xmlchars import xml_safe
@@ -54,8 +56,7 @@ def _made_once(
     return body
 
 
-def _rows(view: str, limit: int = 50) -> list:  # type: ignore[type-arg]
-    topic = request.args.get("topic") or None
+def _rows(view: str, topic: str | None, limit: int = 50) -> list[Row]:
     return site().listing(view, topic=topic).rows[:limit]
 
 
@@ -174,6 +175,11 @@ def _ics_text(text: str) -> str:
 
 def _fold(line: str) -> str:
     """RFC 5545: lines of at most 75 octets, continued with a space."""
+    if line.isascii():  # an octet a character: cut by slicing
+        if len(line) <= 75:
+            return line
+        rest = [" " + line[i : i + 74] for i in range(75, len(line), 74)]
+        return "\r\n".join([line[:75], *rest])
     out, current, size = [], "", 0
     for ch in line:
         width = len(ch.encode())
@@ -192,8 +198,10 @@ def _offset(delta: timedelta | None) -> str:
     return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
 
 
-def _transitions(zone: ZoneInfo, year: int) -> list[datetime]:
-    """The instants in ``year`` when the zone's UTC offset changes (to the minute)."""
+@lru_cache(maxsize=256)
+def _transitions(zone: ZoneInfo, year: int) -> tuple[datetime, ...]:
+    """The instants in ``year`` when the zone's UTC offset changes (to the minute):
+    a walk of the year's days, so found once per zone and year."""
     found = []
     day = datetime(year, 1, 1, tzinfo=UTC)
     previous = day.astimezone(zone).utcoffset()
@@ -210,7 +218,7 @@ def _transitions(zone: ZoneInfo, year: int) -> list[datetime]:
             found.append(hi.replace(second=0, microsecond=0))
             previous = nxt.astimezone(zone).utcoffset()
         day = nxt
-    return found
+    return tuple(found)
 
 
 def vtimezone(tzid: str, years: set[int]) -> list[str]:
@@ -255,13 +263,36 @@ def _ics_status(status: str | None) -> str:
 
 @bp.get("/feeds/upcoming.ics")
 def ics() -> Response:
+    """Upcoming releases with a date, and cancelled ones: made once per data
+    version (an event's DTSTAMP is its release's last change, RFC 5545 3.8.7.2,
+    so the body depends on nothing else)."""
+    topic = request.args.get("topic") or None
+    body = _made_once(("ics", topic), lambda: _ics_body(topic))
+    return Response(body, mimetype="text/calendar")
+
+
+def _ics_stamp(modified: str | None, fallback: str) -> str:
+    """A DTSTAMP: the release's last change in UTC (``fallback`` if unknown)."""
+    if not modified:
+        return fallback
+    try:
+        moment = datetime.fromisoformat(modified.replace("Z", "+00:00"))
+    except ValueError:
+        return fallback
+    if moment.tzinfo is None:
+        return fallback
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _ics_body(topic: str | None) -> bytes:
     the_site = site()
     base = the_site.settings.base_url
+    host = base.split("://", 1)[-1].split("/")[0]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     zone = the_site.settings.zone
     tzid = the_site.settings.timezone
-    rows = [r for r in _rows("upcoming", 500) if r.release_date] + [
-        r for r in _rows("cancelled", 100) if r.release_date
+    rows = [r for r in _rows("upcoming", topic, 500) if r.release_date] + [
+        r for r in _rows("cancelled", topic, 100) if r.release_date
     ]
     starts = [
         datetime.fromisoformat(str(r.release_date).replace("Z", "+00:00")).astimezone(
@@ -282,8 +313,8 @@ def ics() -> Response:
         end = start + timedelta(minutes=30)
         lines += [
             "BEGIN:VEVENT",
-            f"UID:{r.slug}@{base.split('://', 1)[-1].split('/')[0]}",
-            f"DTSTAMP:{stamp}",
+            f"UID:{r.slug}@{host}",
+            f"DTSTAMP:{_ics_stamp(r.modified, stamp)}",
             f"DTSTART;TZID={tzid}:{start:%Y%m%dT%H%M%S}",
             f"DTEND;TZID={tzid}:{end:%Y%m%dT%H%M%S}",
             f"SUMMARY:{_ics_text(r.title or r.slug)}",
@@ -292,8 +323,7 @@ def ics() -> Response:
             "END:VEVENT",
         ]
     lines.append("END:VCALENDAR")
-    body = "\r\n".join(_fold(line) for line in lines) + "\r\n"
-    return Response(body, mimetype="text/calendar")
+    return ("\r\n".join(_fold(line) for line in lines) + "\r\n").encode()
 
 
 #: URLs per sitemap file (sitemaps.org allows 50,000; a part of 2,000, about 300 KB,
