@@ -10,11 +10,17 @@ server: the app's own time), after one request not timed (a first request may
 sync the index or find a deep page's marks); p50 and p99 in ms are printed. Run
 it with the code before and after a change, alternating, on the same store, to
 compare. Figures are printed, never asserted.
+
+First views: a URL with ``{n}`` asks for a different page at random on every run
+(1 to ``--pages``), so that nothing it shows was made before; ``--fresh`` forgets
+every kept rendering and feed body before each request, so that every URL is a
+first view (the work of a list, not the lookup of one made before).
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import time
 from dataclasses import replace
@@ -38,6 +44,9 @@ URLS = [
     "/sitemaps/1.xml",
     "/sitemaps/10.xml",
     "/catalog?page=90",
+    "/releases?view=all&page={n}",
+    "/api/releases?page={n}",
+    "/catalog?page={n}",
 ]
 
 
@@ -47,23 +56,32 @@ def main() -> None:
     parser.add_argument("--index", default="")
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--only", default="", help="comma-separated URL prefixes")
+    parser.add_argument("--pages", type=int, default=4000, help="{n}: 1 to this")
+    parser.add_argument("--fresh", action="store_true", help="nothing kept")
     args = parser.parse_args()
 
     from publisher.config import Settings
-    from publisher.web import create_app
+    from publisher.web import create_app, feeds
 
     settings = replace(Settings(), store=args.store, index=args.index)
     app = create_app(settings)
     client = app.test_client()
+    site = app.extensions["publisher"]
+    rng = random.Random(12)
     only = [p for p in args.only.split(",") if p]
     for url in URLS:
         if only and not any(url.startswith(p) for p in only):
             continue
-        status = client.get(url).status_code  # not timed
+        last = args.pages if "/catalog" not in url else max(1, args.pages // 50)
+        status = client.get(url.replace("{n}", "1")).status_code  # not timed
         times = []
         for _ in range(args.runs):
+            asked = url.replace("{n}", str(rng.randint(1, last)))
+            if args.fresh:
+                site.renderings.clear()
+                feeds._MADE.clear()
             start = time.perf_counter()
-            client.get(url).close()
+            client.get(asked).close()
             times.append((time.perf_counter() - start) * 1000)
         times.sort()
         p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]

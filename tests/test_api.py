@@ -63,6 +63,37 @@ def test_list_filters_and_pages(
     assert client.get("/api/releases?from=31/01/2027").status_code == 400
 
 
+def test_a_page_of_the_list_is_kept_until_a_write(app: Flask) -> None:
+    client = app.test_client()
+    site = app.extensions["publisher"]
+    before = site.renderings.figures.misses
+    first = client.get("/api/releases?view=all&page=2")
+    misses = site.renderings.figures.misses
+    assert misses == before + 1  # made once, and kept
+    again = client.get("/api/releases?view=all&page=2")
+    assert again.get_data() == first.get_data()
+    assert site.renderings.figures.misses == misses  # a lookup: nothing made
+    assert again.headers["Cache-Control"] == "no-cache"
+    tag = again.headers["ETag"]
+    assert (
+        client.get("/api/releases?view=all&page=2", headers={"If-None-Match": tag})
+    ).status_code == 304
+    # a write shows on the next read of the list
+    record, etag = _get(client, CONFIRMED)
+    listed = client.get("/api/releases?view=upcoming").json["releases"]
+    assert any(r["id"] == CONFIRMED for r in listed)
+    record["title"] = "A title changed while its list was kept"
+    reply = client.put(
+        f"/api/releases/{CONFIRMED}",
+        json=record,
+        headers={**_auth(), "If-Match": f'"{etag}"'},
+    )
+    assert reply.status_code == 200, reply.json
+    listed = client.get("/api/releases?view=upcoming").json["releases"]
+    titles = {r["id"]: r["title"] for r in listed}
+    assert titles[CONFIRMED] == "A title changed while its list was kept"
+
+
 def test_a_release_reads_back_as_it_was_imported(
     client: FlaskClient, sample_releases: list[Release]
 ) -> None:

@@ -22,6 +22,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 from publisher import nesting
 from publisher.errors import PublisherError, StoreError
 from publisher.model import SLUG_RE
+from publisher.renderings import Rendering, rendering
 from publisher.site import VIEWS, parse_day
 from publisher.tokens import Token
 from publisher.web.context import publishing, site, tokens
@@ -158,30 +159,49 @@ def releases() -> Response:
     if not 1 <= page <= MAX_PAGE:
         raise ApiError(400, f"page is from 1 to {MAX_PAGE}")
     start, end = _date("from"), _date("to")
-    listing = site().listing(
-        view,
-        topic=request.args.get("topic") or None,
-        designation=request.args.get("designation") or None,
-        start=start,
-        end=end,
-        text=(request.args.get("q") or "").strip() or None,
-        page=page,
-    )
-    # the records kept at the rows' versions (publisher.store.record_cache)
-    records = publishing().records([(r.slug, r.content_hash) for r in listing.rows])
-    following = None
-    if page < listing.pages:
-        args = {**request.args.to_dict(), "page": str(page + 1)}
-        following = url_for("api.releases") + "?" + urlencode(args)
-    return json_answer(
-        {
+    text = (request.args.get("q") or "").strip() or None
+    topic = request.args.get("topic") or None
+    designation = request.args.get("designation") or None
+
+    def make() -> Rendering:
+        listing = site().listing(
+            view,
+            topic=topic,
+            designation=designation,
+            start=start,
+            end=end,
+            text=text,
+            page=page,
+        )
+        # the records kept at the rows' versions (publisher.store.record_cache)
+        records = publishing().records([(r.slug, r.content_hash) for r in listing.rows])
+        following = None
+        if page < listing.pages:
+            args = {**request.args.to_dict(), "page": str(page + 1)}
+            following = url_for("api.releases") + "?" + urlencode(args)
+        body = {
             "releases": records,
             "total": listing.total,
             "page": listing.page,
             "pages": listing.pages,
             "next": following,
         }
-    )
+        return rendering(
+            json.dumps(body, ensure_ascii=False, indent=2) + "\n",
+            JSON,
+            kind="api-list",
+            tags={"listings"},
+        )
+
+    # kept until the next write, like the calendar's pages (and shared by workers)
+    key = ("api-list", request.query_string.decode("latin-1"))
+    made = site().kept(key, make)
+    assert made is not None  # noqa: S101 - make() always makes one
+    response = Response(made.body, mimetype=JSON)
+    response.set_etag(made.etag)
+    response.headers["Cache-Control"] = "no-cache"
+    response.make_conditional(request)
+    return response
 
 
 def _date(name: str) -> datetime | None:
