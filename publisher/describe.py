@@ -103,12 +103,44 @@ TURTLE_PREFIXES = {
     **prefix_map("dcat", "dcterms", "foaf", "schema", "pub", "xsd"),
     "hydra": str(HYDRA),
 }
-#: a node and its (predicate, object) pairs, every term in N-Triples syntax
-#: (``<iri>``, ``"text"``, ``"text"^^<datatype>``), which Turtle reads too
-Node = tuple[str, list[tuple[str, str]]]
 
 
-def catalog_page_nodes(
+def _around(mint: str) -> tuple[str, str]:
+    """What an IRI minter writes before and after the slug (``mint`` of NUL)."""
+    before, after = mint.split("\0")
+    return before, after
+
+
+def _catalog_head(
+    settings: Settings, iris: Iris, page: int, last: int, total: int
+) -> list[tuple[str, str, str]]:
+    """The triples of a catalogue page besides its rows, every term as text."""
+    cat, org = f"<{iris.catalog}>", f"<{iris.organization}>"
+    address = f"{settings.base_url}/catalog"
+    view = f"<{address}?page={page}>"
+    a = f"<{RDF.type}>"
+    head = [
+        (cat, a, f"<{DCAT.Catalog}>"),
+        (cat, a, f"<{SCHEMA.DataCatalog}>"),
+        (cat, f"<{DCT.title}>", _nt_text(settings.site_name)),
+        (cat, f"<{DCT.publisher}>", org),
+        (org, f"<{SCHEMA.name}>", _nt_text(settings.organization_name)),
+        (cat, f"<{FOAF.homepage}>", f"<{iris.home}>"),
+        (cat, f"<{DCAT.themeTaxonomy}>", f"<{iris.topic_scheme}>"),
+        (cat, f"<{HYDRA.view}>", view),
+        (cat, f"<{HYDRA.totalItems}>", f'"{total}"^^<{XSD.integer}>'),
+        (view, a, f"<{HYDRA.PartialCollectionView}>"),
+        (view, f"<{HYDRA.first}>", f"<{address}?page=1>"),
+        (view, f"<{HYDRA.last}>", f"<{address}?page={last}>"),
+    ]
+    if page > 1:
+        head.append((view, f"<{HYDRA.previous}>", f"<{address}?page={page - 1}>"))
+    if page < last:
+        head.append((view, f"<{HYDRA.next}>", f"<{address}?page={page + 1}>"))
+    return head
+
+
+def catalog_page_ntriples(
     settings: Settings,
     iris: Iris,
     rows: Iterable[CatalogRow],
@@ -116,58 +148,35 @@ def catalog_page_nodes(
     page: int,
     last: int,
     total: int,
-) -> list[Node]:
-    """The triples of :func:`catalog_page`, by subject, as text.
-
-    The IRIs are the site's own (its base URL and slugs, which need no escaping);
-    titles and hashes are literals, escaped."""
-    cat, org = f"<{iris.catalog}>", f"<{iris.organization}>"
-    a, record, when = f"<{RDF.type}>", f"<{DCAT.CatalogRecord}>", f"^^<{XSD.dateTime}>"
-    topic, content = f"<{FOAF.primaryTopic}>", f"<{PUB.contentHash}>"
-    title, modified = f"<{DCT.title}>", f"<{DCT.modified}>"
-    catalog: list[tuple[str, str]] = [
-        (a, f"<{DCAT.Catalog}>"),
-        (a, f"<{SCHEMA.DataCatalog}>"),
-        (title, _nt_text(settings.site_name)),
-        (f"<{DCT.publisher}>", org),
-        (f"<{FOAF.homepage}>", f"<{iris.home}>"),
-        (f"<{DCAT.themeTaxonomy}>", f"<{iris.topic_scheme}>"),
+) -> str:
+    """The triples of :func:`catalog_page` as N-Triples, written directly (the
+    IRIs are the site's own, from its base URL and slugs: nothing to escape)."""
+    out = [
+        f"{s} {p} {o} .\n"
+        for s, p, o in _catalog_head(settings, iris, page, last, total)
     ]
-    records: list[Node] = []
-    datasets, listed = f"<{DCAT.dataset}>", f"<{DCAT.record}>"
+    rel_in, rel_out = _around(iris.release("\0"))
+    rec_in, rec_out = _around(iris.record("\0"))
+    cat = f"<{iris.catalog}>"
+    has = f"{cat} <{DCAT.dataset}> <{rel_in}"
+    lists = f"{cat} <{DCAT.record}> <{rec_in}"
+    kind = f"> <{RDF.type}> <{DCAT.CatalogRecord}> .\n"
+    topic, content = f"> <{FOAF.primaryTopic}> <{rel_in}", f"> <{PUB.contentHash}> "
+    title, modified = f"> <{DCT.title}> ", f"> <{DCT.modified}> "
+    when = f"^^<{XSD.dateTime}> .\n"
     for row in rows:
-        rel, rec = f"<{iris.release(row.slug)}>", f"<{iris.record(row.slug)}>"
-        catalog += ((datasets, rel), (listed, rec))
-        pairs = [(a, record), (topic, rel), (content, _nt_text(row.content_hash))]
+        slug = row.slug
+        rec = f"<{rec_in}{slug}{rec_out}"
+        out.append(
+            f"{has}{slug}{rel_out}> .\n{lists}{slug}{rec_out}> .\n{rec}{kind}"
+            f"{rec}{topic}{slug}{rel_out}> .\n"
+            f"{rec}{content}{_nt_text(row.content_hash)} .\n"
+        )
         if row.title:
-            pairs.append((title, _nt_text(row.title)))
+            out.append(f"{rec}{title}{_nt_text(row.title)} .\n")
         if row.modified:
-            pairs.append((modified, _nt_text(row.modified) + when))
-        records.append((rec, pairs))
-    address = f"{settings.base_url}/catalog"
-    view = f"<{address}?page={page}>"
-    catalog += (
-        (f"<{HYDRA.view}>", view),
-        (f"<{HYDRA.totalItems}>", f'"{total}"^^<{XSD.integer}>'),
-    )
-    paging = [
-        (a, f"<{HYDRA.PartialCollectionView}>"),
-        (f"<{HYDRA.first}>", f"<{address}?page=1>"),
-        (f"<{HYDRA.last}>", f"<{address}?page={last}>"),
-    ]
-    if page > 1:
-        paging.append((f"<{HYDRA.previous}>", f"<{address}?page={page - 1}>"))
-    if page < last:
-        paging.append((f"<{HYDRA.next}>", f"<{address}?page={page + 1}>"))
-    org_name = [(f"<{SCHEMA.name}>", _nt_text(settings.organization_name))]
-    return [(cat, catalog), (org, org_name), (view, paging), *records]
-
-
-def nodes_to_ntriples(nodes: Iterable[Node]) -> str:
-    """N-Triples lines of ``nodes``."""
-    return "".join(
-        f"{subject} {p} {o} .\n" for subject, pairs in nodes for p, o in pairs
-    )
+            out.append(f"{rec}{modified}{_nt_text(row.modified)}{when}")
+    return "".join(out)
 
 
 _LOCAL = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
@@ -185,16 +194,47 @@ def _curie(term: str) -> str:
     return term
 
 
-def nodes_to_turtle(nodes: Iterable[Node]) -> str:
-    """Turtle of ``nodes``: a statement a subject, predicates (and the classes of
-    ``a``) written with the prefixes of TURTLE_PREFIXES."""
+def catalog_page_turtle(
+    settings: Settings,
+    iris: Iris,
+    rows: Iterable[CatalogRow],
+    *,
+    page: int,
+    last: int,
+    total: int,
+) -> str:
+    """The triples of :func:`catalog_page` as Turtle, written directly: the
+    catalogue's own statements, then one statement a record."""
     out = [f"@prefix {prefix}: <{ns}> .\n" for prefix, ns in TURTLE_PREFIXES.items()]
-    for subject, pairs in nodes:
-        said = []
-        for p, o in pairs:
-            short = _curie(p)
-            said.append(f"{short} {_curie(o) if short == 'a' else o}")
-        out.append(f"\n{subject} " + " ;\n    ".join(said) + " .\n")
+    for s, p, o in _catalog_head(settings, iris, page, last, total):
+        short = _curie(p)
+        out.append(f"{s} {short} {_curie(o) if short == 'a' else o} .\n")
+    rel_in, rel_out = _around(iris.release("\0"))
+    rec_in, rec_out = _around(iris.record("\0"))
+    slugs, records = [], []
+    for row in rows:
+        slug = row.slug
+        slugs.append(slug)
+        said = (
+            f"<{rec_in}{slug}{rec_out}> a dcat:CatalogRecord ;\n"
+            f"    foaf:primaryTopic <{rel_in}{slug}{rel_out}> ;\n"
+            f"    pub:contentHash {_nt_text(row.content_hash)}"
+        )
+        if row.title:
+            said += f" ;\n    dcterms:title {_nt_text(row.title)}"
+        if row.modified:
+            said += f" ;\n    dcterms:modified {_nt_text(row.modified)}^^xsd:dateTime"
+        records.append(said + " .\n")
+    if slugs:
+        cat = f"<{iris.catalog}>"
+        out.append(
+            f"{cat} dcat:dataset "
+            + ",\n    ".join(f"<{rel_in}{s}{rel_out}>" for s in slugs)
+            + " ;\n  dcat:record "
+            + ",\n    ".join(f"<{rec_in}{s}{rec_out}>" for s in slugs)
+            + " .\n"
+        )
+    out += records
     return "".join(out)
 
 

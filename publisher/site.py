@@ -185,6 +185,8 @@ class SiteService:
         #: told the releases whose kept pages were just forgotten (web: renders
         #: them again ahead of the readers)
         self.on_changed: list[Callable[[list[str]], None]] = []
+        #: the last next_moment found: (data version, asked at, the moment)
+        self._next: tuple[str | None, datetime, datetime | None] | None = None
 
     def current(self) -> None:
         """The listing index and the data version in memory are the store's (as
@@ -276,11 +278,22 @@ class SiteService:
 
     def next_moment(self, now: datetime | None = None) -> datetime | None:
         """The next time an upcoming release's time passes: what lists show
-        changes then ("Next releases", "Awaiting publication")."""
+        changes then ("Next releases", "Awaiting publication"). Found in the
+        index once per data version and moment (every kept list asks)."""
         self.current()
         now = now or datetime.now(UTC)
+        kept, version = self._next, self._version
+        if kept is not None and kept[0] == version and kept[1] <= now:
+            # nothing of this version falls between the last look and its moment
+            moment = kept[2]
+            if moment is not None and now < moment:
+                return moment
+            if moment is None and now < kept[1] + timedelta(days=1):
+                return None
         soonest = self.index.upcoming(now, now + timedelta(days=3650), limit=1)
-        return parse_moment(soonest[0].release_date) if soonest else None
+        moment = parse_moment(soonest[0].release_date) if soonest else None
+        self._next = (version, now, moment)
+        return moment
 
     def start_watcher(self) -> None:
         """Follow writes made elsewhere from a daemon thread (``publisher serve``

@@ -13,9 +13,8 @@ from rdflib.compare import isomorphic
 from publisher.config import Settings
 from publisher.describe import (
     catalog_page,
-    catalog_page_nodes,
-    nodes_to_ntriples,
-    nodes_to_turtle,
+    catalog_page_ntriples,
+    catalog_page_turtle,
 )
 from publisher.namespaces import Iris
 from publisher.store import Answer
@@ -70,11 +69,11 @@ def test_catalog_page_text_is_the_graph(
     iris = Iris(settings.base_url)
     rows = _rows(TITLES * 3)
     oracle = catalog_page(settings, iris, rows, page=page, last=last, total=45)
-    nodes = catalog_page_nodes(settings, iris, rows, page=page, last=last, total=45)
     if fmt == "turtle":
-        text = nodes_to_turtle(nodes)
+        text = catalog_page_turtle(settings, iris, rows, page=page, last=last, total=45)
     else:
-        text = render(Answer("graph", nodes_to_ntriples(nodes).encode()), fmt).decode()
+        nt = catalog_page_ntriples(settings, iris, rows, page=page, last=last, total=45)
+        text = render(Answer("graph", nt.encode()), fmt).decode()
     got = Graph().parse(data=text, format=rdflib_format)
     assert len(got) == len(oracle)
     assert isomorphic(got, oracle), set(got) ^ set(oracle)
@@ -84,5 +83,6 @@ def test_an_empty_page_is_the_catalogue_alone() -> None:
     settings = Settings()
     iris = Iris(settings.base_url)
     oracle = catalog_page(settings, iris, [], page=1, last=1, total=0)
-    nodes = catalog_page_nodes(settings, iris, [], page=1, last=1, total=0)
-    assert isomorphic(Graph().parse(data=nodes_to_turtle(nodes)), oracle)
+    for write, form in ((catalog_page_turtle, "turtle"), (catalog_page_ntriples, "nt")):
+        text = write(settings, iris, [], page=1, last=1, total=0)
+        assert isomorphic(Graph().parse(data=text, format=form), oracle)

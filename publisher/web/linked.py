@@ -10,9 +10,8 @@ from rdflib import Graph
 from werkzeug.wsgi import FileWrapper
 
 from publisher.describe import (
-    catalog_page_nodes,
-    nodes_to_ntriples,
-    nodes_to_turtle,
+    catalog_page_ntriples,
+    catalog_page_turtle,
     void_description,
 )
 from publisher.formats import Format
@@ -124,14 +123,13 @@ def dcat_catalog() -> Response:
         abort(404)
     # written as text directly (Turtle, N-Triples; the other formats by Oxigraph's
     # writers from that): an rdflib graph of a page's 1,000 releases took a second
-    nodes = catalog_page_nodes(
-        the_site.settings, iris, rows, page=page, last=last, total=total
-    )
     fmt = _negotiated()
-    if fmt.name == "turtle":
-        body = nodes_to_turtle(nodes).encode()
+    write = catalog_page_turtle if fmt.name == "turtle" else catalog_page_ntriples
+    text = write(the_site.settings, iris, rows, page=page, last=last, total=total)
+    if fmt.name in ("turtle", "ntriples"):
+        body = text.encode()
     else:
-        body = render(Answer("graph", nodes_to_ntriples(nodes).encode()), fmt.name)
+        body = render(Answer("graph", text.encode()), fmt.name)
     response = Response(body, mimetype=fmt.mimetype)
     response.vary.add("Accept")
     return response
