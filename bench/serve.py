@@ -627,13 +627,18 @@ class Bench:
             "/catalog?page=50",
             # a page of its own for nearly every request: first views, not kept ones
             "/releases?view=all&page={slug}",
+            # the catalogue's pages at random (each first view a page of 1,000)
+            "/catalog?page={slug}&at=random",
         ]
 
     def section_listings(self) -> None:
         pages = [str(n) for n in range(1, max(2, len(self.slugs) // 20))]
         self.rng.shuffle(pages)
+        catalog = [str(n) for n in range(1, max(2, -(-len(self.slugs) // 1000) + 1))]
         for path in self.listing_paths():
             each = pages if "{slug}" in path else [self.one]
+            if path.startswith("/catalog?page={slug}"):
+                each = catalog
             probe = path.replace("{slug}", "1")
             accept = TURTLE if path.startswith("/catalog") else HTML
             status = request(self.ours, "GET", probe, headers={"Accept": accept})[0]

@@ -74,11 +74,10 @@ def _atom_body(topic: str | None) -> bytes:
     rows = the_site.recently_changed(topic)
     updated = max((r.modified or "" for r in rows), default="")
     updated = updated or datetime.now(UTC).isoformat()
-    latest: dict[str, tuple[str, str]] = {}  # slug -> (who, what) of its last change
-    for change in the_site.recent_changes(200):
-        latest.setdefault(
-            change.slug, (change.agent, _what(change.kind, change.summary))
-        )
+    latest = {  # slug -> (who, what) of its last change
+        slug: (change.agent, _what(change.kind, change.summary))
+        for slug, change in the_site.last_changes([r.slug for r in rows]).items()
+    }
     entries = []
     for r in rows:
         url = f"{base}/releases/{r.slug}"
