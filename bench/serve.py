@@ -627,14 +627,14 @@ class Bench:
             "/catalog?page=50",
             # a page of its own for nearly every request: first views, not kept ones
             "/releases?view=all&page={slug}",
-            # the catalogue's pages at random (each first view a page of 1,000)
+            # the catalogue's pages at random (250 releases a page)
             "/catalog?page={slug}&at=random",
         ]
 
     def section_listings(self) -> None:
         pages = [str(n) for n in range(1, max(2, len(self.slugs) // 20))]
         self.rng.shuffle(pages)
-        catalog = [str(n) for n in range(1, max(2, -(-len(self.slugs) // 1000) + 1))]
+        catalog = [str(n) for n in range(1, max(2, -(-len(self.slugs) // 250) + 1))]
         for path in self.listing_paths():
             each = pages if "{slug}" in path else [self.one]
             if path.startswith("/catalog?page={slug}"):

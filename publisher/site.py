@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from rdflib import Graph
 
@@ -119,6 +119,15 @@ class ReleasePage:
 
     def jsonld(self) -> dict[str, Any]:
         return graph_to_jsonld(self.graph)
+
+
+class CatalogEntry(NamedTuple):
+    """A release as a page of the DCAT catalogue lists it."""
+
+    slug: str
+    content_hash: str
+    title: str | None
+    modified: str | None
 
 
 @dataclass(frozen=True)
@@ -453,9 +462,14 @@ class SiteService:
         self.current()
         return self.index.recently_changed(50, topic)
 
-    def catalog_page(self, page: int, size: int) -> tuple[list[Row], int]:
+    def catalog_page(self, page: int, size: int) -> tuple[list[CatalogEntry], int]:
+        """A page of the DCAT catalogue (every release by slug), and how many
+        releases there are."""
         self.current()
-        return self.index.page_by_slug(size, (page - 1) * size), self.index.count()
+        found = self.index.slugs_modified(
+            size, (page - 1) * size, "slug, version, title, modified"
+        )
+        return [CatalogEntry(*r) for r in found], self.index.count()
 
     def topics(self) -> list[tuple[str, str, int]]:
         self.current()
@@ -467,7 +481,8 @@ class SiteService:
         """(slug, modified) of the releases from ``offset`` on by slug (a sitemap
         part), and how many releases there are."""
         self.current()
-        return self.index.slugs_modified(limit, offset), self.index.count()
+        found = self.index.slugs_modified(limit, offset)
+        return [(r[0], r[1]) for r in found], self.index.count()
 
     # Records, as the API writes them, and figures ------------------------------
 

@@ -498,18 +498,14 @@ class ListingIndex:
     def page_by_slug(self, limit: int, offset: int) -> list[Row]:
         return self._page(view_query(BY_SLUG, [], []), limit, offset)
 
-    def slugs_modified(self, limit: int, offset: int) -> list[tuple[str, str | None]]:
-        """(slug, modified) of releases ``offset`` on by slug: a sitemap's part."""
+    def slugs_modified(
+        self, limit: int, offset: int, columns: str = "slug, modified"
+    ) -> list[sqlite3.Row]:
+        """``columns`` of releases ``offset`` on by slug: a sitemap's part, a page
+        of the catalogue (no Row made of each: 1,000 at once)."""
+        slugs = view_query(BY_SLUG, [], [])
         with self._lock:
-            found = page_sql(
-                self._db,
-                self._marks,
-                view_query(BY_SLUG, [], []),
-                limit,
-                offset,
-                columns="slug, modified",
-            )
-        return [(r[0], r[1]) for r in found]
+            return page_sql(self._db, self._marks, slugs, limit, offset, columns)
 
     def all_rows(self) -> list[Row]:
         return self._rows("SELECT * FROM releases ORDER BY slug", ())
