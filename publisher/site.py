@@ -442,6 +442,7 @@ class SiteService:
         text: str | None = None,
         page: int = 1,
         now: datetime | None = None,
+        size: int = PAGE_SIZE,
     ) -> Listing:
         self.current()
         rows, total, counts = self.index.listing(
@@ -451,11 +452,11 @@ class SiteService:
             start=start,
             end=end,
             text=text,
-            limit=PAGE_SIZE,
-            offset=(max(page, 1) - 1) * PAGE_SIZE,
+            limit=size,
+            offset=(max(page, 1) - 1) * size,
             now=now or datetime.now(UTC),
         )
-        pages = max(1, -(-total // PAGE_SIZE))
+        pages = max(1, -(-total // size))
         return Listing(rows, total, min(max(page, 1), pages), pages, counts)
 
     def recently_changed(self, topic: str | None = None) -> list[Row]:

@@ -20,7 +20,7 @@ from publisher.model import Release, Status
 from publisher.store import catalog
 from publisher.web import create_app
 
-from .apps import AppFactory
+from .apps import PUBLISH_TOKEN, AppFactory
 
 SLUG = "labour-market-overview-uk-september-2026"
 EVIL = '</script><script>alert(1)</script> "A & B"'
@@ -519,3 +519,37 @@ def test_dump_is_every_quad_gzipped(client: FlaskClient, app: Flask) -> None:
     with client.get("/dump.nq.gz") as response:  # a streamed file: closed after
         body = gzip.decompress(response.get_data()).decode()
     assert len(body.splitlines()) == site.store.count_quads()
+
+
+def test_the_calendar_feed_holds_every_upcoming_and_cancelled_release(
+    make_app: AppFactory,
+) -> None:
+    """Not the first page of each list: a subscriber's calendar has them all."""
+    client = make_app().test_client()
+    records = [
+        {
+            "id": f"many-upcoming-{n:02d}",
+            "title": f"Upcoming figures {n}",
+            "status": "confirmed",
+            "release_date": f"2031-03-{n + 1:02d}T09:30:00+00:00",
+        }
+        for n in range(25)
+    ]
+    reply = client.post(
+        "/api/batches",
+        json=records,
+        headers={"Authorization": f"Bearer {PUBLISH_TOKEN}"},
+    )
+    assert reply.status_code == 200, reply.json
+    ics = client.get("/feeds/upcoming.ics").get_data(as_text=True)
+    dated = 0  # releases with a date (a month alone is no calendar event)
+    for view in ("upcoming", "cancelled"):
+        url: str | None = f"/api/releases?view={view}"
+        while url:
+            page = client.get(url).json
+            assert page is not None
+            dated += sum(1 for r in page["releases"] if r.get("release_date"))
+            url = page.get("next")
+    assert dated > 25
+    assert ics.count("BEGIN:VEVENT") == dated
+    assert all(f"many-upcoming-{n:02d}" in ics for n in range(25))

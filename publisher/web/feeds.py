@@ -57,7 +57,7 @@ def _made_once(
 
 
 def _rows(view: str, topic: str | None, limit: int = 50) -> list[Row]:
-    return site().listing(view, topic=topic).rows[:limit]
+    return site().listing(view, topic=topic, size=limit).rows
 
 
 @bp.get("/feeds/releases.atom")
