@@ -210,3 +210,4 @@ class Scheduler:
         if self._thread is not None:
             self._thread.join(5)
             self._thread = None
+        self._drop_ahead()  # nothing embargoed left behind in a temporary folder

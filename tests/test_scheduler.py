@@ -6,6 +6,7 @@ entry changed after the work ahead is published as changed."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -127,3 +128,16 @@ def test_an_entry_withdrawn_after_the_work_ahead_is_not_published(
 def test_nothing_due_is_nothing_to_make_ready(app: Flask) -> None:
     scheduler: Scheduler = app.extensions["publisher.scheduler"]
     assert not scheduler.prepare(datetime.now(UTC) + timedelta(hours=2))
+
+
+def test_what_was_made_ready_is_removed_when_the_scheduler_stops(
+    app: Flask, client: FlaskClient
+) -> None:
+    scheduler: Scheduler = app.extensions["publisher.scheduler"]
+    at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
+    _schedule(client, at, "Embargoed until the minute.")
+    assert scheduler.prepare(at)
+    folder = Path(scheduler._ahead[1].batch.folder.name)  # type: ignore[index]
+    assert folder.is_dir()
+    scheduler.stop()
+    assert not folder.exists()
