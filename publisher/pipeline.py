@@ -146,10 +146,10 @@ def process_chunk(args: tuple[list[Release], Settings, str]) -> ChunkResult:
             else:
                 own.add(line)
         if fmt == "nquads":
-            ntriples = "".join(sorted(own))
-            hashes.append(content_hash(ntriples))
+            lines = sorted(own)
+            hashes.append(content_hash("".join(lines)))
             suffix = f" <{iris.release_graph(release.slug)}> .\n"
-            outputs.append("".join(line[:-3] + suffix for line in sorted(own)))
+            outputs.append("".join([line[:-3] + suffix for line in lines]))
         else:
             outputs.append("".join(sorted(own)))
     return ChunkResult(results, outputs, sorted(shared), hashes)

@@ -354,6 +354,10 @@ def text_problem(release: Release) -> tuple[str, str] | None:
     character XML 1.0 cannot carry (tab, LF and CR it can), with the reason; None
     when there is none. Feeds, sitemaps and RDF/XML would be ill-formed, and a
     huge value would cost seconds on every page, so both are refused here."""
+    texts = list(_plain_texts(release))
+    longest = max(map(len, texts), default=0)
+    if longest <= MAX_TEXT and not XML_ILLEGAL.search("\n".join(texts)):
+        return None  # the common case, without naming every field on the way
     for path, value in _texts(release, ""):
         if len(value) > MAX_TEXT:
             return path, (
@@ -378,6 +382,26 @@ def _texts(value: object, path: str) -> Iterator[tuple[str, str]]:
     elif is_dataclass(value) and not isinstance(value, type | SourceRef):
         for f in fields(value):
             yield from _texts(getattr(value, f.name), f"{path}.{f.name}".lstrip("."))
+
+
+#: a model class's field names, looked up once
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _plain_texts(value: object) -> Iterator[str]:
+    """The strings _texts finds, in its order, without their paths."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, tuple):
+        for item in value:
+            yield from _plain_texts(item)
+    elif is_dataclass(value) and not isinstance(value, type | SourceRef):
+        kind = type(value)
+        names = _FIELDS.get(kind)
+        if names is None:
+            names = _FIELDS[kind] = tuple(f.name for f in fields(value))
+        for name in names:
+            yield from _plain_texts(getattr(value, name))
 
 
 def check_release_terms(release: Release) -> Release:
