@@ -59,7 +59,6 @@ def _answer(out: IO[bytes], head: dict[str, Any], payload: bytes) -> None:
 
 def main() -> None:
     """Answer query requests on stdin until it closes."""
-    from publisher.queries import inspect_query  # before "ready": not on the clock
     from publisher.workers import end_with_parent
 
     end_with_parent()  # a query running when the server is killed ends with it
@@ -74,6 +73,10 @@ def main() -> None:
         has_dataset = bool(job["has_dataset"])
         if request.get("check"):
             try:
+                # imported on the first check, not before "ready": its parser
+                # is 7 MB of each reader's memory, and most queries need none
+                from publisher.queries import inspect_query
+
                 has_dataset = inspect_query(request["check"]).has_dataset
             except QuerySyntaxError as exc:
                 _answer(out, {"refused": "syntax", "error": str(exc)}, b"")

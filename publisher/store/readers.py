@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 
 from publisher.errors import (
     QueryFailedError,
@@ -49,6 +50,12 @@ START_SECONDS = 30.0
 
 #: how often the waiting side looks at a busy reader's resident size
 MEMORY_POLL_SECONDS = 0.05
+#: how often idle readers are looked at (ReaderPool.retire_idle)
+SWEEP_SECONDS = 1.0
+#: a reader's environment beside the server's: a fixed hash seed, and glibc's
+#: allocator held to two arenas (the reader runs one query at a time; more arenas
+#: only keep more freed memory)
+READER_ENVIRONMENT = {"PYTHONHASHSEED": "0", "MALLOC_ARENA_MAX": "2"}
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -67,25 +74,39 @@ class _Spawner:
     Linux's death signal (publisher.workers.end_with_parent) follows the *thread*
     that started a child: a reader started by a request thread would be killed
     when that thread ends. The thread starts with the first reader (after a
-    server forks its workers: each worker has its own).
+    server forks its workers: each worker has its own). Between orders it ends
+    the readers that pools no longer need (:meth:`ReaderPool.retire_idle`), every
+    ``SWEEP_SECONDS``.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pid = 0
         self._queue: queue.SimpleQueue[_Order] = queue.SimpleQueue()
+        self._pools: weakref.WeakSet[ReaderPool] = weakref.WeakSet()
+
+    def _orders(self) -> queue.SimpleQueue[_Order]:
+        """This process's queue of orders (call under ``_lock``)."""
+        if self._pid != os.getpid():
+            self._pid, self._queue = os.getpid(), queue.SimpleQueue()
+            self._pools = weakref.WeakSet()
+            threading.Thread(
+                target=self._serve,
+                args=(self._queue, self._pools),
+                name="sparql-readers",
+                daemon=True,
+            ).start()
+        return self._queue
+
+    def watch(self, pool: ReaderPool) -> None:
+        """Look at ``pool``'s idle readers every ``SWEEP_SECONDS`` from now on."""
+        with self._lock:
+            self._orders()
+            self._pools.add(pool)
 
     def popen(self) -> subprocess.Popen[bytes]:
         with self._lock:
-            if self._pid != os.getpid():
-                self._pid, self._queue = os.getpid(), queue.SimpleQueue()
-                threading.Thread(
-                    target=self._serve,
-                    args=(self._queue,),
-                    name="sparql-readers",
-                    daemon=True,
-                ).start()
-            orders = self._queue
+            orders = self._orders()
         order = _Order()
         orders.put(order)
         order.done.wait()
@@ -93,16 +114,24 @@ class _Spawner:
             raise order.error or OSError("no reader process was started")
         return order.process
 
-    @staticmethod
-    def _serve(orders: queue.SimpleQueue[_Order]) -> None:
+    def _serve(
+        self, orders: queue.SimpleQueue[_Order], pools: weakref.WeakSet[ReaderPool]
+    ) -> None:
         while True:
-            order = orders.get()
+            try:
+                order = orders.get(timeout=SWEEP_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    watched = list(pools)
+                for pool in watched:
+                    pool.retire_idle()
+                continue
             try:
                 order.process = subprocess.Popen(
                     [sys.executable, "-m", "publisher.store.reader_process"],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
-                    env={**os.environ, "PYTHONHASHSEED": "0"},
+                    env={**os.environ, **READER_ENVIRONMENT},
                 )
             except OSError as exc:
                 order.error = exc
@@ -127,6 +156,7 @@ class _Reader:
         self._buffer = bytearray()
         self.ready = False
         self.memory_limit = 0  # bytes of resident memory; 0: no cap
+        self.idle_since = time.monotonic()
 
     def _read(self, size: int | None, deadline: float) -> bytes:
         """A line (size None) or ``size`` bytes, before ``deadline``."""
@@ -219,9 +249,14 @@ class ReaderPool:
     this pool's own. Readers start on the first query that needs one (or
     :meth:`start`), never before: a pool made before the server forks its workers
     has no process and no open file to share with them. Each process keeps at
-    most ``keep_idle`` idle readers (default ``size``); a query that takes the
-    last one starts a spare (fewer than ``size`` running here), so a cheap query
+    most ``keep_idle`` idle readers (default ``size``); one of the first ``warm``
+    queries running here that takes the last one starts a spare, so a cheap query
     arriving behind a heavy one finds a reader ready, not one starting.
+
+    Memory: a reader that has answered holds the store's blocks it read (30 to
+    100 MB). One idle for ``idle_seconds`` (0: never) is ended, except the
+    ``warm`` most recently used; one whose resident size after a query passes
+    ``retire_bytes`` (0: no bound) is ended instead of kept.
     """
 
     def __init__(
@@ -231,12 +266,18 @@ class ReaderPool:
         memory_limit: int = 0,
         run_dir: str | None = None,
         keep_idle: int | None = None,
+        idle_seconds: float = 0.0,
+        warm: int = 1,
+        retire_bytes: int = 0,
     ) -> None:
         self.size = size
         self.share = max(1, size - 1)
         self.timeout = timeout
         self.memory_limit = memory_limit
         self.keep_idle = size if keep_idle is None else keep_idle
+        self.idle_seconds = idle_seconds
+        self.warm = warm
+        self.retire_bytes = retire_bytes
         self._path = None if run_dir is None else os.path.join(run_dir, "readers.lock")
         self._own = SharedCap(None)  # run_dir None: this pool's counts
         self._idle: list[_Reader] = []
@@ -341,8 +382,15 @@ class ReaderPool:
                 else:
                     reader.kill()
             self._busy += 1
-            room = self._busy < self.size and self.keep_idle > 0
+            # a spare beside the first ``warm`` queries only: beyond them, every
+            # query that found none idle would start one, and a burst after a
+            # quiet spell became a storm of starting readers (each taking the
+            # last, not yet ready, one)
+            room = self._busy <= max(1, self.warm) and self.keep_idle > 0
+            room = room and self._busy < self.size
             spare = room and not self._idle and not self._closed
+        if self.idle_seconds:
+            _SPAWNER.watch(self)
         if found is None:
             found = _Reader()
         if spare:
@@ -357,11 +405,34 @@ class ReaderPool:
                 self._busy -= 1
 
     def _give_back(self, reader: _Reader) -> None:
+        keep = not (
+            self.retire_bytes and resident_bytes(reader.process.pid) > self.retire_bytes
+        )
         with self._lock:
-            keep = not self._closed and len(self._idle) < self.keep_idle
+            keep = keep and not self._closed and len(self._idle) < self.keep_idle
             if keep:
+                reader.idle_since = time.monotonic()
                 self._idle.append(reader)
         if not keep:
+            reader.kill()
+
+    def retire_idle(self) -> None:
+        """End the readers idle for ``idle_seconds``, but the ``warm`` most
+        recently used (the idle list's end: :meth:`_take` takes from there)."""
+        if not self.idle_seconds:
+            return
+        before = time.monotonic() - self.idle_seconds
+        with self._lock:
+            if self._pid != os.getpid():
+                return
+            count = 0
+            while (
+                count < len(self._idle) - self.warm
+                and self._idle[count].idle_since < before
+            ):
+                count += 1
+            retired, self._idle = self._idle[:count], self._idle[count:]
+        for reader in retired:
             reader.kill()
 
     def start(self, count: int = 1) -> None:
@@ -372,6 +443,8 @@ class ReaderPool:
                 self._pid, self._idle = os.getpid(), []
             for _ in range(max(0, count - len(self._idle))):
                 self._idle.append(_Reader())
+        if self.idle_seconds:
+            _SPAWNER.watch(self)
 
     def close(self) -> None:
         with self._lock:
