@@ -109,11 +109,9 @@ def limit_arenas(count: int = WORKER_ARENAS) -> bool:
 
 
 def trim_memory() -> bool:
-    """Collect cycles, then give the heap's free pages back to the system
-    (``malloc_trim``; False where there is no glibc)."""
-    import gc
-
-    gc.collect()
+    """Give the heap's free pages back to the system (``malloc_trim``; False
+    where there is no glibc). Only the allocator's pages: no collection is run
+    here, so no finalizer runs on this thread at a moment of its choosing."""
     libc = _libc()
     return libc is not None and bool(libc.malloc_trim(0))
 
