@@ -50,6 +50,7 @@ from publisher.store.handoff import Handoff
 from publisher.store.oxigraph import EmbeddedStore
 from publisher.web import create_app
 from publisher.web.warm import warm_changed_pages
+from publisher.workers import MemoryTrimmer, limit_arenas
 
 #: how often the writer looks for a new data version, and a follower for a new
 #: checkpoint (a file's status: microseconds)
@@ -123,7 +124,10 @@ def _serve_alone(
     threads: int,
     announce: Callable[[str], None],
 ) -> None:
+    limit_arenas()
     app = create_app(settings, scheduler=True)
+    publishing = app.extensions["publisher.publishing"]
+    publishing.write_listeners.append(MemoryTrimmer().wrote)
     # The listing index catches up before the port opens, not on the first
     # visitor's request (a whole store, after an upgrade, takes a while).
     announce("Bringing the listing index up to date with the store...")
@@ -183,6 +187,7 @@ def _worker(
     """One worker's life, after the fork: build its app, serve, clean up."""
     closing: list[Callable[[], None]] = []
     stop = threading.Event()
+    limit_arenas()  # before any thread: waitress' would each get an arena
     try:
         if plan.folder is None:
             app: Any = _alike(settings, plan, number, stop, closing)
@@ -215,6 +220,9 @@ def _app_closing(
     sparql = app.extensions["publisher.sparql"]
     closing.append(site.store.close)
     closing.append(sparql.close)
+    # a write's freed memory handed back to the system a second after it
+    publishing = app.extensions["publisher.publishing"]
+    publishing.write_listeners.append(MemoryTrimmer().wrote)
     # two readers ready per worker: a cheap query behind a heavy one finds one
     sparql.readers.start(min(2, settings.query_concurrency))
     # what each write changed, so that the other workers forget only that

@@ -76,3 +76,75 @@ def _watch(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(WATCH_SECONDS)
     os._exit(1)
+
+
+# The allocator of a long-lived server process -------------------------------
+
+#: glibc's mallopt parameter for the most malloc arenas
+_M_ARENA_MAX = -8
+#: a worker process's malloc arenas: waitress' threads each get one otherwise (up
+#: to 8 per core), and each keeps the memory freed in it
+WORKER_ARENAS = 2
+#: seconds after a write before its memory is handed back (the request has been
+#: answered and its objects freed by then; writes close together trim once)
+TRIM_DELAY_SECONDS = 1.0
+
+
+def _libc() -> ctypes.CDLL | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        libc.malloc_trim  # noqa: B018 - glibc only (not musl)
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def limit_arenas(count: int = WORKER_ARENAS) -> bool:
+    """Hold this process to ``count`` malloc arenas (glibc; False elsewhere).
+    Call it before the process starts threads."""
+    libc = _libc()
+    return libc is not None and int(libc.mallopt(_M_ARENA_MAX, count)) == 1
+
+
+def trim_memory() -> bool:
+    """Give the heap's free pages back to the system (``malloc_trim``; False
+    where there is no glibc). Only the allocator's pages: no collection is run
+    here, so no finalizer runs on this thread at a moment of its choosing."""
+    libc = _libc()
+    return libc is not None and bool(libc.malloc_trim(0))
+
+
+class MemoryTrimmer:
+    """Trims this process's memory (:func:`trim_memory`) a moment after a write.
+
+    A write's rdflib graphs and SHACL reports are freed when it is answered, but
+    the allocator keeps their pages; :meth:`wrote` asks for them to be given
+    back ``delay`` seconds later, on a thread of its own (started on the first
+    call, so after a server forks its workers).
+    """
+
+    def __init__(self, delay: float = TRIM_DELAY_SECONDS) -> None:
+        self.delay = delay
+        self._wanted = threading.Event()
+        self._lock = threading.Lock()
+        self._pid = 0
+        self.trims = 0
+
+    def wrote(self, *_: object) -> None:
+        with self._lock:
+            if self._pid != os.getpid():
+                self._pid, self._wanted = os.getpid(), threading.Event()
+                threading.Thread(
+                    target=self._run, args=(self._wanted,), name="trim", daemon=True
+                ).start()
+            self._wanted.set()
+
+    def _run(self, wanted: threading.Event) -> None:
+        while True:
+            wanted.wait()
+            time.sleep(self.delay)
+            wanted.clear()
+            trim_memory()
+            self.trims += 1

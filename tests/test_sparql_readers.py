@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,9 @@ from flask.testing import FlaskClient
 
 from publisher.errors import ReadersBusyError
 from publisher.queries import needs_parse
-from publisher.store.readers import ReaderPool
+from publisher.store import QueryJob
+from publisher.store.oxigraph import EmbeddedStore
+from publisher.store.readers import SWEEP_SECONDS, ReaderPool
 
 # The cap across processes ------------------------------------------------------
 
@@ -96,6 +98,76 @@ def test_a_reader_outlives_the_thread_that_started_it() -> None:
         thread.join()
         time.sleep(0.5)
         assert pool._idle[0].process.poll() is None
+    finally:
+        pool.close()
+
+
+# Readers no longer needed end ------------------------------------------------------
+
+ASK = QueryJob("ASK { ?s ?p ?o }", None, None, False, 10)
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A checkpoint of a small embedded store, as the endpoint gives readers."""
+    folder = tmp_path_factory.mktemp("readers")
+    store = EmbeddedStore.open(folder / "store")
+    try:
+        return store.reader_source(str(folder / "checkpoint"))
+    finally:
+        store.close()
+
+
+def _until(done: Callable[[], bool], seconds: float) -> bool:
+    """Whether ``done()`` comes true within ``seconds`` (a bound on a stall,
+    not a timing: the sweep runs every SWEEP_SECONDS)."""
+    deadline = time.monotonic() + seconds
+    while not done():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_idle_readers_end_but_the_most_recently_used(source: dict[str, str]) -> None:
+    pool = ReaderPool(3, 10, idle_seconds=0.2, warm=1)
+    try:
+        pool.start(3)
+        started = [reader.process for reader in pool._idle]
+        assert pool.run(source, ASK).kind == "ask"  # takes, gives back the last
+        last = pool._idle[-1].process
+        assert _until(lambda: len(pool._idle) == 1, 10 * SWEEP_SECONDS)
+        assert pool._idle[0].process is last and last.poll() is None
+        # ended, not leaked (each is killed just after it leaves the idle list)
+        assert _until(
+            lambda: sum(p.poll() is not None for p in started) == 2, 10 * SWEEP_SECONDS
+        )
+        assert pool.run(source, ASK).kind == "ask"  # the warm one answers
+    finally:
+        pool.close()
+
+
+def test_without_an_idle_time_readers_are_kept(source: dict[str, str]) -> None:
+    pool = ReaderPool(3, 10)
+    try:
+        pool.start(3)
+        time.sleep(3 * SWEEP_SECONDS)
+        assert len(pool._idle) == 3
+    finally:
+        pool.close()
+
+
+def test_a_reader_grown_past_the_bound_is_ended_not_kept(
+    source: dict[str, str],
+) -> None:
+    pool = ReaderPool(1, 10, keep_idle=1, retire_bytes=1)  # every reader is past it
+    try:
+        pool.start(1)
+        first = pool._idle[0].process
+        assert pool.run(source, ASK).kind == "ask"
+        assert first.poll() is not None
+        assert pool._idle == []
+        assert pool.run(source, ASK).kind == "ask"  # a new one takes its place
     finally:
         pool.close()
 

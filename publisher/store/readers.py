@@ -2,7 +2,7 @@
 
 pyoxigraph's ``Store.query`` cannot be interrupted, and a thread running it cannot
 be stopped (DESIGN.md, "Known hard parts"). So a client's query runs in a reader
-process (``python -m publisher.store.readers``) over a *source* the main process
+process (``python -m publisher.store.reader_process``) over a *source* the main process
 gives it (``Store.reader_source``): a checkpoint of the embedded store (hard links,
 made in milliseconds whenever the data version changes), an N-Quads copy of an
 in-memory store, or the remote store's endpoint. When the time limit passes, the
@@ -11,25 +11,23 @@ takes its place on the next query.
 
 Between the two processes: one JSON line per request on the reader's stdin; one
 JSON line (kind, truncated, payload length, or an error) and the payload bytes on
-its stdout.
+its stdout (publisher.store.reader_process). The cap on running queries, for the
+whole server: publisher.store.reader_slots.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
 import json
 import os
 import queue
-import re
 import select
 import signal
 import subprocess
 import sys
 import threading
 import time
-from typing import IO, Any
+import weakref
 
 from publisher.errors import (
     QueryFailedError,
@@ -39,9 +37,9 @@ from publisher.errors import (
     QueryTimeoutError,
     ReadersBusyError,
     StoreError,
-    StoreRefusedError,
 )
-from publisher.store import Answer, QueryJob, Store
+from publisher.store import Answer, QueryJob
+from publisher.store.reader_slots import SharedCap, shared_cap
 
 #: a reader's deaths that a query's text causes (not a kill: memory, timeout, OOM)
 _CRASHES = frozenset({signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT, signal.SIGILL})
@@ -52,6 +50,12 @@ START_SECONDS = 30.0
 
 #: how often the waiting side looks at a busy reader's resident size
 MEMORY_POLL_SECONDS = 0.05
+#: how often idle readers are looked at (ReaderPool.retire_idle)
+SWEEP_SECONDS = 1.0
+#: a reader's environment beside the server's: a fixed hash seed, and glibc's
+#: allocator held to two arenas (the reader runs one query at a time; more arenas
+#: only keep more freed memory)
+READER_ENVIRONMENT = {"PYTHONHASHSEED": "0", "MALLOC_ARENA_MAX": "2"}
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -70,25 +74,39 @@ class _Spawner:
     Linux's death signal (publisher.workers.end_with_parent) follows the *thread*
     that started a child: a reader started by a request thread would be killed
     when that thread ends. The thread starts with the first reader (after a
-    server forks its workers: each worker has its own).
+    server forks its workers: each worker has its own). Between orders it ends
+    the readers that pools no longer need (:meth:`ReaderPool.retire_idle`), every
+    ``SWEEP_SECONDS``.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pid = 0
         self._queue: queue.SimpleQueue[_Order] = queue.SimpleQueue()
+        self._pools: weakref.WeakSet[ReaderPool] = weakref.WeakSet()
+
+    def _orders(self) -> queue.SimpleQueue[_Order]:
+        """This process's queue of orders (call under ``_lock``)."""
+        if self._pid != os.getpid():
+            self._pid, self._queue = os.getpid(), queue.SimpleQueue()
+            self._pools = weakref.WeakSet()
+            threading.Thread(
+                target=self._serve,
+                args=(self._queue, self._pools),
+                name="sparql-readers",
+                daemon=True,
+            ).start()
+        return self._queue
+
+    def watch(self, pool: ReaderPool) -> None:
+        """Look at ``pool``'s idle readers every ``SWEEP_SECONDS`` from now on."""
+        with self._lock:
+            self._orders()
+            self._pools.add(pool)
 
     def popen(self) -> subprocess.Popen[bytes]:
         with self._lock:
-            if self._pid != os.getpid():
-                self._pid, self._queue = os.getpid(), queue.SimpleQueue()
-                threading.Thread(
-                    target=self._serve,
-                    args=(self._queue,),
-                    name="sparql-readers",
-                    daemon=True,
-                ).start()
-            orders = self._queue
+            orders = self._orders()
         order = _Order()
         orders.put(order)
         order.done.wait()
@@ -96,16 +114,24 @@ class _Spawner:
             raise order.error or OSError("no reader process was started")
         return order.process
 
-    @staticmethod
-    def _serve(orders: queue.SimpleQueue[_Order]) -> None:
+    def _serve(
+        self, orders: queue.SimpleQueue[_Order], pools: weakref.WeakSet[ReaderPool]
+    ) -> None:
         while True:
-            order = orders.get()
+            try:
+                order = orders.get(timeout=SWEEP_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    watched = list(pools)
+                for pool in watched:
+                    pool.retire_idle()
+                continue
             try:
                 order.process = subprocess.Popen(
-                    [sys.executable, "-m", "publisher.store.readers"],
+                    [sys.executable, "-m", "publisher.store.reader_process"],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
-                    env={**os.environ, "PYTHONHASHSEED": "0"},
+                    env={**os.environ, **READER_ENVIRONMENT},
                 )
             except OSError as exc:
                 order.error = exc
@@ -130,6 +156,7 @@ class _Reader:
         self._buffer = bytearray()
         self.ready = False
         self.memory_limit = 0  # bytes of resident memory; 0: no cap
+        self.idle_since = time.monotonic()
 
     def _read(self, size: int | None, deadline: float) -> bytes:
         """A line (size None) or ``size`` bytes, before ``deadline``."""
@@ -210,105 +237,6 @@ class _Reader:
                 pipe.close()
 
 
-class _SharedCap:
-    """Readers running and each client's share, counted for every process that
-    serves the same settings (the workers of one server): byte-range locks
-    (``fcntl.lockf``) on one file of the pool's run directory. Byte ``i`` is slot
-    ``i``; a client's share is ``share`` bytes at an offset from a hash of its
-    address. The kernel drops a process's locks when it ends, so a killed worker
-    holds nothing. POSIX locks belong to a process, not a thread, and closing any
-    descriptor of the file drops them all: one per file and process (``_SHARED``),
-    never closed, this process's threads counted beside it; a forked child (which
-    inherits no locks) makes its own.
-    """
-
-    def __init__(self, path: str | None) -> None:
-        self.path = path
-        self.lock = threading.Lock()
-        self.slots: set[int] = set()  # held by this process
-        self.shares: dict[str, set[int]] = {}  # client -> their bytes held here
-        self._fd: int | None = None
-
-    def _file(self) -> int | None:
-        if self.path is None:
-            return None
-        if self._fd is None:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        return self._fd
-
-    def _take(self, offset: int) -> bool:
-        fd = self._file()
-        if fd is None:
-            return True
-        try:
-            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset, os.SEEK_SET)
-        except OSError:  # EAGAIN or EACCES: another process holds it
-            return False
-        return True
-
-    def _give(self, offset: int) -> None:
-        fd = self._file()
-        if fd is not None:
-            fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset, os.SEEK_SET)
-
-    def acquire_slot(self, size: int) -> int | None:
-        """A free slot of ``size``, now held (call under ``lock``), or None."""
-        for slot in range(size):
-            if slot not in self.slots and self._take(slot):
-                self.slots.add(slot)
-                return slot
-        return None
-
-    def acquire_share(self, client: str, share: int, size: int) -> int | None:
-        """One of ``client``'s ``share`` places, now held (under ``lock``)."""
-        held = self.shares.setdefault(client, set())
-        for place in range(share):
-            if place not in held and self._take(_share_offset(client, place, size)):
-                held.add(place)
-                return place
-        if not held:
-            del self.shares[client]
-        return None
-
-    def release(
-        self, slot: int | None, client: str, place: int | None, size: int
-    ) -> None:
-        """Give back the slot and the client's place, those held (under ``lock``)."""
-        if slot is not None:
-            self._give(slot)
-            self.slots.discard(slot)
-        if place is not None:
-            self._give(_share_offset(client, place, size))
-            held = self.shares.get(client, set())
-            held.discard(place)
-            if not held:
-                self.shares.pop(client, None)
-
-
-#: the slots are bytes [0, _SLOTS) of the file; clients' shares lie beyond
-_SLOTS = 1 << 20
-_SHARED: dict[tuple[str | None, int], _SharedCap] = {}
-_SHARED_LOCK = threading.Lock()
-
-
-def _share_offset(client: str, place: int, size: int) -> int:
-    digest = hashlib.blake2b(client.encode("utf-8"), digest_size=5).digest()
-    return _SLOTS + int.from_bytes(digest, "big") * max(size, 1) + place
-
-
-def _shared_cap(path: str | None) -> _SharedCap:
-    """This process's counts for the lock file ``path`` (None: this pool only)."""
-    if path is None:
-        return _SharedCap(None)
-    with _SHARED_LOCK:
-        key = (path, os.getpid())
-        found = _SHARED.get(key)
-        if found is None:
-            found = _SHARED[key] = _SharedCap(path)
-        return found
-
-
 class ReaderPool:
     """At most ``size`` readers, each running one query at a time.
 
@@ -317,13 +245,18 @@ class ReaderPool:
     heavy queries always leave a reader for everyone else's.
 
     ``run_dir``: where the cap is kept for every process that names the same
-    folder (the workers of one server over the same settings, _SharedCap); None:
+    folder (the workers of one server over the same settings, SharedCap); None:
     this pool's own. Readers start on the first query that needs one (or
     :meth:`start`), never before: a pool made before the server forks its workers
     has no process and no open file to share with them. Each process keeps at
-    most ``keep_idle`` idle readers (default ``size``); a query that takes the
-    last one starts a spare (fewer than ``size`` running here), so a cheap query
+    most ``keep_idle`` idle readers (default ``size``); one of the first ``warm``
+    queries running here that takes the last one starts a spare, so a cheap query
     arriving behind a heavy one finds a reader ready, not one starting.
+
+    Memory: a reader that has answered holds the store's blocks it read (30 to
+    100 MB). One idle for ``idle_seconds`` (0: never) is ended, except the
+    ``warm`` most recently used; one whose resident size after a query passes
+    ``retire_bytes`` (0: no bound) is ended instead of kept.
     """
 
     def __init__(
@@ -333,24 +266,30 @@ class ReaderPool:
         memory_limit: int = 0,
         run_dir: str | None = None,
         keep_idle: int | None = None,
+        idle_seconds: float = 0.0,
+        warm: int = 1,
+        retire_bytes: int = 0,
     ) -> None:
         self.size = size
         self.share = max(1, size - 1)
         self.timeout = timeout
         self.memory_limit = memory_limit
         self.keep_idle = size if keep_idle is None else keep_idle
+        self.idle_seconds = idle_seconds
+        self.warm = warm
+        self.retire_bytes = retire_bytes
         self._path = None if run_dir is None else os.path.join(run_dir, "readers.lock")
-        self._own = _SharedCap(None)  # run_dir None: this pool's counts
+        self._own = SharedCap(None)  # run_dir None: this pool's counts
         self._idle: list[_Reader] = []
         self._busy = 0  # this process's readers running a query
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._closed = False
 
-    def _cap(self) -> _SharedCap:
-        return self._own if self._path is None else _shared_cap(self._path)
+    def _cap(self) -> SharedCap:
+        return self._own if self._path is None else shared_cap(self._path)
 
-    def _acquire(self, client: str) -> tuple[_SharedCap, int, int | None]:
+    def _acquire(self, client: str) -> tuple[SharedCap, int, int | None]:
         cap = self._cap()
         with cap.lock:
             # the place first: over its share, a client never holds a slot at all
@@ -369,7 +308,7 @@ class ReaderPool:
                 )
             return cap, slot, place
 
-    def _release(self, held: tuple[_SharedCap, int, int | None], client: str) -> None:
+    def _release(self, held: tuple[SharedCap, int, int | None], client: str) -> None:
         cap, slot, place = held
         with cap.lock:
             cap.release(slot, client, place, self.size)
@@ -443,8 +382,15 @@ class ReaderPool:
                 else:
                     reader.kill()
             self._busy += 1
-            room = self._busy < self.size and self.keep_idle > 0
+            # a spare beside the first ``warm`` queries only: beyond them, every
+            # query that found none idle would start one, and a burst after a
+            # quiet spell became a storm of starting readers (each taking the
+            # last, not yet ready, one)
+            room = self._busy <= max(1, self.warm) and self.keep_idle > 0
+            room = room and self._busy < self.size
             spare = room and not self._idle and not self._closed
+        if self.idle_seconds:
+            _SPAWNER.watch(self)
         if found is None:
             found = _Reader()
         if spare:
@@ -459,11 +405,34 @@ class ReaderPool:
                 self._busy -= 1
 
     def _give_back(self, reader: _Reader) -> None:
+        keep = not (
+            self.retire_bytes and resident_bytes(reader.process.pid) > self.retire_bytes
+        )
         with self._lock:
-            keep = not self._closed and len(self._idle) < self.keep_idle
+            keep = keep and not self._closed and len(self._idle) < self.keep_idle
             if keep:
+                reader.idle_since = time.monotonic()
                 self._idle.append(reader)
         if not keep:
+            reader.kill()
+
+    def retire_idle(self) -> None:
+        """End the readers idle for ``idle_seconds``, but the ``warm`` most
+        recently used (the idle list's end: :meth:`_take` takes from there)."""
+        if not self.idle_seconds:
+            return
+        before = time.monotonic() - self.idle_seconds
+        with self._lock:
+            if self._pid != os.getpid():
+                return
+            count = 0
+            while (
+                count < len(self._idle) - self.warm
+                and self._idle[count].idle_since < before
+            ):
+                count += 1
+            retired, self._idle = self._idle[:count], self._idle[count:]
+        for reader in retired:
             reader.kill()
 
     def start(self, count: int = 1) -> None:
@@ -474,6 +443,8 @@ class ReaderPool:
                 self._pid, self._idle = os.getpid(), []
             for _ in range(max(0, count - len(self._idle))):
                 self._idle.append(_Reader())
+        if self.idle_seconds:
+            _SPAWNER.watch(self)
 
     def close(self) -> None:
         with self._lock:
@@ -481,120 +452,3 @@ class ReaderPool:
             idle, self._idle = self._idle, []
         for reader in idle:
             reader.kill()
-
-
-# The reader process ---------------------------------------------------------
-
-
-def _open(source: dict[str, str]) -> Store:
-    kind = source.get("kind")
-    if kind == "checkpoint":
-        from publisher.store.oxigraph import EmbeddedStore
-
-        return EmbeddedStore.read_only(source["path"])
-    if kind == "nquads":
-        from publisher.store.oxigraph import EmbeddedStore
-
-        return EmbeddedStore.from_nquads(source["path"])
-    if kind == "remote":
-        from publisher.store.sparql import RemoteStore
-
-        return RemoteStore(
-            source["endpoint"],
-            update_endpoint=source["update_endpoint"],
-            gsp_endpoint=source["gsp_endpoint"],
-            user=source["user"],
-            password=source["password"],
-            token=source["token"],
-            timeout=float(source["timeout"]),
-            retries=0,
-        )
-    raise StoreError(f"unknown reader source {kind!r}")
-
-
-def _answer(out: IO[bytes], head: dict[str, Any], payload: bytes) -> None:
-    head["length"] = len(payload)
-    out.write(json.dumps(head).encode("utf-8") + b"\n")
-    out.write(payload)
-    out.flush()
-
-
-def main() -> None:
-    """Answer query requests on stdin until it closes."""
-    from publisher.queries import inspect_query  # before "ready": not on the clock
-    from publisher.workers import end_with_parent
-
-    end_with_parent()  # a query running when the server is killed ends with it
-
-    out = sys.stdout.buffer
-    out.write(b"ready\n")
-    out.flush()
-    opened: tuple[dict[str, str], Store] | None = None
-    for line in sys.stdin.buffer:
-        request = json.loads(line)
-        source, job = request["source"], request["job"]
-        has_dataset = bool(job["has_dataset"])
-        if request.get("check"):
-            try:
-                has_dataset = inspect_query(request["check"]).has_dataset
-            except QuerySyntaxError as exc:
-                _answer(out, {"refused": "syntax", "error": str(exc)}, b"")
-                continue
-            except QueryRefusedError as exc:
-                _answer(out, {"refused": "refused", "error": str(exc)}, b"")
-                continue
-        try:
-            if opened is None or opened[0] != source:
-                if opened is not None:
-                    opened[1].close()
-                    opened = None
-                opened = (source, _open(source))
-            answer = opened[1].run_query(
-                QueryJob(
-                    query=job["query"],
-                    default_graphs=_tuple(job["default_graphs"]),
-                    named_graphs=_tuple(job["named_graphs"]),
-                    has_dataset=has_dataset,
-                    max_rows=int(job["max_rows"]),
-                )
-            )
-        except StoreRefusedError as exc:
-            # the store's own parser (pyoxigraph: "bad SPARQL query: error at
-            # 3:7: ..."), its lines counted from the BASE line put in front
-            _answer(out, _refusal(str(exc), source), b"")
-            continue
-        except StoreError as exc:
-            _answer(out, {"error": str(exc)}, b"")
-            continue
-        except Exception as exc:
-            _answer(out, {"error": f"the query failed: {exc}"}, b"")
-            opened = None
-            continue
-        _answer(
-            out, {"kind": answer.kind, "truncated": answer.truncated}, answer.payload
-        )
-
-
-_POSITION = re.compile(r"^bad SPARQL query: error at (\d+):(\d+): ")
-
-
-def _refusal(message: str, source: dict[str, str]) -> dict[str, str]:
-    """An embedded store's syntax error as the client's (a 400 naming the line
-    and column in the text they sent); any other refusal as a failure."""
-    found = _POSITION.match(message)
-    if found is None or source.get("kind") == "remote":
-        return {"error": message}
-    line, column = int(found.group(1)) - 1, int(found.group(2))
-    rest = message[found.end() :]
-    return {
-        "refused": "syntax",
-        "error": f"SPARQL syntax error at line {line}, column {column}: {rest}",
-    }
-
-
-def _tuple(value: list[str] | None) -> tuple[str, ...] | None:
-    return None if value is None else tuple(value)
-
-
-if __name__ == "__main__":
-    main()
