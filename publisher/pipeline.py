@@ -339,7 +339,7 @@ class PreparedBatch:
     for the minute. It holds embargoed data: kept in the process that made it and
     a private temporary folder, never in the store before the write."""
 
-    releases: list[Release]
+    releases: list[Release]  # with keep_releases only: else empty
     outcome: BatchOutcome
     folder: tempfile.TemporaryDirectory[str]
 
@@ -363,8 +363,11 @@ def prepare_batch(
     *,
     jobs: int | None = None,
     progress: Callable[[int], None] | None = None,
+    keep_releases: bool = False,
 ) -> PreparedBatch:
-    """Convert and validate a batch into N-Quads, for a write now or later."""
+    """Convert and validate a batch into N-Quads, for a write now or later;
+    ``keep_releases``: the prepared batch holds the releases too (a batch made
+    ahead is checked against them; an import streams them, keeping none)."""
     kept: list[Release] = []
     folder = tempfile.TemporaryDirectory(prefix="publisher-import-")
     try:
@@ -373,7 +376,7 @@ def prepare_batch(
         )
         with open(prepared.path, "w", encoding="utf-8") as fh:
             prepared.outcome = run_batch(
-                _kept(releases, kept),
+                _kept(releases, kept) if keep_releases else releases,
                 settings,
                 "nquads",
                 fh,

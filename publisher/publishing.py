@@ -235,7 +235,7 @@ class PublishingService:
             releases, {r.slug: currents.get(r.slug) for r in releases}, {}, moment
         )
         ready = [changes[r.slug].release for r in releases]
-        batch = pipeline.prepare_batch(ready, self.settings, jobs=1)
+        batch = pipeline.prepare_batch(ready, self.settings, jobs=1, keep_releases=True)
         records = {r.slug: stored_entry(r, self.settings) for r in ready}
         return Ahead(batch, records)
 

@@ -14,6 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from publisher import pipeline
+from publisher.config import Settings
+from publisher.model import Release
 from publisher.scheduler import Scheduler
 
 from .apps import PUBLISH_TOKEN, AppFactory
@@ -141,3 +143,17 @@ def test_what_was_made_ready_is_removed_when_the_scheduler_stops(
     assert folder.is_dir()
     scheduler.stop()
     assert not folder.exists()
+
+
+def test_only_a_batch_made_ahead_holds_its_releases(
+    sample_releases: list[Release], settings: Settings
+) -> None:
+    """An import streams its releases through; a minute made ahead keeps them, to
+    be checked against what is due when the minute comes."""
+    releases = sample_releases[:3]
+    with pipeline.prepare_batch(releases, settings, jobs=1) as streamed:
+        assert streamed.outcome.written and streamed.releases == []
+    with pipeline.prepare_batch(
+        releases, settings, jobs=1, keep_releases=True
+    ) as ahead:
+        assert ahead.outcome.written and ahead.releases == releases
