@@ -17,7 +17,7 @@ from flask import Blueprint, Response, abort, request
 from publisher.errors import PublisherError
 from publisher.model import Status
 from publisher.site import SiteService
-from publisher.store.index_fields import Row
+from publisher.store.index_fields import Row, parse_moment
 from publisher.web.context import site
 from publisher.web.errors import page_failed
 from publisher.xmlchars import xml_safe
@@ -272,13 +272,8 @@ def ics() -> Response:
 
 def _ics_stamp(modified: str | None, fallback: str) -> str:
     """A DTSTAMP: the release's last change in UTC (``fallback`` if unknown)."""
-    if not modified:
-        return fallback
-    try:
-        moment = datetime.fromisoformat(modified.replace("Z", "+00:00"))
-    except ValueError:
-        return fallback
-    if moment.tzinfo is None:
+    moment = parse_moment(modified)
+    if moment is None:
         return fallback
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
