@@ -57,6 +57,17 @@ def _schedule(client: FlaskClient, at: datetime, summary: str) -> None:
     assert sorted(reply.json["scheduled"]) == SLUGS
 
 
+def _made_ready(
+    app: Flask, client: FlaskClient, summary: str
+) -> tuple[Scheduler, datetime]:
+    """Releases scheduled two hours ahead, and their minute made ready."""
+    scheduler: Scheduler = app.extensions["publisher.scheduler"]
+    at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
+    _schedule(client, at, summary)
+    assert scheduler.prepare(at)
+    return scheduler, at
+
+
 def _no_conversion_now(monkeypatch: pytest.MonkeyPatch) -> None:
     """From here on, a write that converts and validates its releases fails."""
 
@@ -70,10 +81,9 @@ def _no_conversion_now(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_minutes_write_takes_what_was_made_ready(
     app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    scheduler: Scheduler = app.extensions["publisher.scheduler"]
-    at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
-    _schedule(client, at, "Figures for the quarter, published at the minute.")
-    assert scheduler.prepare(at)
+    scheduler, at = _made_ready(
+        app, client, "Figures for the quarter, published at the minute."
+    )
     # made ready, and still under embargo: nothing of it shows
     for slug in SLUGS:
         page = client.get(f"/releases/{slug}")
@@ -98,10 +108,7 @@ def test_the_minutes_write_takes_what_was_made_ready(
 def test_an_entry_replaced_after_the_work_ahead_is_published_as_replaced(
     app: Flask, client: FlaskClient
 ) -> None:
-    scheduler: Scheduler = app.extensions["publisher.scheduler"]
-    at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
-    _schedule(client, at, "The first wording.")
-    assert scheduler.prepare(at)
+    scheduler, at = _made_ready(app, client, "The first wording.")
     replaced = client.put(
         f"/api/releases/{SLUGS[1]}",
         json=_record(SLUGS[1], at, "The wording as corrected before the minute."),
@@ -116,10 +123,7 @@ def test_an_entry_replaced_after_the_work_ahead_is_published_as_replaced(
 def test_an_entry_withdrawn_after_the_work_ahead_is_not_published(
     app: Flask, client: FlaskClient
 ) -> None:
-    scheduler: Scheduler = app.extensions["publisher.scheduler"]
-    at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
-    _schedule(client, at, "Due at the minute.")
-    assert scheduler.prepare(at)
+    scheduler, at = _made_ready(app, client, "Due at the minute.")
     withdrawn = client.delete(f"/api/releases/{SLUGS[2]}/scheduled", headers=AUTH)
     assert withdrawn.status_code in (200, 204), withdrawn.data
     assert sorted(scheduler.publish_due(at)) == SLUGS[:2]
@@ -135,10 +139,7 @@ def test_nothing_due_is_nothing_to_make_ready(app: Flask) -> None:
 def test_what_was_made_ready_is_removed_when_the_scheduler_stops(
     app: Flask, client: FlaskClient
 ) -> None:
-    scheduler: Scheduler = app.extensions["publisher.scheduler"]
-    at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
-    _schedule(client, at, "Embargoed until the minute.")
-    assert scheduler.prepare(at)
+    scheduler, _at = _made_ready(app, client, "Embargoed until the minute.")
     folder = Path(scheduler._ahead[1].batch.folder.name)  # type: ignore[index]
     assert folder.is_dir()
     scheduler.stop()
